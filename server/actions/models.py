@@ -1,0 +1,130 @@
+"""Actions from the plan, their history, and the ledger that makes each reminder happen once."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.db import Base, CreatedMixin, IdMixin, utcnow
+from server.people.models import Agency, User
+
+
+class ActionStatus(StrEnum):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    BLOCKED = "blocked"
+    CANCELLED = "cancelled"
+    NOT_ACHIEVED = "not_achieved"
+
+
+OPEN_STATUSES = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS, ActionStatus.BLOCKED)
+
+
+class Acceptance(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+class OutcomeArea(StrEnum):
+    BEING_HEALTHY = "being_healthy"
+    STAYING_SAFE = "staying_safe"
+    ENJOYING_AND_ACHIEVING = "enjoying_and_achieving"
+    POSITIVE_CONTRIBUTION = "positive_contribution"
+    ECONOMIC_WELLBEING = "economic_wellbeing"
+
+
+OUTCOME_AREA_LABELS = {
+    OutcomeArea.BEING_HEALTHY: "Being healthy",
+    OutcomeArea.STAYING_SAFE: "Staying safe",
+    OutcomeArea.ENJOYING_AND_ACHIEVING: "Enjoying and achieving",
+    OutcomeArea.POSITIVE_CONTRIBUTION: "Making a positive contribution",
+    OutcomeArea.ECONOMIC_WELLBEING: "Economic well-being",
+}
+
+
+def _in(column: str, enum: type[StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(m.value) for m in enum)})"
+
+
+class Action(IdMixin, CreatedMixin, Base):
+    __tablename__ = "actions"
+    __table_args__ = (
+        CheckConstraint(_in("status", ActionStatus), name="status"),
+        CheckConstraint(_in("acceptance", Acceptance), name="acceptance"),
+        CheckConstraint(_in("outcome_area", OutcomeArea), name="outcome_area"),
+        # The chase scans open actions by due date: one indexed query per pass.
+        Index(
+            "ix_actions_open_due_date",
+            "due_date",
+            postgresql_where=text("status IN ('open', 'in_progress', 'blocked')"),
+        ),
+        Index("ix_actions_case_id_status", "case_id", "status"),
+    )
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    meeting_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("meetings.id", ondelete="SET NULL")
+    )
+    agenda_item_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("agenda_items.id", ondelete="SET NULL")
+    )
+    decision_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("decisions.id", ondelete="SET NULL")
+    )
+    title: Mapped[str] = mapped_column(Text)
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"))
+    due_date: Mapped[date]
+    outcome_area: Mapped[str] = mapped_column(String(32))
+    professionals_only: Mapped[bool] = mapped_column(default=False, server_default="false")
+    status: Mapped[str] = mapped_column(String(16), default=ActionStatus.OPEN.value)
+    acceptance: Mapped[str] = mapped_column(String(16), default=Acceptance.PENDING.value)
+    status_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    snoozed_until: Mapped[date | None]
+    snooze_reason: Mapped[str | None] = mapped_column(Text)
+    declined_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    blocked_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    closed_at: Mapped[datetime | None]
+
+    owner: Mapped[User] = relationship(foreign_keys=[owner_id], lazy="joined")
+    agency: Mapped[Agency] = relationship(lazy="joined")
+
+
+class ActionEvent(IdMixin, CreatedMixin, Base):
+    """One entry in an action's history: who changed what, when, and why."""
+
+    __tablename__ = "action_events"
+    __table_args__ = (Index("ix_action_events_action_id_created_at", "action_id", "created_at"),)
+
+    action_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("actions.id", ondelete="CASCADE"))
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    from_value: Mapped[str | None] = mapped_column(Text)
+    to_value: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+    actor: Mapped[User | None] = relationship(lazy="joined")
+
+
+class ReminderLedger(CreatedMixin, Base):
+    """One row per reminder that took effect; the primary key makes the chase exactly-once."""
+
+    __tablename__ = "reminder_ledger"
+    __table_args__ = (
+        UniqueConstraint("action_id", "stage", "occurrence", name="uq_reminder_ledger_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    action_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("actions.id", ondelete="CASCADE"))
+    stage: Mapped[str] = mapped_column(String(32))
+    occurrence: Mapped[int]
+    recipient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    recipient_role: Mapped[str] = mapped_column(String(32))

@@ -1,0 +1,55 @@
+"""Writing the audit trail. Rows are added inside the caller's transaction, so a change and its
+record commit together or not at all."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.audit.models import AuditEvent
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who is doing something, and from where; passed from routes into services."""
+
+    user_id: uuid.UUID | None
+    ip: str | None = None
+
+
+def record(
+    session: AsyncSession,
+    actor: Actor,
+    verb: str,
+    object_type: str,
+    object_id: uuid.UUID | str | None = None,
+    *,
+    case_id: uuid.UUID | None = None,
+    meeting_id: uuid.UUID | None = None,
+    **detail: Any,
+) -> None:
+    session.add(
+        AuditEvent(
+            actor_id=actor.user_id,
+            case_id=case_id,
+            meeting_id=meeting_id,
+            verb=verb,
+            object_type=object_type,
+            object_id=None if object_id is None else str(object_id),
+            detail={k: _jsonable(v) for k, v in detail.items()},
+            ip=actor.ip,
+        )
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value

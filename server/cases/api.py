@@ -1,0 +1,136 @@
+"""JSON API: cases, their team, their actions and their meetings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, delete, get, post
+from litestar.status_codes import HTTP_201_CREATED
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.actions import service as actions
+from server.actions.shapes import action_json
+from server.audit.service import Actor, record
+from server.cases import service
+from server.cases.shapes import case_json, member_json
+from server.db import transaction
+from server.meetings import service as meetings
+from server.meetings.shapes import meeting_summary
+from server.people.models import User
+from server.timeutil import today_local
+
+Text200 = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class NewCase(msgspec.Struct):
+    reference: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    display_name: Text200
+    lead_professional_id: UUID
+
+
+class NewMember(msgspec.Struct):
+    user_id: UUID
+    role: Annotated[str, msgspec.Meta(max_length=16)]
+
+
+class NewMeeting(msgspec.Struct):
+    title: Text200
+    kind: Annotated[str, msgspec.Meta(max_length=32)]
+    scheduled_at: datetime
+    chair_id: UUID
+    turn_limit_seconds: int | None = None
+    duration_minutes: int = 90
+    location: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+
+
+class CasesApi(Controller):
+    path = "/api/cases"
+    tags = ["Cases"]
+
+    @get("/")
+    async def list_cases(self, db: AsyncSession, user: User) -> list[dict[str, Any]]:
+        return [case_json(case, role=role) for case, role in await service.cases_for(db, user)]
+
+    @post("/", status_code=HTTP_201_CREATED)
+    async def create_case(
+        self, data: NewCase, db: AsyncSession, user: User, actor: Actor
+    ) -> dict[str, Any]:
+        case = await service.create_case(
+            db,
+            actor,
+            user,
+            reference=data.reference,
+            display_name=data.display_name,
+            lead_professional_id=data.lead_professional_id,
+        )
+        visible = await service.visible_case(db, user, case.id)
+        return case_json(case, role=visible.access.role, members=await service.team(db, case.id))
+
+    @get("/{case_id:uuid}")
+    async def get_case(
+        self, case_id: UUID, db: AsyncSession, user: User, actor: Actor
+    ) -> dict[str, Any]:
+        visible = await service.visible_case(db, user, case_id)
+        async with transaction(db):
+            record(db, actor, "case.view", "case", case_id, case_id=case_id, via="api")
+        return case_json(
+            visible.case, role=visible.access.role, members=await service.team(db, case_id)
+        )
+
+    @post("/{case_id:uuid}/members", status_code=HTTP_201_CREATED)
+    async def add_member(
+        self, case_id: UUID, data: NewMember, db: AsyncSession, user: User, actor: Actor
+    ) -> dict[str, Any]:
+        return member_json(
+            await service.add_member(db, actor, user, case_id, data.user_id, data.role)
+        )
+
+    @delete("/{case_id:uuid}/members/{user_id:uuid}", status_code=200)
+    async def remove_member(
+        self, case_id: UUID, user_id: UUID, db: AsyncSession, user: User, actor: Actor
+    ) -> dict[str, Any]:
+        await service.remove_member(db, actor, user, case_id, user_id)
+        return {"removed": True, "user_id": str(user_id)}
+
+    @get("/{case_id:uuid}/actions")
+    async def list_actions(
+        self, case_id: UUID, db: AsyncSession, user: User, actor: Actor, status: str | None = None
+    ) -> list[dict[str, Any]]:
+        visible = await service.visible_case(db, user, case_id, content=True)
+        today = today_local()
+        found = await actions.actions_of_case(
+            db,
+            case_id,
+            status=status,
+            today=today,
+            include_professionals_only=visible.access.sees_professionals_only,
+        )
+        async with transaction(db):
+            record(db, actor, "action_plan.view", "case", case_id, case_id=case_id, via="api")
+        return [action_json(a, today) for a in found]
+
+    @get("/{case_id:uuid}/meetings")
+    async def list_meetings(
+        self, case_id: UUID, db: AsyncSession, user: User
+    ) -> list[dict[str, Any]]:
+        await service.visible_case(db, user, case_id)
+        return [meeting_summary(m) for m in await meetings.meetings_of_case(db, case_id)]
+
+    @post("/{case_id:uuid}/meetings", status_code=HTTP_201_CREATED)
+    async def schedule_meeting(
+        self, case_id: UUID, data: NewMeeting, db: AsyncSession, user: User, actor: Actor
+    ) -> dict[str, Any]:
+        request = meetings.MeetingRequest(
+            title=data.title,
+            kind=data.kind,
+            scheduled_at=data.scheduled_at,
+            chair_id=data.chair_id,
+            turn_limit_seconds=data.turn_limit_seconds,
+            duration_minutes=data.duration_minutes,
+            location=data.location,
+        )
+        meeting = await meetings.schedule_meeting(db, actor, user, case_id, request)
+        return meeting_summary(await meetings.reload(db, meeting.id))

@@ -1,0 +1,186 @@
+"""Pages: my cases (the home page), a case with its team and plan, opening a case, my actions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, post
+from litestar.response import Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.actions import service as actions
+from server.audit.service import Actor, record
+from server.cases import service
+from server.cases.access import may_create_case
+from server.cases.models import CaseRole
+from server.db import transaction, utcnow
+from server.errors import DomainError, Forbidden
+from server.meetings import service as meetings
+from server.people import service as people
+from server.people.models import User
+from server.timeutil import today_local
+from server.web.forms import field_errors, form_data, parse_uuid
+from server.web.render import page, redirect
+
+
+class CasePages(Controller):
+    include_in_schema = False
+
+    @get("/")
+    async def home(self, request: Request, db: AsyncSession, user: User) -> Template:  # type: ignore[type-arg]
+        return page(
+            request,
+            "cases/home.html",
+            cases=await service.cases_for(db, user),
+            my_actions=await actions.open_actions_of_owner(db, user.id),
+            next_meetings=await meetings.upcoming_meetings_for(
+                db, user, utcnow() - timedelta(hours=4)
+            ),
+            can_create=may_create_case(is_admin=user.is_admin, sector=user.agency.sector),
+            today=today_local(),
+        )
+
+    @get("/actions")
+    async def my_actions(self, request: Request, db: AsyncSession, user: User) -> Template:  # type: ignore[type-arg]
+        return page(
+            request,
+            "actions/mine.html",
+            my_actions=await actions.open_actions_of_owner(db, user.id),
+            today=today_local(),
+        )
+
+    async def _new_form(
+        self, request: Request, db: AsyncSession, status_code: int = 200, **context: object
+    ) -> Template:  # type: ignore[type-arg]
+        professionals = [
+            u for u in await people.list_users(db) if u.agency.sector != "family" and u.is_active
+        ]
+        context.setdefault("errors", {})
+        context.setdefault("values", {})
+        return page(
+            request,
+            "cases/new.html",
+            status_code=status_code,
+            professionals=professionals,
+            **context,
+        )
+
+    @get("/cases/new")
+    async def new_case(self, request: Request, db: AsyncSession, user: User) -> Template:  # type: ignore[type-arg]
+        if not may_create_case(is_admin=user.is_admin, sector=user.agency.sector):
+            raise Forbidden("Only professionals and administrators can open a case.")
+        return await self._new_form(request, db, values={"lead_professional_id": str(user.id)})
+
+    @post("/cases")
+    async def create_case(
+        self, request: Request, db: AsyncSession, user: User, actor: Actor
+    ) -> Response:  # type: ignore[type-arg]
+        data = await form_data(request)
+        try:
+            lead = parse_uuid(
+                data.get("lead_professional_id"),
+                "lead_professional_id",
+                "Choose the lead professional.",
+            )
+            case = await service.create_case(
+                db,
+                actor,
+                user,
+                reference=data.get("reference", ""),
+                display_name=data.get("display_name", ""),
+                lead_professional_id=lead,
+            )
+        except DomainError as error:
+            if error.status_code == 403:
+                raise
+            return await self._new_form(request, db, 422, errors=field_errors(error), values=data)
+        return redirect(request, f"/cases/{case.id}", flash=f"Case {case.reference} opened.")
+
+    async def _case_page(
+        self,
+        request: Request,
+        db: AsyncSession,
+        user: User,
+        actor: Actor,
+        case_id: UUID,  # type: ignore[type-arg]
+        status_code: int = 200,
+        **context: object,
+    ) -> Template:
+        visible = await service.visible_case(db, user, case_id)
+        team = await service.team(db, case_id)
+        plan = []
+        if visible.access.can_see_content:
+            plan = await actions.actions_of_case(
+                db,
+                case_id,
+                status=None,
+                today=today_local(),
+                include_professionals_only=visible.access.sees_professionals_only,
+            )
+        candidates = []
+        if visible.access.can_manage:
+            on_team = {m.user_id for m in team}
+            candidates = [
+                u for u in await people.list_users(db) if u.id not in on_team and u.is_active
+            ]
+        async with transaction(db):
+            record(db, actor, "case.view", "case", case_id, case_id=case_id, via="page")
+        context.setdefault("errors", {})
+        context.setdefault("values", {})
+        return page(
+            request,
+            "cases/case.html",
+            status_code=status_code,
+            case=visible.case,
+            access=visible.access,
+            team=team,
+            plan=plan,
+            candidates=candidates,
+            meetings=await meetings.meetings_of_case(db, case_id),
+            roles=[r.value for r in CaseRole],
+            today=today_local(),
+            **context,
+        )
+
+    @get("/cases/{case_id:uuid}")
+    async def case(
+        self, request: Request, case_id: UUID, db: AsyncSession, user: User, actor: Actor
+    ) -> Template:  # type: ignore[type-arg]
+        return await self._case_page(request, db, user, actor, case_id)
+
+    @post("/cases/{case_id:uuid}/members")
+    async def add_member(
+        self, request: Request, case_id: UUID, db: AsyncSession, user: User, actor: Actor
+    ) -> Response:  # type: ignore[type-arg]
+        data = await form_data(request)
+        try:
+            member_id = parse_uuid(data.get("user_id"), "user_id", "Choose a person to add.")
+            member = await service.add_member(
+                db, actor, user, case_id, member_id, data.get("role", "")
+            )
+        except DomainError as error:
+            if error.status_code in (403, 404):
+                raise
+            return await self._case_page(
+                request, db, user, actor, case_id, 422, errors=field_errors(error), values=data
+            )
+        return redirect(request, f"/cases/{case_id}", flash=f"{member.user.name} joined the team.")
+
+    @post("/cases/{case_id:uuid}/members/{user_id:uuid}/remove")
+    async def remove_member(
+        self,
+        request: Request,
+        case_id: UUID,
+        user_id: UUID,
+        db: AsyncSession,
+        user: User,
+        actor: Actor,
+    ) -> Response:  # type: ignore[type-arg]
+        try:
+            await service.remove_member(db, actor, user, case_id, user_id)
+        except DomainError as error:
+            if error.status_code in (403, 404):
+                raise
+            return redirect(request, f"/cases/{case_id}", flash=error.detail, category="error")
+        return redirect(request, f"/cases/{case_id}", flash="Removed from the team.")

@@ -1,0 +1,172 @@
+"""Cases and their teams. Every read goes through visibility; every change is audited."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.audit.service import Actor, record
+from server.cases.access import CaseAccess, access_for, may_create_case, role_fits_sector
+from server.cases.models import Case, CaseMember, CaseRole
+from server.db import transaction
+from server.errors import Conflict, Forbidden, Invalid, NotFound
+from server.people.models import User
+
+
+@dataclass(frozen=True, slots=True)
+class VisibleCase:
+    case: Case
+    access: CaseAccess
+
+
+async def role_of(session: AsyncSession, case_id: uuid.UUID, user_id: uuid.UUID) -> str | None:
+    return await session.scalar(
+        select(CaseMember.role).where(CaseMember.case_id == case_id, CaseMember.user_id == user_id)
+    )
+
+
+async def visible_case(
+    session: AsyncSession, user: User, case_id: uuid.UUID, *, content: bool = False
+) -> VisibleCase:
+    """The case if this user may see it (its content, when asked), else NotFound."""
+    case = await session.get(Case, case_id)
+    if case is None:
+        raise NotFound("No such case.")
+    access = access_for(await role_of(session, case_id, user.id), is_admin=user.is_admin)
+    allowed = access.can_see_content if content else access.can_see_record
+    if not allowed:
+        raise NotFound("No such case.")
+    return VisibleCase(case, access)
+
+
+async def managed_case(session: AsyncSession, user: User, case_id: uuid.UUID) -> VisibleCase:
+    """The case if this user may change its team and schedule: 404 if unseen, 403 if seen only."""
+    visible = await visible_case(session, user, case_id)
+    if not visible.access.can_manage:
+        raise Forbidden("Only the case's chair or an administrator can do that.")
+    return visible
+
+
+async def cases_for(session: AsyncSession, user: User) -> Sequence[tuple[Case, str | None]]:
+    """The cases this user sees, with their role (None for an administrator off the team)."""
+    role = select(CaseMember.role).where(
+        CaseMember.case_id == Case.id, CaseMember.user_id == user.id
+    )
+    query = select(Case, role.scalar_subquery()).order_by(Case.reference)
+    if not user.is_admin:
+        query = query.where(
+            Case.id.in_(select(CaseMember.case_id).where(CaseMember.user_id == user.id))
+        )
+    return [(case, member_role) for case, member_role in (await session.execute(query)).all()]
+
+
+async def team(session: AsyncSession, case_id: uuid.UUID) -> Sequence[CaseMember]:
+    members = await session.scalars(select(CaseMember).where(CaseMember.case_id == case_id))
+    return sorted(
+        members, key=lambda m: (m.role != CaseRole.CHAIR, m.role == CaseRole.FAMILY, m.user.name)
+    )
+
+
+async def create_case(
+    session: AsyncSession,
+    actor: Actor,
+    creator: User,
+    *,
+    reference: str,
+    display_name: str,
+    lead_professional_id: uuid.UUID,
+) -> Case:
+    """Open a case. A professional who opens it joins as its chair, so someone can run it."""
+    reference, display_name = reference.strip(), display_name.strip()
+    if not may_create_case(is_admin=creator.is_admin, sector=creator.agency.sector):
+        raise Forbidden("Only professionals and administrators can open a case.")
+    if not reference:
+        raise Invalid("Enter the case reference.", field="reference")
+    if not display_name:
+        raise Invalid("Enter a display name for the case.", field="display_name")
+    async with transaction(session):
+        lead = await session.get(User, lead_professional_id)
+        if lead is None or lead.agency.sector == "family" or not lead.is_active:
+            raise Invalid(
+                "Choose a professional as the lead professional.", field="lead_professional_id"
+            )
+        if await session.scalar(select(Case.id).where(Case.reference == reference)):
+            raise Conflict(
+                f"A case with reference {reference!r} already exists.", field="reference"
+            )
+        case = Case(
+            reference=reference,
+            display_name=display_name,
+            lead_professional_id=lead.id,
+            created_by_id=creator.id,
+        )
+        session.add(case)
+        await session.flush()
+        if not creator.is_admin:
+            session.add(
+                CaseMember(
+                    case_id=case.id, user_id=creator.id, role=CaseRole.CHAIR, added_by_id=creator.id
+                )
+            )
+        if lead.id != creator.id or creator.is_admin:
+            session.add(
+                CaseMember(
+                    case_id=case.id,
+                    user_id=lead.id,
+                    role=CaseRole.PROFESSIONAL,
+                    added_by_id=creator.id,
+                )
+            )
+        record(session, actor, "case.create", "case", case.id, case_id=case.id, reference=reference)
+    return case
+
+
+async def add_member(
+    session: AsyncSession, actor: Actor, by: User, case_id: uuid.UUID, user_id: uuid.UUID, role: str
+) -> CaseMember:
+    try:
+        case_role = CaseRole(role)
+    except ValueError:
+        raise Invalid("The role must be professional, family or chair.", field="role") from None
+    async with transaction(session):
+        await managed_case(session, by, case_id)
+        user = await session.get(User, user_id)
+        if user is None or not user.is_active:
+            raise Invalid("Choose a person who has an account.", field="user_id")
+        if not role_fits_sector(case_role, user.agency.sector):
+            raise Invalid(
+                "Family members join with the family role, and only they do.", field="role"
+            )
+        if await role_of(session, case_id, user_id) is not None:
+            raise Conflict(f"{user.name} is already on this case's team.", field="user_id")
+        member = CaseMember(case_id=case_id, user_id=user_id, role=case_role, added_by_id=by.id)
+        session.add(member)
+        record(session, actor, "case.member.add", "user", user_id, case_id=case_id, role=case_role)
+    await session.refresh(member, ["user"])
+    return member
+
+
+async def remove_member(
+    session: AsyncSession, actor: Actor, by: User, case_id: uuid.UUID, user_id: uuid.UUID
+) -> None:
+    async with transaction(session):
+        visible = await managed_case(session, by, case_id)
+        member = await session.get(CaseMember, (case_id, user_id))
+        if member is None:
+            raise NotFound("That person is not on this case's team.")
+        if visible.case.lead_professional_id == user_id:
+            raise Conflict("Name another lead professional before removing this one.")
+        if member.role == CaseRole.CHAIR:
+            chairs = await session.scalars(
+                select(CaseMember.user_id).where(
+                    CaseMember.case_id == case_id, CaseMember.role == CaseRole.CHAIR
+                )
+            )
+            if len(chairs.all()) == 1 and not by.is_admin:
+                raise Conflict("A case needs a chair: add another before removing this one.")
+        await session.delete(member)
+        record(session, actor, "case.member.remove", "user", user_id, case_id=case_id)

@@ -1,0 +1,219 @@
+"""The `roundtable` command: run, serve, worker, migrate, demo, create-admin, chase."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from server.config import Settings, SettingsError, load_settings
+
+IN_PROCESS_WORKER = "ROUNDTABLE_IN_PROCESS_WORKER"
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoints:
+    database_url: str
+    redis_url: str
+
+
+@contextmanager
+def servers(settings: Settings) -> Iterator[Endpoints]:
+    """The database and Redis to use: the configured ones, or the embedded ones for the data
+    folder (started if needed, and stopped again on exit only if this command started them)."""
+    if not settings.embedded:
+        assert settings.database_url is not None and settings.redis_url is not None
+        yield Endpoints(settings.database_url, settings.redis_url)
+        return
+    from server import embedded
+
+    running = embedded.ensure_running(settings.data_dir)
+    try:
+        yield Endpoints(running.database_url, running.redis_url)
+    finally:
+        embedded.stop(running)
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from server.migrations import upgrade
+
+    with servers(settings) as ends:
+        upgrade(ends.database_url, args.revision)
+    print(f"Database migrated to {args.revision}.")
+    return 0
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from server.demo import load_demo
+
+    with servers(settings) as ends:
+        loaded = asyncio.run(load_demo(settings, ends.database_url, ends.redis_url))
+    print(
+        "Demo team loaded." if loaded else "The database already has people in it; demo not loaded."
+    )
+    return 0
+
+
+def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
+    from server.people.bootstrap import create_first_admin
+
+    with servers(settings) as ends:
+        message = asyncio.run(
+            create_first_admin(
+                settings, ends.database_url, ends.redis_url, args.email, args.password, args.name
+            )
+        )
+    print(message)
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    if args.with_worker:
+        os.environ[IN_PROCESS_WORKER] = "1"
+    with servers(settings):
+        uvicorn.run(
+            "server.app:create_app_from_env",
+            factory=True,
+            host=args.host or settings.host,
+            port=args.port or settings.port,
+            workers=args.workers,
+            proxy_headers=args.proxy_headers,
+            log_level="info",
+            ws_max_size=64 * 1024,
+        )
+    return 0
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    """Everything for a local try-out in one process: servers, schema, demo, web and worker."""
+    import uvicorn
+
+    from server.demo import DEMO_PASSWORD, DEMO_SIGN_INS, load_demo
+    from server.migrations import upgrade
+
+    os.environ[IN_PROCESS_WORKER] = "1"
+    with servers(settings) as ends:
+        upgrade(ends.database_url)
+        asyncio.run(load_demo(settings, ends.database_url, ends.redis_url))
+        address = f"http://{settings.host}:{settings.port}"
+        print(f"\nRoundtable is at {address}\n")
+        print(f"Demo sign-ins (password for all: {DEMO_PASSWORD}):")
+        for email, who in DEMO_SIGN_INS:
+            print(f"  {email:<34} {who}")
+        print(f"\nData folder: {settings.data_dir}. Stop with Ctrl-C.\n", flush=True)
+        uvicorn.run(
+            "server.app:create_app_from_env",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            ws_max_size=64 * 1024,
+        )
+    return 0
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from server.worker import run_worker
+
+    with servers(settings) as ends:
+        asyncio.run(run_worker(settings, ends.database_url, ends.redis_url))
+    return 0
+
+
+def cmd_chase(settings: Settings, args: argparse.Namespace) -> int:
+    from server.worker import chase_once
+
+    with servers(settings) as ends:
+        summary = asyncio.run(chase_once(settings, ends.database_url, ends.redis_url, at=args.at))
+    print(summary)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="roundtable",
+        description="Roundtable: live multi-agency meetings around a child, and the plan after them. "
+        "With no ROUNDTABLE_DATABASE_URL set, every command uses the embedded PostgreSQL and "
+        "Valkey under the data folder (ROUNDTABLE_DATA_DIR, default .data), starting them if needed.",
+    )
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(
+        name: str, func: Callable[[Settings, argparse.Namespace], int], help_: str
+    ) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, help=help_, description=help_)
+        command.set_defaults(func=func)
+        return command
+
+    add(
+        "run",
+        cmd_run,
+        "Start everything for a local try-out: servers, migrations, demo team, web app and worker.",
+    )
+    serve = add(
+        "serve", cmd_serve, "Serve the web app (HOST and PORT, or --host and --port, choose where)."
+    )
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1, or HOST)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8000, or PORT)")
+    serve.add_argument("--workers", type=int, default=1, help="number of web processes (default 1)")
+    serve.add_argument(
+        "--with-worker",
+        action="store_true",
+        help="also run the background worker in each web process",
+    )
+    serve.add_argument(
+        "--proxy-headers", action="store_true", help="trust X-Forwarded-* from a reverse proxy"
+    )
+    add(
+        "worker",
+        cmd_worker,
+        "Run the background worker: chases actions, sends e-mail from the outbox.",
+    )
+    migrate = add(
+        "migrate", cmd_migrate, "Apply the database migrations (to the newest, or --revision)."
+    )
+    migrate.add_argument("--revision", default="head", help="target revision (default head)")
+    add("demo", cmd_demo, "Load the demo team into an empty database.")
+    admin = add(
+        "create-admin", cmd_create_admin, "Create the first administrator on an empty system."
+    )
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--password", required=True)
+    admin.add_argument("--name", default="Administrator")
+    chase = add(
+        "chase",
+        cmd_chase,
+        "Run one chase pass now (or as if at --at TIME), send its e-mail, and exit.",
+    )
+    chase.add_argument("--at", help="ISO 8601 time to chase as of, e.g. 2026-12-01T10:00:00+00:00")
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(f"roundtable: {error}", file=sys.stderr)
+        return 2
+    try:
+        return int(args.func(settings, args))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:  # one line for the operator; the details are in the log
+        from server.embedded import EmbeddedError
+
+        if isinstance(error, EmbeddedError | SettingsError | OSError):
+            print(f"roundtable: {error}", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

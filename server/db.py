@@ -1,0 +1,84 @@
+"""The database engine, sessions and the declarative base shared by every part's models."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention, so migrations name constraints stably."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: DateTime(timezone=True)}
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class IdMixin:
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+
+
+class CreatedMixin:
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    """An asyncpg engine; pool_pre_ping keeps a restarted database from surfacing as 500s."""
+    return create_async_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def session_scope(maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """One session per request; services open their own transaction on it."""
+    async with maker() as session:
+        yield session
+
+
+def import_all_models() -> None:
+    """Import every part's models so Base.metadata is complete (for Alembic and tests)."""
+    from server.actions import models as _actions  # noqa: F401
+    from server.audit import models as _audit  # noqa: F401
+    from server.cases import models as _cases  # noqa: F401
+    from server.meetings import models as _meetings  # noqa: F401
+    from server.minutes import models as _minutes  # noqa: F401
+    from server.notify import models as _notify  # noqa: F401
+    from server.people import models as _people  # noqa: F401
+
+
+@asynccontextmanager
+async def transaction(session: AsyncSession) -> AsyncIterator[None]:
+    """One transaction for one change. A read earlier in the request may have begun a
+    transaction implicitly; it is closed first, so every change starts clean and commits whole."""
+    if session.in_transaction():
+        await session.commit()
+    async with session.begin():
+        yield

@@ -1,0 +1,217 @@
+"""Meetings, their agenda, attendance, hands and turns, and decisions with agency positions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.db import Base, CreatedMixin, IdMixin, utcnow
+from server.people.models import Agency, User
+
+
+class MeetingKind(StrEnum):
+    TAC = "tac"
+    INITIAL_CONFERENCE = "initial_conference"
+    REVIEW_CONFERENCE = "review_conference"
+    CORE_GROUP = "core_group"
+    STRATEGY = "strategy"
+    OTHER = "other"
+
+
+MEETING_KIND_LABELS = {
+    MeetingKind.TAC: "Team Around the Child meeting",
+    MeetingKind.INITIAL_CONFERENCE: "Initial child protection conference",
+    MeetingKind.REVIEW_CONFERENCE: "Review child protection conference",
+    MeetingKind.CORE_GROUP: "Core group meeting",
+    MeetingKind.STRATEGY: "Strategy discussion",
+    MeetingKind.OTHER: "Other meeting",
+}
+
+
+class MeetingStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    LIVE = "live"
+    ENDED = "ended"
+    CANCELLED = "cancelled"
+
+
+class Outcome(StrEnum):
+    AGREED = "agreed"
+    NOT_AGREED = "not_agreed"
+    DEFERRED = "deferred"
+
+
+class Position(StrEnum):
+    AGREE = "agree"
+    DISAGREE = "disagree"
+    ABSTAIN = "abstain"
+
+
+def _in(column: str, enum: type[StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(m.value) for m in enum)})"
+
+
+class Meeting(IdMixin, CreatedMixin, Base):
+    __tablename__ = "meetings"
+    __table_args__ = (
+        CheckConstraint(_in("kind", MeetingKind), name="kind"),
+        CheckConstraint(_in("status", MeetingStatus), name="status"),
+        CheckConstraint("turn_limit_seconds IS NULL OR turn_limit_seconds > 0", name="turn_limit"),
+    )
+
+    case_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    scheduled_at: Mapped[datetime]
+    duration_minutes: Mapped[int] = mapped_column(default=90, server_default="90")
+    location: Mapped[str | None] = mapped_column(String(200))
+    chair_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(String(16), default=MeetingStatus.SCHEDULED.value)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    turn_limit_seconds: Mapped[int | None]
+    open_item_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("agenda_items.id", use_alter=True, ondelete="SET NULL")
+    )
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    calendar_sequence: Mapped[int] = mapped_column(default=0, server_default="0")
+
+    chair: Mapped[User] = relationship(foreign_keys=[chair_id], lazy="joined")
+
+
+class AgendaItem(IdMixin, CreatedMixin, Base):
+    __tablename__ = "agenda_items"
+    __table_args__ = (Index("ix_agenda_items_meeting_id_position", "meeting_id", "position"),)
+
+    meeting_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    title: Mapped[str] = mapped_column(String(300))
+    professionals_only: Mapped[bool] = mapped_column(default=False, server_default="false")
+    minutes: Mapped[str] = mapped_column(Text, default="", server_default="")
+    is_action_review: Mapped[bool] = mapped_column(default=False, server_default="false")
+    opened_at: Mapped[datetime | None]
+
+
+class Attendance(Base):
+    """Who joined the meeting; left_at is set when they leave (and cleared if they rejoin)."""
+
+    __tablename__ = "attendance"
+
+    meeting_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"))
+    joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+    left_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class Hand(IdMixin, Base):
+    """A raised hand. At most one waiting hand of each kind per person (a partial unique index)."""
+
+    __tablename__ = "hands"
+    __table_args__ = (
+        CheckConstraint("kind IN ('point_of_order', 'reply', 'contribution')", name="kind"),
+        CheckConstraint("state IN ('waiting', 'taken', 'lowered', 'cleared')", name="state"),
+        Index(
+            "uq_hands_waiting_per_kind",
+            "meeting_id",
+            "user_id",
+            "kind",
+            unique=True,
+            postgresql_where=text("state = 'waiting'"),
+        ),
+    )
+
+    meeting_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("meetings.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), default="waiting")
+    raised_at: Mapped[datetime] = mapped_column(default=utcnow)
+    raised_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    reply_to_turn_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("turns.id", use_alter=True)
+    )
+    pinned_position: Mapped[int | None]
+    moved_at: Mapped[datetime | None]
+    moved_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    resolved_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
+
+
+class Turn(IdMixin, Base):
+    """A turn at speaking. A partial unique index keeps one open turn per meeting."""
+
+    __tablename__ = "turns"
+    __table_args__ = (
+        Index(
+            "uq_turns_one_open_per_meeting",
+            "meeting_id",
+            unique=True,
+            postgresql_where=text("ended_at IS NULL"),
+        ),
+    )
+
+    meeting_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("meetings.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"))
+    agenda_item_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("agenda_items.id", ondelete="SET NULL")
+    )
+    hand_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("hands.id"))
+    kind: Mapped[str] = mapped_column(String(16), default="contribution")
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    limit_seconds: Mapped[int | None]
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
+
+
+class Decision(IdMixin, CreatedMixin, Base):
+    __tablename__ = "decisions"
+    __table_args__ = (CheckConstraint(_in("outcome", Outcome), name="outcome"),)
+
+    meeting_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("meetings.id", ondelete="CASCADE"), index=True
+    )
+    agenda_item_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("agenda_items.id", ondelete="CASCADE")
+    )
+    text: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(16))
+    recorded_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+
+    positions: Mapped[list[DecisionPosition]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", order_by="DecisionPosition.agency_id"
+    )
+
+
+class DecisionPosition(Base):
+    __tablename__ = "decision_positions"
+    __table_args__ = (
+        CheckConstraint(_in("position", Position), name="position"),
+        CheckConstraint("position <> 'disagree' OR length(reason) > 0", name="disagree_reason"),
+    )
+
+    decision_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("decisions.id", ondelete="CASCADE"), primary_key=True
+    )
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"), primary_key=True)
+    position: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+    agency: Mapped[Agency] = relationship(lazy="joined")

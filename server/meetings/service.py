@@ -1,0 +1,234 @@
+"""Scheduling meetings and building their agenda. Live-room operations are in room.py."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.actions.models import OPEN_STATUSES, Action
+from server.audit.service import Actor, record
+from server.cases.models import CaseMember, CaseRole
+from server.cases.service import VisibleCase, managed_case, role_of, visible_case
+from server.db import transaction
+from server.errors import Conflict, Forbidden, Invalid, NotFound
+from server.meetings.models import AgendaItem, Meeting, MeetingKind, MeetingStatus
+from server.people.models import User
+
+ACTION_REVIEW_TITLE = "Review of actions from the last meeting"
+MAX_TURN_LIMIT = 60 * 60
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingRequest:
+    title: str
+    kind: str
+    scheduled_at: datetime
+    chair_id: uuid.UUID
+    turn_limit_seconds: int | None = None
+    duration_minutes: int = 90
+    location: str | None = None
+
+
+def check_meeting_request(req: MeetingRequest) -> None:
+    if not req.title.strip():
+        raise Invalid("Enter a title for the meeting.", field="title")
+    if req.kind not in MeetingKind.__members__.values():
+        kinds = ", ".join(MeetingKind)
+        raise Invalid(f"The kind of meeting must be one of: {kinds}.", field="kind")
+    if req.scheduled_at.tzinfo is None:
+        raise Invalid("Give the meeting time with its UTC offset.", field="scheduled_at")
+    if req.turn_limit_seconds is not None and not 0 < req.turn_limit_seconds <= MAX_TURN_LIMIT:
+        raise Invalid(
+            "A turn limit must be between 1 second and an hour.", field="turn_limit_seconds"
+        )
+    if not 0 < req.duration_minutes <= 8 * 60:
+        raise Invalid("A meeting lasts between 1 minute and 8 hours.", field="duration_minutes")
+
+
+async def schedule_meeting(
+    session: AsyncSession, actor: Actor, by: User, case_id: uuid.UUID, req: MeetingRequest
+) -> Meeting:
+    """Schedule a meeting; when the case has open actions, the agenda opens with their review."""
+    check_meeting_request(req)
+    async with transaction(session):
+        await managed_case(session, by, case_id)
+        chair_role = await role_of(session, case_id, req.chair_id)
+        if chair_role not in (CaseRole.CHAIR, CaseRole.PROFESSIONAL):
+            raise Invalid("The chair must be a professional on the case's team.", field="chair_id")
+        meeting = Meeting(
+            case_id=case_id,
+            title=req.title.strip(),
+            kind=req.kind,
+            scheduled_at=req.scheduled_at,
+            chair_id=req.chair_id,
+            turn_limit_seconds=req.turn_limit_seconds,
+            duration_minutes=req.duration_minutes,
+            location=(req.location or "").strip() or None,
+        )
+        session.add(meeting)
+        await session.flush()
+        open_actions = await session.scalar(
+            select(func.count())
+            .select_from(Action)
+            .where(Action.case_id == case_id, Action.status.in_(OPEN_STATUSES))
+        )
+        if open_actions:
+            session.add(
+                AgendaItem(
+                    meeting_id=meeting.id,
+                    position=0,
+                    title=ACTION_REVIEW_TITLE,
+                    is_action_review=True,
+                )
+            )
+        record(
+            session,
+            actor,
+            "meeting.schedule",
+            "meeting",
+            meeting.id,
+            case_id=case_id,
+            meeting_id=meeting.id,
+            title=meeting.title,
+            scheduled_at=meeting.scheduled_at,
+        )
+    return meeting
+
+
+async def meetings_of_case(session: AsyncSession, case_id: uuid.UUID) -> Sequence[Meeting]:
+    return (
+        await session.scalars(
+            select(Meeting).where(Meeting.case_id == case_id).order_by(Meeting.scheduled_at)
+        )
+    ).all()
+
+
+async def upcoming_meetings_for(
+    session: AsyncSession, user: User, since: datetime
+) -> Sequence[Meeting]:
+    query = (
+        select(Meeting)
+        .join(CaseMember, CaseMember.case_id == Meeting.case_id)
+        .where(
+            CaseMember.user_id == user.id,
+            Meeting.status.in_([MeetingStatus.SCHEDULED, MeetingStatus.LIVE]),
+        )
+        .where(Meeting.scheduled_at >= since)
+        .order_by(Meeting.scheduled_at)
+        .limit(20)
+    )
+    return (await session.scalars(query)).all()
+
+
+@dataclass(frozen=True, slots=True)
+class VisibleMeeting:
+    meeting: Meeting
+    case: VisibleCase
+    is_chair: bool
+
+
+async def visible_meeting(
+    session: AsyncSession, user: User, meeting_id: uuid.UUID
+) -> VisibleMeeting:
+    """The meeting if this user is on its case's team, else NotFound."""
+    meeting = await session.get(Meeting, meeting_id)
+    if meeting is None:
+        raise NotFound("No such meeting.")
+    try:
+        case = await visible_case(session, user, meeting.case_id, content=True)
+    except NotFound:
+        raise NotFound("No such meeting.") from None
+    return VisibleMeeting(meeting, case, is_chair=meeting.chair_id == user.id)
+
+
+async def chaired_meeting(
+    session: AsyncSession, user: User, meeting_id: uuid.UUID
+) -> VisibleMeeting:
+    visible = await visible_meeting(session, user, meeting_id)
+    if not visible.is_chair:
+        raise Forbidden("Only the meeting's chair can do that.")
+    return visible
+
+
+async def agenda(
+    session: AsyncSession, meeting_id: uuid.UUID, *, include_professionals_only: bool
+) -> Sequence[AgendaItem]:
+    query = (
+        select(AgendaItem)
+        .where(AgendaItem.meeting_id == meeting_id)
+        .order_by(AgendaItem.position, AgendaItem.created_at)
+    )
+    if not include_professionals_only:
+        query = query.where(AgendaItem.professionals_only.is_(False))
+    return (await session.scalars(query)).all()
+
+
+async def bump_version(session: AsyncSession, meeting_id: uuid.UUID) -> int:
+    """Raise the meeting's version in the caller's transaction; the row lock orders concurrent changes."""
+    version = await session.scalar(
+        update(Meeting)
+        .where(Meeting.id == meeting_id)
+        .values(version=Meeting.version + 1)
+        .returning(Meeting.version)
+    )
+    assert version is not None
+    return version
+
+
+async def reload(session: AsyncSession, meeting_id: uuid.UUID) -> Meeting:
+    """The meeting with its chair loaded, after a change committed."""
+    meeting = await session.get(Meeting, meeting_id, populate_existing=True)
+    if meeting is None:
+        raise NotFound("No such meeting.")
+    return meeting
+
+
+async def add_agenda_item(
+    session: AsyncSession,
+    actor: Actor,
+    by: User,
+    meeting_id: uuid.UUID,
+    title: str,
+    *,
+    professionals_only: bool = False,
+    minutes: str = "",
+) -> AgendaItem:
+    """Append an item to the agenda (chair only; not once the meeting has ended)."""
+    title = title.strip()
+    if not title:
+        raise Invalid("Enter the agenda item's title.", field="title")
+    if len(title) > 300:
+        raise Invalid("Keep the title to 300 characters.", field="title")
+    async with transaction(session):
+        visible = await chaired_meeting(session, by, meeting_id)
+        if visible.meeting.status in (MeetingStatus.ENDED, MeetingStatus.CANCELLED):
+            raise Conflict("The meeting has ended; its agenda is a record now.")
+        last = await session.scalar(
+            select(func.max(AgendaItem.position)).where(AgendaItem.meeting_id == meeting_id)
+        )
+        item = AgendaItem(
+            meeting_id=meeting_id,
+            position=(last if last is not None else -1) + 1,
+            title=title,
+            professionals_only=professionals_only,
+            minutes=minutes,
+        )
+        session.add(item)
+        await session.flush()
+        await bump_version(session, meeting_id)
+        record(
+            session,
+            actor,
+            "agenda.add",
+            "agenda_item",
+            item.id,
+            case_id=visible.meeting.case_id,
+            meeting_id=meeting_id,
+            professionals_only=professionals_only,
+        )
+    return item

@@ -1,0 +1,140 @@
+"""JSON API: signing in and out, API tokens, agencies and users."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.status_codes import HTTP_201_CREATED
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.audit.service import Actor
+from server.config import Settings
+from server.errors import Forbidden, NotSignedIn
+from server.people import service
+from server.people.models import User
+from server.people.shapes import agency_json, user_json
+from server.web.security import SESSION_COOKIE, Auth, client_ip
+from server.web.sessions import end_browser_session, set_session_cookie
+
+Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Password = Annotated[str, msgspec.Meta(max_length=1024)]
+
+
+class SignIn(msgspec.Struct, forbid_unknown_fields=False):
+    email: Email
+    password: Password
+
+
+class NewToken(msgspec.Struct):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+class NewAgency(msgspec.Struct):
+    name: Name
+    sector: Annotated[str, msgspec.Meta(max_length=32)]
+
+
+class NewUserBody(msgspec.Struct):
+    email: Email
+    name: Name
+    agency_id: UUID
+    password: Password | None = None
+    is_admin: bool = False
+
+
+def require_admin(user: User) -> None:
+    if not user.is_admin:
+        raise Forbidden("Only administrators can do that.")
+
+
+class SessionApi(Controller):
+    path = "/api"
+    tags = ["Signing in"]
+
+    @post("/session", status_code=200)
+    async def sign_in(
+        self,
+        request: Request,
+        data: SignIn,
+        db: AsyncSession,
+        redis: Redis,
+        settings: Settings,  # type: ignore[type-arg]
+    ) -> Response[dict[str, Any]]:
+        """Sign in with e-mail and password; sets the session cookie."""
+        user, token = await service.sign_in(
+            db,
+            redis,
+            settings,
+            data.email,
+            data.password,
+            ip=client_ip(request.scope),
+            user_agent=request.headers.get("user-agent"),
+        )
+        response = Response({"user": user_json(user)})
+        set_session_cookie(response, token, settings)
+        return response
+
+    @delete("/session", status_code=200)
+    async def sign_out(
+        self, request: Request, db: AsyncSession, actor: Actor, auth: Auth | None
+    ) -> Response[dict[str, Any]]:  # type: ignore[type-arg]
+        """Sign out: ends this browser session and closes its live sockets."""
+        if auth is None:
+            raise NotSignedIn("Sign in first.")
+        await end_browser_session(request, db, actor, auth)
+        response = Response({"signed_out": True})
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    @get("/me")
+    async def me(self, user: User) -> dict[str, Any]:
+        return user_json(user)
+
+    @post("/tokens", status_code=HTTP_201_CREATED)
+    async def create_token(
+        self, data: NewToken, db: AsyncSession, user: User, actor: Actor
+    ) -> dict[str, Any]:
+        """A personal API token, shown once: send it as `Authorization: Bearer <token>`."""
+        token, secret = await service.create_api_token(db, actor, user, data.name)
+        return {
+            "id": str(token.id),
+            "name": token.name,
+            "token": secret,
+            "created_at": token.created_at.isoformat(),
+        }
+
+
+class PeopleApi(Controller):
+    path = "/api"
+    tags = ["People"]
+
+    @get("/agencies")
+    async def agencies(self, db: AsyncSession, user: User) -> list[dict[str, Any]]:
+        return [agency_json(a) for a in await service.list_agencies(db)]
+
+    @post("/agencies", status_code=HTTP_201_CREATED)
+    async def create_agency(
+        self, data: NewAgency, db: AsyncSession, user: User, actor: Actor
+    ) -> dict[str, Any]:
+        require_admin(user)
+        return agency_json(await service.create_agency(db, actor, data.name, data.sector))
+
+    @get("/users")
+    async def users(self, db: AsyncSession, user: User) -> list[dict[str, Any]]:
+        """The directory of people, for building teams: professionals and administrators only."""
+        if user.agency.sector == "family" and not user.is_admin:
+            raise Forbidden("Only professionals can list the people who use Roundtable.")
+        return [user_json(u) for u in await service.list_users(db)]
+
+    @post("/users", status_code=HTTP_201_CREATED)
+    async def create_user(
+        self, data: NewUserBody, db: AsyncSession, user: User, actor: Actor
+    ) -> dict[str, Any]:
+        require_admin(user)
+        new = service.NewUser(data.email, data.name, data.agency_id, data.password, data.is_admin)
+        return user_json(await service.create_user(db, actor, new))

@@ -1,0 +1,151 @@
+"""Pages: signing in and out, and the administration of agencies and users."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, Response, get, post
+from litestar.response import Template
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.audit.service import Actor
+from server.config import Settings
+from server.errors import DomainError, TooManyAttempts
+from server.people import service
+from server.people.api import require_admin
+from server.people.models import Sector, User
+from server.web.forms import checked, field_errors, form_data, parse_uuid
+from server.web.render import page, redirect
+from server.web.security import SESSION_COOKIE, Auth, client_ip
+from server.web.sessions import end_browser_session, set_session_cookie
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: an open redirect would let a link send people elsewhere after sign-in."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+class SignInPages(Controller):
+    include_in_schema = False
+
+    @get("/sign-in")
+    async def sign_in_form(self, request: Request, next: str | None = None) -> Template:  # type: ignore[type-arg]
+        return page(request, "auth/sign_in.html", error=None, email="", next=_safe_next(next))
+
+    @post("/sign-in")
+    async def sign_in(
+        self,
+        request: Request,
+        db: AsyncSession,
+        redis: Redis,
+        settings: Settings,  # type: ignore[type-arg]
+    ) -> Response:  # type: ignore[type-arg]
+        data = await form_data(request)
+        email, target = data.get("email", ""), _safe_next(data.get("next"))
+        try:
+            _, token = await service.sign_in(
+                db,
+                redis,
+                settings,
+                email,
+                data.get("password", ""),
+                ip=client_ip(request.scope),
+                user_agent=request.headers.get("user-agent"),
+            )
+        except TooManyAttempts as error:
+            return page(
+                request,
+                "auth/sign_in.html",
+                status_code=429,
+                error=error.detail,
+                email=email,
+                next=target,
+            )
+        except DomainError as error:
+            return page(
+                request,
+                "auth/sign_in.html",
+                status_code=400,
+                error=error.detail,
+                email=email,
+                next=target,
+            )
+        response = redirect(request, target)
+        set_session_cookie(response, token, settings)
+        return response
+
+    @post("/sign-out")
+    async def sign_out(
+        self, request: Request, db: AsyncSession, actor: Actor, auth: Auth | None
+    ) -> Response:  # type: ignore[type-arg]
+        if auth is not None:
+            await end_browser_session(request, db, actor, auth)
+        response = redirect(request, "/sign-in", flash="You have signed out.", category="info")
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+
+class AdminPages(Controller):
+    path = "/admin"
+    include_in_schema = False
+
+    async def _render(
+        self, request: Request, db: AsyncSession, status_code: int = 200, **context: object
+    ) -> Template:  # type: ignore[type-arg]
+        context.setdefault("errors", {})
+        context.setdefault("values", {})
+        return page(
+            request,
+            "admin/index.html",
+            status_code=status_code,
+            agencies=await service.list_agencies(db),
+            users=await service.list_users(db),
+            sectors=[(s.value, s.value.replace("_", " ").capitalize()) for s in Sector],
+            **context,
+        )
+
+    @get("/")
+    async def index(self, request: Request, db: AsyncSession, user: User) -> Template:  # type: ignore[type-arg]
+        require_admin(user)
+        return await self._render(request, db)
+
+    @post("/agencies")
+    async def create_agency(
+        self, request: Request, db: AsyncSession, user: User, actor: Actor
+    ) -> Response:  # type: ignore[type-arg]
+        require_admin(user)
+        data = await form_data(request)
+        try:
+            agency = await service.create_agency(
+                db, actor, data.get("name", ""), data.get("sector", "")
+            )
+        except DomainError as error:
+            return await self._render(
+                request, db, 422, form="agency", errors=field_errors(error), values=data
+            )
+        return redirect(request, "/admin", flash=f"Agency {agency.name} added.")
+
+    @post("/users")
+    async def create_user(
+        self, request: Request, db: AsyncSession, user: User, actor: Actor
+    ) -> Response:  # type: ignore[type-arg]
+        require_admin(user)
+        data = await form_data(request)
+        try:
+            agency_id = parse_uuid(
+                data.get("agency_id"), "agency_id", "Choose an agency from the list."
+            )
+            new = service.NewUser(
+                data.get("email", ""),
+                data.get("name", ""),
+                agency_id,
+                data.get("password") or None,
+                is_admin=checked(data, "is_admin"),
+            )
+            created = await service.create_user(db, actor, new)
+        except DomainError as error:
+            return await self._render(
+                request, db, 422, form="user", errors=field_errors(error), values=data
+            )
+        return redirect(request, "/admin", flash=f"{created.name} can now sign in.")

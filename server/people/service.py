@@ -1,0 +1,258 @@
+"""Agencies, users, sign-in sessions and API tokens. One transaction per operation."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from redis.asyncio import Redis
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.audit.service import Actor, record
+from server.config import Settings
+from server.db import transaction, utcnow
+from server.errors import Conflict, Invalid, NotFound
+from server.people import ratelimit
+from server.people.models import Agency, ApiToken, Sector, User, UserSession
+from server.people.passwords import hash_password, password_problem, verify_password
+from server.people.tokens import digest, new_secret
+
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+# --- agencies -------------------------------------------------------------------------------
+
+
+async def list_agencies(session: AsyncSession) -> Sequence[Agency]:
+    return (await session.scalars(select(Agency).order_by(Agency.name))).all()
+
+
+async def get_agency(session: AsyncSession, agency_id: uuid.UUID) -> Agency:
+    agency = await session.get(Agency, agency_id)
+    if agency is None:
+        raise NotFound("No such agency.")
+    return agency
+
+
+async def create_agency(session: AsyncSession, actor: Actor, name: str, sector: str) -> Agency:
+    name = name.strip()
+    if not name:
+        raise Invalid("Enter the agency's name.", field="name")
+    if sector not in Sector.__members__.values():
+        raise Invalid("Choose a sector from the list.", field="sector")
+    async with transaction(session):
+        if await session.scalar(select(Agency.id).where(Agency.name == name)):
+            raise Conflict(f"An agency called {name!r} already exists.", field="name")
+        agency = Agency(name=name, sector=sector)
+        session.add(agency)
+        await session.flush()
+        record(session, actor, "agency.create", "agency", agency.id, name=name, sector=sector)
+    return agency
+
+
+# --- users ----------------------------------------------------------------------------------
+
+
+async def list_users(session: AsyncSession) -> Sequence[User]:
+    return (await session.scalars(select(User).order_by(User.name))).all()
+
+
+async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+@dataclass(frozen=True, slots=True)
+class NewUser:
+    email: str
+    name: str
+    agency_id: uuid.UUID
+    password: str | None
+    is_admin: bool = False
+
+
+async def create_user(session: AsyncSession, actor: Actor, new: NewUser) -> User:
+    email = normalise_email(new.email)
+    name = new.name.strip()
+    if "@" not in email or email.startswith("@") or email.endswith("@") or " " in email:
+        raise Invalid("Enter an e-mail address like name@example.org.", field="email")
+    if not name:
+        raise Invalid("Enter the person's name.", field="name")
+    if new.password is not None and (
+        problem := password_problem(new.password, email=email, name=name)
+    ):
+        raise Invalid(problem, field="password")
+    async with transaction(session):
+        if await session.get(Agency, new.agency_id) is None:
+            raise Invalid("Choose an agency from the list.", field="agency_id")
+        if await session.scalar(select(User.id).where(User.email == email)):
+            raise Conflict(
+                "Someone with that e-mail address already has an account.", field="email"
+            )
+        user = User(
+            email=email,
+            name=name,
+            agency_id=new.agency_id,
+            password_hash=None if new.password is None else hash_password(new.password),
+            is_admin=new.is_admin,
+            password_changed_at=utcnow() if new.password else None,
+        )
+        session.add(user)
+        try:
+            await session.flush()
+        except IntegrityError:
+            raise Conflict("Someone with that e-mail address already has an account.") from None
+        record(session, actor, "user.create", "user", user.id, email=email, is_admin=new.is_admin)
+    await session.refresh(user, ["agency"])
+    return user
+
+
+async def count_users(session: AsyncSession) -> int:
+    return len((await session.scalars(select(User.id).limit(1))).all())
+
+
+# --- sign-in and sessions -------------------------------------------------------------------
+
+
+async def sign_in(
+    session: AsyncSession,
+    redis: Redis,
+    settings: Settings,
+    email: str,
+    password: str,
+    *,
+    ip: str | None,
+    user_agent: str | None,
+) -> tuple[User, str]:
+    """Check the password and open a new session (a fresh token: sessions rotate at sign-in).
+
+    The same message and the same argon2 work whether or not the e-mail exists.
+    """
+    email = normalise_email(email)
+    await ratelimit.check(redis, email, ip)
+    async with transaction(session):
+        user = await session.scalar(select(User).where(User.email == email))
+        valid = verify_password(user.password_hash if user else None, password)
+        if user is None or not valid or not user.is_active:
+            record(
+                session, Actor(user.id if user else None, ip), "signin.failed", "user", email=email
+            )
+            user = None
+        else:
+            token = new_secret()
+            now = utcnow()
+            session.add(
+                UserSession(
+                    token_hash=digest(token),
+                    user_id=user.id,
+                    last_seen_at=now,
+                    expires_at=now + timedelta(hours=settings.session_max_hours),
+                    ip=ip,
+                    user_agent=(user_agent or "")[:300],
+                )
+            )
+            record(session, Actor(user.id, ip), "signin", "user", user.id)
+    if user is None:
+        await ratelimit.count_failure(redis, email, ip)
+        raise Invalid("The e-mail address or password is not right.")
+    await ratelimit.clear_account(redis, email)
+    return user, token
+
+
+async def user_for_session(
+    session: AsyncSession, settings: Settings, token: str
+) -> tuple[User, uuid.UUID] | None:
+    """The user behind a session cookie, if the session is open, not idle too long, not too old."""
+    now = utcnow()
+    async with transaction(session):
+        row = await session.scalar(
+            select(UserSession).where(
+                UserSession.token_hash == digest(token), UserSession.ended_at.is_(None)
+            )
+        )
+        if row is None:
+            return None
+        idle_limit = row.last_seen_at + timedelta(minutes=settings.session_idle_minutes)
+        if now >= row.expires_at or now >= idle_limit:
+            row.ended_at = now
+            return None
+        user = await session.get(User, row.user_id)
+        if user is None or not user.is_active:
+            return None
+        if now - row.last_seen_at >= TOUCH_EVERY:
+            row.last_seen_at = now
+        return user, row.id
+
+
+async def session_is_open(session: AsyncSession, settings: Settings, session_id: uuid.UUID) -> bool:
+    """Re-checked by open sockets: signed out, expired or idle sessions close their sockets."""
+    row = await session.get(UserSession, session_id, populate_existing=True)
+    if row is None or row.ended_at is not None:
+        return False
+    now = utcnow()
+    return now < row.expires_at
+
+
+async def sign_out(session: AsyncSession, actor: Actor, session_id: uuid.UUID) -> None:
+    async with transaction(session):
+        await session.execute(
+            update(UserSession).where(UserSession.id == session_id).values(ended_at=utcnow())
+        )
+        record(session, actor, "signout", "user", actor.user_id)
+
+
+async def end_all_sessions(
+    session: AsyncSession, user_id: uuid.UUID, now: datetime | None = None
+) -> None:
+    """Inside the caller's transaction: used on password change and deactivation."""
+    await session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+        .values(ended_at=now or utcnow())
+    )
+
+
+# --- API tokens -----------------------------------------------------------------------------
+
+
+async def create_api_token(
+    session: AsyncSession, actor: Actor, user: User, name: str
+) -> tuple[ApiToken, str]:
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise Invalid("Give the token a name of up to 100 characters.", field="name")
+    secret = "rt_" + new_secret()
+    async with transaction(session):
+        token = ApiToken(user_id=user.id, name=name, token_hash=digest(secret))
+        session.add(token)
+        await session.flush()
+        record(session, actor, "token.create", "api_token", token.id, name=name)
+    return token, secret
+
+
+async def user_for_api_token(session: AsyncSession, secret: str) -> User | None:
+    async with transaction(session):
+        token = await session.scalar(
+            select(ApiToken).where(
+                ApiToken.token_hash == digest(secret), ApiToken.revoked_at.is_(None)
+            )
+        )
+        if token is None:
+            return None
+        user = await session.get(User, token.user_id)
+        if user is None or not user.is_active:
+            return None
+        now = utcnow()
+        if token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY:
+            token.last_used_at = now
+        return user

@@ -1,0 +1,66 @@
+"""Dependencies injected into route handlers: the database session, the caller, their address."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.di import Provide
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.audit.service import Actor
+from server.config import Settings
+from server.errors import NotSignedIn
+from server.people.models import User
+from server.runtime import Runtime
+from server.web.security import Auth, client_ip
+
+
+def runtime(connection: ASGIConnection) -> Runtime:  # type: ignore[type-arg]
+    return connection.app.state["runtime"]  # type: ignore[no-any-return]
+
+
+async def provide_db(request: Request) -> AsyncIterator[AsyncSession]:  # type: ignore[type-arg]
+    async with runtime(request).sessionmaker() as session:
+        yield session
+
+
+def provide_user(request: Request) -> User:  # type: ignore[type-arg]
+    user = request.scope.get("user")
+    if user is None:
+        raise NotSignedIn("Sign in first.")
+    return user  # type: ignore[no-any-return]
+
+
+def provide_optional_user(request: Request) -> User | None:  # type: ignore[type-arg]
+    return request.scope.get("user")
+
+
+def provide_auth(request: Request) -> Auth | None:  # type: ignore[type-arg]
+    return request.scope.get("auth")
+
+
+def provide_actor(request: Request) -> Actor:  # type: ignore[type-arg]
+    user = request.scope.get("user")
+    return Actor(user.id if user else None, client_ip(request.scope))
+
+
+def provide_settings(request: Request) -> Settings:  # type: ignore[type-arg]
+    return runtime(request).settings
+
+
+def provide_redis(request: Request) -> Redis:  # type: ignore[type-arg]
+    return runtime(request).redis
+
+
+DEPENDENCIES = {
+    "db": Provide(provide_db),
+    "user": Provide(provide_user, sync_to_thread=False),
+    "maybe_user": Provide(provide_optional_user, sync_to_thread=False),
+    "auth": Provide(provide_auth, sync_to_thread=False),
+    "actor": Provide(provide_actor, sync_to_thread=False),
+    "settings": Provide(provide_settings, sync_to_thread=False),
+    "redis": Provide(provide_redis, sync_to_thread=False),
+}

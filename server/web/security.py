@@ -1,0 +1,227 @@
+"""ASGI middleware: who is calling (session cookie or bearer token), CSRF, and security headers."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+from litestar.datastructures import MutableScopeHeaders
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from server.people import service as people
+
+if TYPE_CHECKING:
+    from server.runtime import Runtime
+
+SESSION_COOKIE = "rt_session"
+CSRF_COOKIE = "csrftoken"
+CSRF_HEADER = b"x-csrftoken"
+CSRF_FIELD = "_csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+MAX_FORM_BYTES = 256 * 1024
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Auth:
+    """How the caller proved who they are: a browser session or a bearer token."""
+
+    kind: str
+    session_id: uuid.UUID | None = None
+
+
+def runtime_of(scope: Scope) -> Runtime:
+    return scope["litestar_app"].state["runtime"]  # type: ignore[no-any-return]
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def cookies(scope: Scope) -> dict[str, str]:
+    raw = header(scope, b"cookie")
+    if not raw:
+        return {}
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(raw)
+    except Exception:  # a malformed cookie header is treated as no cookies
+        return {}
+    return {key: morsel.value for key, morsel in jar.items()}
+
+
+def bearer_token(scope: Scope) -> str | None:
+    value = header(scope, b"authorization")
+    if value and value[:7].lower() == "bearer ":
+        return value[7:].strip() or None
+    return None
+
+
+def client_ip(scope: Scope) -> str | None:
+    client = scope.get("client")
+    return client[0] if client else None
+
+
+class AuthMiddleware:
+    """Resolves scope["user"] and scope["auth"] for every HTTP request and socket."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and not scope["path"].startswith("/static/"):
+            scope["user"], scope["auth"] = await self._identify(scope)
+        await self.app(scope, receive, send)
+
+    async def _identify(self, scope: Scope) -> tuple[Any, Auth | None]:
+        runtime = runtime_of(scope)
+        async with runtime.sessionmaker() as session:
+            token = bearer_token(scope)
+            if token is not None:
+                user = await people.user_for_api_token(session, token)
+                return (user, Auth("token")) if user else (None, None)
+            cookie = cookies(scope).get(SESSION_COOKIE)
+            if cookie:
+                found = await people.user_for_session(session, runtime.settings, cookie)
+                if found:
+                    return found[0], Auth("session", found[1])
+        return None, None
+
+
+class CsrfMiddleware:
+    """Double-submit cookie: a state-changing browser request must echo the csrftoken cookie
+    in the x-csrftoken header (htmx, scripts) or the _csrf_token form field (plain forms).
+    Bearer-token calls carry no cookies, so they cannot be forged cross-site and are exempt."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/static/"):
+            await self.app(scope, receive, send)
+            return
+        existing = cookies(scope).get(CSRF_COOKIE)
+        scope["csrf_token"] = existing or secrets.token_urlsafe(32)
+        if scope["method"] not in SAFE_METHODS and bearer_token(scope) is None:
+            receive, ok = await self._check(scope, receive, existing)
+            if not ok:
+                await _refuse(scope, send)
+                return
+        if existing is None:
+            send = _with_cookie(send, scope)
+        await self.app(scope, receive, send)
+
+    async def _check(
+        self, scope: Scope, receive: Receive, expected: str | None
+    ) -> tuple[Receive, bool]:
+        if not expected:
+            return receive, False
+        sent = header(scope, CSRF_HEADER)
+        if sent is not None:
+            return receive, hmac.compare_digest(sent, expected)
+        content_type = header(scope, b"content-type") or ""
+        if not content_type.startswith("application/x-www-form-urlencoded"):
+            return receive, False
+        body, receive = await _buffer_body(receive)
+        if body is None:
+            return receive, False
+        field = parse_qs(body.decode("utf-8", "replace")).get(CSRF_FIELD, [""])[0]
+        return receive, hmac.compare_digest(field, expected)
+
+
+async def _buffer_body(receive: Receive) -> tuple[bytes | None, Receive]:
+    """Read the whole body (bounded) and hand the handler a receive that replays it."""
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_FORM_BYTES:
+            return None, receive
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    body = b"".join(chunks)
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return body, replay
+
+
+async def _refuse(scope: Scope, send: Send) -> None:
+    wants_json = scope["path"].startswith("/api/")
+    if wants_json:
+        body = b'{"status_code":403,"detail":"The CSRF token is missing or wrong. Reload the page and try again."}'
+        content_type = b"application/json"
+    else:
+        body = b"The form had expired. Go back, reload the page and try again."
+        content_type = b"text/plain; charset=utf-8"
+    await send(
+        {"type": "http.response.start", "status": 403, "headers": [(b"content-type", content_type)]}
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _with_cookie(send: Send, scope: Scope) -> Send:
+    secure = runtime_of(scope).settings.secure_cookies
+    cookie = f"{CSRF_COOKIE}={scope['csrf_token']}; Path=/; SameSite=Lax" + (
+        "; Secure" if secure else ""
+    )
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            MutableScopeHeaders.from_message(message).add("set-cookie", cookie)
+        await send(message)
+
+    return wrapped
+
+
+class SecurityHeadersMiddleware:
+    """Headers every response carries; HSTS only when the deployment is served over https."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        hsts = runtime_of(scope).settings.secure_cookies
+
+        async def wrapped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableScopeHeaders.from_message(message)
+                headers["x-content-type-options"] = "nosniff"
+                headers["referrer-policy"] = "same-origin"
+                headers["x-frame-options"] = "DENY"
+                if "content-security-policy" not in headers:
+                    headers["content-security-policy"] = CONTENT_SECURITY_POLICY
+                if hsts:
+                    headers["strict-transport-security"] = "max-age=31536000; includeSubDomains"
+                if not scope["path"].startswith("/static/"):
+                    headers["cache-control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, wrapped)

@@ -1,0 +1,31 @@
+"""The browser session cookie: set at sign-in, ended at sign-out (which also closes sockets)."""
+
+from __future__ import annotations
+
+from litestar import Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.audit.service import Actor
+from server.config import Settings
+from server.people import service
+from server.web.security import SESSION_COOKIE, Auth
+
+
+def set_session_cookie(response: Response, token: str, settings: Settings) -> None:  # type: ignore[type-arg]
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        max_age=settings.session_max_hours * 3600,
+    )
+
+
+async def end_browser_session(request: Request, db: AsyncSession, actor: Actor, auth: Auth) -> None:  # type: ignore[type-arg]
+    if auth.session_id is not None:
+        await service.sign_out(db, actor, auth.session_id)
+        hub = request.app.state.get("live")
+        if hub is not None:
+            await hub.session_ended(auth.session_id)

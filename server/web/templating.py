@@ -1,0 +1,52 @@
+"""Jinja filters and globals shared by every template."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from litestar.contrib.jinja import JinjaTemplateEngine
+
+from server.actions.models import OUTCOME_AREA_LABELS
+from server.meetings.models import MEETING_KIND_LABELS
+from server.timeutil import today_local, zone
+
+
+def local_datetime(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    local = value.astimezone(zone())
+    return local.strftime("%a %-d %b %Y, %H:%M")
+
+
+def local_time(value: datetime | None) -> str:
+    return "" if value is None else value.astimezone(zone()).strftime("%H:%M")
+
+
+def long_date(value: date | None) -> str:
+    return "" if value is None else value.strftime("%a %-d %b %Y")
+
+
+def iso_local(value: datetime | None) -> str:
+    return "" if value is None else value.astimezone(zone()).isoformat()
+
+
+def label(value: str) -> str:
+    return value.replace("_", " ").capitalize()
+
+
+def configure(engine: JinjaTemplateEngine) -> None:
+    env = engine.engine
+    env.filters.update(
+        local_datetime=local_datetime,
+        local_time=local_time,
+        long_date=long_date,
+        iso_local=iso_local,
+        label=label,
+    )
+    globals_: dict[str, Any] = {
+        "OUTCOME_AREA_LABELS": {k.value: v for k, v in OUTCOME_AREA_LABELS.items()},
+        "MEETING_KIND_LABELS": {k.value: v for k, v in MEETING_KIND_LABELS.items()},
+        "today_local": today_local,
+    }
+    env.globals.update(globals_)
