@@ -1,0 +1,112 @@
+"""Shared fixtures: real PostgreSQL and Valkey (embedded, or the servers named by
+ROUNDTABLE_DATABASE_URL and ROUNDTABLE_REDIS_URL), a clean database for every test, the app,
+and a team with one person in each role."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from litestar import Litestar
+import httpx
+from sqlalchemy import text
+
+from server.app import create_app
+from server.config import Settings, load_settings
+from server.db import Base, import_all_models
+from server.migrations import upgrade
+from server.runtime import Runtime
+from tests.support import Team, make_team
+
+import_all_models()
+TEST_SECRET = "test-secret-key-that-is-long-enough-for-the-rules-0123456789"
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="roundtable-test-") as folder:
+        yield Path(folder)
+
+
+@pytest.fixture(scope="session")
+def endpoints(data_dir: Path) -> Iterator[tuple[str, str]]:
+    """The database and Redis for this test run: external when configured, else embedded ones
+    started in a fresh folder and stopped at the end."""
+    database_url = os.environ.get("ROUNDTABLE_DATABASE_URL")
+    redis_url = os.environ.get("ROUNDTABLE_REDIS_URL")
+    if database_url and redis_url:
+        yield database_url, redis_url
+        return
+    from server import embedded
+
+    servers = embedded.ensure_running(data_dir / "servers")
+    try:
+        yield servers.database_url, servers.redis_url
+    finally:
+        embedded.stop(servers)
+
+
+@pytest.fixture(scope="session")
+def settings(data_dir: Path, endpoints: tuple[str, str]) -> Settings:
+    env = {
+        "ROUNDTABLE_DATABASE_URL": endpoints[0],
+        "ROUNDTABLE_REDIS_URL": endpoints[1],
+        "ROUNDTABLE_SECRET_KEY": TEST_SECRET,
+        "ROUNDTABLE_DATA_DIR": str(data_dir),
+        "ROUNDTABLE_BASE_URL": "http://testserver.local",
+    }
+    return load_settings(env)
+
+
+@pytest.fixture(scope="session")
+def migrated(endpoints: tuple[str, str]) -> str:
+    upgrade(endpoints[0])
+    return endpoints[0]
+
+
+@pytest.fixture(scope="session")
+async def runtime(settings: Settings, migrated: str, endpoints: tuple[str, str]) -> AsyncIterator[Runtime]:
+    runtime = Runtime(settings, endpoints[0], endpoints[1])
+    yield runtime
+    await runtime.close()
+
+
+@pytest.fixture(scope="session")
+def app(runtime: Runtime) -> Litestar:
+    return create_app(runtime)
+
+
+TABLES = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+
+
+@pytest.fixture(autouse=True)
+async def clean(request: pytest.FixtureRequest) -> None:
+    """Every test that touches the database starts from empty tables and an empty Redis."""
+    if "runtime" not in request.fixturenames:
+        return
+    runtime: Runtime = request.getfixturevalue("runtime")
+    async with runtime.engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+    await runtime.redis.flushdb()
+
+
+@pytest.fixture
+async def client(app: Litestar, runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to the app in this event loop (real database, real Redis)."""
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as test_client:
+        yield test_client
+
+
+@pytest.fixture
+async def team(runtime: Runtime) -> Team:
+    return await make_team(runtime)
+
+
+@pytest.fixture(scope="session")
+def event_loop_policy() -> asyncio.AbstractEventLoopPolicy:
+    return asyncio.DefaultEventLoopPolicy()

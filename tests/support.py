@@ -1,0 +1,91 @@
+"""Helpers for tests: a team with one person in each role, and signing them in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from httpx import AsyncClient
+
+from server.audit.service import Actor
+from server.cases import service as cases
+from server.cases.models import Case
+from server.meetings import service as meetings
+from server.meetings.models import Meeting
+from server.people import service as people
+from server.people.models import Sector, User
+from server.runtime import Runtime
+
+PASSWORD = "correct horse battery staple"
+SYSTEM = Actor(None)
+
+
+@dataclass
+class Team:
+    """A case with a chair, a professional member, a family member and the lead professional;
+    an administrator and a professional who is not on the case."""
+
+    admin: User
+    chair: User
+    member: User
+    lead: User
+    family: User
+    outsider: User
+    case: Case
+    meeting: Meeting
+
+    @property
+    def roles(self) -> dict[str, User]:
+        return {
+            "admin": self.admin, "chair": self.chair, "member": self.member, "lead": self.lead,
+            "family": self.family, "outsider": self.outsider,
+        }
+
+
+async def make_team(runtime: Runtime) -> Team:
+    async with runtime.sessionmaker() as session:
+        agencies = {}
+        for name, sector in [
+            ("Health visiting", Sector.HEALTH), ("School", Sector.EDUCATION), ("Social care", Sector.SOCIAL_CARE),
+            ("Police", Sector.POLICE), ("Smith family", Sector.FAMILY), ("Partnership", Sector.OTHER),
+        ]:
+            agencies[name] = await people.create_agency(session, SYSTEM, name, sector)
+
+        async def user(email: str, name: str, agency: str, admin: bool = False) -> User:
+            return await people.create_user(
+                session, SYSTEM, people.NewUser(email, name, agencies[agency].id, PASSWORD, is_admin=admin)
+            )
+
+        admin = await user("admin@test.example", "Ada Admin", "Partnership", admin=True)
+        chair = await user("chair@test.example", "Chris Chair", "Partnership")
+        lead = await user("lead@test.example", "Lee Lead", "Health visiting")
+        member = await user("member@test.example", "Mo Member", "School")
+        family = await user("family@test.example", "Fran Smith", "Smith family")
+        outsider = await user("outsider@test.example", "Olly Outsider", "Police")
+        case = await cases.create_case(
+            session, Actor(chair.id), chair, reference="T-1", display_name="Child T.", lead_professional_id=lead.id
+        )
+        await cases.add_member(session, SYSTEM, chair, case.id, member.id, "professional")
+        await cases.add_member(session, SYSTEM, chair, case.id, family.id, "family")
+        meeting = await meetings.schedule_meeting(
+            session, Actor(chair.id), chair, case.id,
+            meetings.MeetingRequest(
+                title="TAC meeting", kind="tac", scheduled_at=datetime.now(UTC) + timedelta(days=1), chair_id=chair.id
+            ),
+        )
+        return Team(admin, chair, member, lead, family, outsider, case, meeting)
+
+
+async def sign_in(client: AsyncClient, user: User | str, password: str = PASSWORD) -> dict[str, Any]:
+    """Sign in through the API like a browser: fetch a page for the CSRF cookie, then post."""
+    email = user if isinstance(user, str) else user.email
+    await client.get("/sign-in")
+    response = await client.post("/api/session", json={"email": email, "password": password}, headers=csrf(client))
+    assert response.status_code == 200, response.text
+    return response.json()["user"]  # type: ignore[no-any-return]
+
+
+def csrf(client: AsyncClient) -> dict[str, str]:
+    token = client.cookies.get("csrftoken")
+    return {"x-csrftoken": token} if token else {}
