@@ -41,9 +41,7 @@ def route_handlers() -> Sequence[ControllerRouterHandler]:
     from server.meetings.pages import MeetingPages
     from server.people.pages import AdminPages, SignInPages
 
-    static = create_static_files_router(
-        path="/static", directories=[REPO_ROOT / "static"], name="static"
-    )
+    static = create_static_files_router(path="/static", directories=[REPO_ROOT / "static"], name="static")
     return [
         SessionApi,
         PeopleApi,

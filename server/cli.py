@@ -52,9 +52,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
     with servers(settings) as ends:
         loaded = asyncio.run(load_demo(settings, ends.database_url, ends.redis_url))
-    print(
-        "Demo team loaded." if loaded else "The database already has people in it; demo not loaded."
-    )
+    print("Demo team loaded." if loaded else "The database already has people in it; demo not loaded.")
     return 0
 
 
@@ -63,9 +61,7 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
 
     with servers(settings) as ends:
         message = asyncio.run(
-            create_first_admin(
-                settings, ends.database_url, ends.redis_url, args.email, args.password, args.name
-            )
+            create_first_admin(settings, ends.database_url, ends.redis_url, args.email, args.password, args.name)
         )
     print(message)
     return 0
@@ -144,9 +140,7 @@ def parser() -> argparse.ArgumentParser:
     )
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def add(
-        name: str, func: Callable[[Settings, argparse.Namespace], int], help_: str
-    ) -> argparse.ArgumentParser:
+    def add(name: str, func: Callable[[Settings, argparse.Namespace], int], help_: str) -> argparse.ArgumentParser:
         command = sub.add_parser(name, help=help_, description=help_)
         command.set_defaults(func=func)
         return command
@@ -156,9 +150,7 @@ def parser() -> argparse.ArgumentParser:
         cmd_run,
         "Start everything for a local try-out: servers, migrations, demo team, web app and worker.",
     )
-    serve = add(
-        "serve", cmd_serve, "Serve the web app (HOST and PORT, or --host and --port, choose where)."
-    )
+    serve = add("serve", cmd_serve, "Serve the web app (HOST and PORT, or --host and --port, choose where).")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1, or HOST)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8000, or PORT)")
     serve.add_argument("--workers", type=int, default=1, help="number of web processes (default 1)")
@@ -167,22 +159,16 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also run the background worker in each web process",
     )
-    serve.add_argument(
-        "--proxy-headers", action="store_true", help="trust X-Forwarded-* from a reverse proxy"
-    )
+    serve.add_argument("--proxy-headers", action="store_true", help="trust X-Forwarded-* from a reverse proxy")
     add(
         "worker",
         cmd_worker,
         "Run the background worker: chases actions, sends e-mail from the outbox.",
     )
-    migrate = add(
-        "migrate", cmd_migrate, "Apply the database migrations (to the newest, or --revision)."
-    )
+    migrate = add("migrate", cmd_migrate, "Apply the database migrations (to the newest, or --revision).")
     migrate.add_argument("--revision", default="head", help="target revision (default head)")
     add("demo", cmd_demo, "Load the demo team into an empty database.")
-    admin = add(
-        "create-admin", cmd_create_admin, "Create the first administrator on an empty system."
-    )
+    admin = add("create-admin", cmd_create_admin, "Create the first administrator on an empty system.")
     admin.add_argument("--email", required=True)
     admin.add_argument("--password", required=True)
     admin.add_argument("--name", default="Administrator")

@@ -122,9 +122,7 @@ def _dates(env: Mapping[str, str], name: str) -> frozenset[date]:
         try:
             days.add(date.fromisoformat(item.strip()))
         except ValueError:
-            raise SettingsError(
-                f"{PREFIX}{name} must be comma-separated dates like 2026-12-25, not {item!r}"
-            ) from None
+            raise SettingsError(f"{PREFIX}{name} must be comma-separated dates like 2026-12-25, not {item!r}") from None
     return frozenset(days)
 
 

@@ -138,13 +138,9 @@ def ensure_running(data_dir: Path) -> EmbeddedServers:
     layout.root.mkdir(parents=True, exist_ok=True)
     with _locked(layout.lock):
         ports = _read_ports(layout.ports)
-        pg_port, pg_pid, pg_started = _ensure_postgres(
-            layout, ports.get("postgres"), avoid={ports.get("valkey", 0)}
-        )
+        pg_port, pg_pid, pg_started = _ensure_postgres(layout, ports.get("postgres"), avoid={ports.get("valkey", 0)})
         try:
-            vk_port, vk_pid, vk_started = _ensure_valkey(
-                layout, ports.get("valkey"), avoid={pg_port}
-            )
+            vk_port, vk_pid, vk_started = _ensure_valkey(layout, ports.get("valkey"), avoid={pg_port})
         except BaseException:
             if pg_started:
                 _stop_postgres(layout, pg_pid)
@@ -238,9 +234,7 @@ def _locked(path: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    raise EmbeddedError(
-                        f"timed out after {timeout:.0f}s waiting for the lock {path}"
-                    ) from None
+                    raise EmbeddedError(f"timed out after {timeout:.0f}s waiting for the lock {path}") from None
                 time.sleep(0.05)
         yield
     finally:
@@ -519,15 +513,11 @@ def _running_postmaster(pgdata: Path) -> tuple[int, int] | None:
         if status == "ready":
             return pid, port
         if status == "stopping" or time.monotonic() > deadline:
-            raise EmbeddedError(
-                f"PostgreSQL (pid {pid}) for {pgdata} is {status or 'not ready'}; try again"
-            )
+            raise EmbeddedError(f"PostgreSQL (pid {pid}) for {pgdata} is {status or 'not ready'}; try again")
         time.sleep(POLL)  # "starting": started outside our lock, e.g. by hand
 
 
-def _ensure_postgres(
-    layout: _Layout, preferred: int | None, avoid: set[int]
-) -> tuple[int, int, bool]:
+def _ensure_postgres(layout: _Layout, preferred: int | None, avoid: set[int]) -> tuple[int, int, bool]:
     """(port, pid, started_by_us) for the PostgreSQL of this data folder."""
     running = _running_postmaster(layout.pgdata)
     if running is not None:
@@ -561,9 +551,7 @@ def _initdb(layout: _Layout, run_as: _RunAs | None) -> None:
         try:
             pgdata.rmdir()  # an empty folder someone made for us is fine
         except OSError:
-            raise EmbeddedError(
-                f"{pgdata} exists but is not a PostgreSQL data directory (no PG_VERSION)"
-            ) from None
+            raise EmbeddedError(f"{pgdata} exists but is not a PostgreSQL data directory (no PG_VERSION)") from None
     if tmp.exists():
         shutil.rmtree(tmp)  # left by an interrupted initdb
     tmp.mkdir(mode=0o700)
@@ -629,9 +617,7 @@ def _create_database(port: int) -> None:
     )
     if result.returncode != 0:
         lines = result.stderr.decode(errors="replace").strip().splitlines()
-        raise EmbeddedError(
-            f"could not create database {DATABASE!r}: {lines[-1] if lines else 'psql failed'}"
-        )
+        raise EmbeddedError(f"could not create database {DATABASE!r}: {lines[-1] if lines else 'psql failed'}")
 
 
 def _stop_postgres(layout: _Layout, pid: int) -> None:
@@ -688,17 +674,13 @@ def _valkey_ping(port: int) -> bool:
         return False
 
 
-def _ensure_valkey(
-    layout: _Layout, preferred: int | None, avoid: set[int]
-) -> tuple[int, int, bool]:
+def _ensure_valkey(layout: _Layout, preferred: int | None, avoid: set[int]) -> tuple[int, int, bool]:
     """(port, pid, started_by_us) for the Valkey of this data folder."""
     layout.valkey_dir.mkdir(exist_ok=True)
     pid = _read_pidfile(layout.valkey_pidfile)
     if pid is not None and _is_process(pid, "valkey", layout.valkey_dir):
         if preferred is None:
-            raise EmbeddedError(
-                f"Valkey (pid {pid}) is running for {layout.root} but its port is unknown"
-            )
+            raise EmbeddedError(f"Valkey (pid {pid}) is running for {layout.root} but its port is unknown")
         _wait_valkey(layout, preferred, pid, since=_log_size(layout.valkey_log))
         return preferred, pid, False
     port = _choose_port(preferred, avoid)

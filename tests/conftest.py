@@ -10,9 +10,9 @@ import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from litestar import Litestar
-import httpx
 from sqlalchemy import text
 
 from server.app import create_app

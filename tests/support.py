@@ -38,8 +38,12 @@ class Team:
     @property
     def roles(self) -> dict[str, User]:
         return {
-            "admin": self.admin, "chair": self.chair, "member": self.member, "lead": self.lead,
-            "family": self.family, "outsider": self.outsider,
+            "admin": self.admin,
+            "chair": self.chair,
+            "member": self.member,
+            "lead": self.lead,
+            "family": self.family,
+            "outsider": self.outsider,
         }
 
 
@@ -47,8 +51,12 @@ async def make_team(runtime: Runtime) -> Team:
     async with runtime.sessionmaker() as session:
         agencies = {}
         for name, sector in [
-            ("Health visiting", Sector.HEALTH), ("School", Sector.EDUCATION), ("Social care", Sector.SOCIAL_CARE),
-            ("Police", Sector.POLICE), ("Smith family", Sector.FAMILY), ("Partnership", Sector.OTHER),
+            ("Health visiting", Sector.HEALTH),
+            ("School", Sector.EDUCATION),
+            ("Social care", Sector.SOCIAL_CARE),
+            ("Police", Sector.POLICE),
+            ("Smith family", Sector.FAMILY),
+            ("Partnership", Sector.OTHER),
         ]:
             agencies[name] = await people.create_agency(session, SYSTEM, name, sector)
 
@@ -69,7 +77,10 @@ async def make_team(runtime: Runtime) -> Team:
         await cases.add_member(session, SYSTEM, chair, case.id, member.id, "professional")
         await cases.add_member(session, SYSTEM, chair, case.id, family.id, "family")
         meeting = await meetings.schedule_meeting(
-            session, Actor(chair.id), chair, case.id,
+            session,
+            Actor(chair.id),
+            chair,
+            case.id,
             meetings.MeetingRequest(
                 title="TAC meeting", kind="tac", scheduled_at=datetime.now(UTC) + timedelta(days=1), chair_id=chair.id
             ),

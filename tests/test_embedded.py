@@ -125,9 +125,7 @@ async def test_data_survives_a_restart(tmp_path: Path, started: list[EmbeddedSer
     await client.aclose()
 
 
-async def test_a_busy_remembered_port_is_replaced(
-    tmp_path: Path, started: list[EmbeddedServers]
-) -> None:
+async def test_a_busy_remembered_port_is_replaced(tmp_path: Path, started: list[EmbeddedServers]) -> None:
     first = ensure_running(tmp_path)
     started.append(first)
     stop(first)

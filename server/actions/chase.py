@@ -219,9 +219,7 @@ def working_days_between(start: date, end: date, settings: ChaseSettings) -> int
     if end < start:
         return -working_days_between(end, start, settings)
     weeks, extra = divmod((end - start).days, 7)
-    weekdays = weeks * 5 + sum(
-        1 for i in range(1, extra + 1) if (start + timedelta(days=i)).weekday() < 5
-    )
+    weekdays = weeks * 5 + sum(1 for i in range(1, extra + 1) if (start + timedelta(days=i)).weekday() < 5)
     holidays = sum(1 for h in settings.bank_holidays if start < h <= end and h.weekday() < 5)
     return weekdays - holidays
 
@@ -239,9 +237,7 @@ def in_working_hours(now: datetime, settings: ChaseSettings) -> bool:
     change is followed (09:00 is 08:00 UTC in British Summer Time).
     """
     local = _local(now, settings)
-    return is_working_day(local.date(), settings) and (
-        settings.work_start <= local.time() < settings.work_end
-    )
+    return is_working_day(local.date(), settings) and (settings.work_start <= local.time() < settings.work_end)
 
 
 def earliest_due_date_to_scan(now: datetime, settings: ChaseSettings) -> date:

@@ -68,15 +68,9 @@ class Action(IdMixin, CreatedMixin, Base):
     )
 
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
-    meeting_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("meetings.id", ondelete="SET NULL")
-    )
-    agenda_item_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("agenda_items.id", ondelete="SET NULL")
-    )
-    decision_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("decisions.id", ondelete="SET NULL")
-    )
+    meeting_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("meetings.id", ondelete="SET NULL"))
+    agenda_item_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agenda_items.id", ondelete="SET NULL"))
+    decision_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("decisions.id", ondelete="SET NULL"))
     title: Mapped[str] = mapped_column(Text)
     owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
     agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"))
@@ -118,9 +112,7 @@ class ReminderLedger(CreatedMixin, Base):
     """One row per reminder that took effect; the primary key makes the chase exactly-once."""
 
     __tablename__ = "reminder_ledger"
-    __table_args__ = (
-        UniqueConstraint("action_id", "stage", "occurrence", name="uq_reminder_ledger_key"),
-    )
+    __table_args__ = (UniqueConstraint("action_id", "stage", "occurrence", name="uq_reminder_ledger_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     action_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("actions.id", ondelete="CASCADE"))

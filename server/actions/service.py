@@ -44,8 +44,6 @@ async def actions_of_case(
 
 async def open_actions_of_owner(session: AsyncSession, owner_id: uuid.UUID) -> Sequence[Action]:
     query = (
-        select(Action)
-        .where(Action.owner_id == owner_id, Action.status.in_(OPEN_STATUSES))
-        .order_by(Action.due_date)
+        select(Action).where(Action.owner_id == owner_id, Action.status.in_(OPEN_STATUSES)).order_by(Action.due_date)
     )
     return (await session.scalars(query)).all()

@@ -55,9 +55,7 @@ class CasesApi(Controller):
         return [case_json(case, role=role) for case, role in await service.cases_for(db, user)]
 
     @post("/", status_code=HTTP_201_CREATED)
-    async def create_case(
-        self, data: NewCase, db: AsyncSession, user: User, actor: Actor
-    ) -> dict[str, Any]:
+    async def create_case(self, data: NewCase, db: AsyncSession, user: User, actor: Actor) -> dict[str, Any]:
         case = await service.create_case(
             db,
             actor,
@@ -70,23 +68,17 @@ class CasesApi(Controller):
         return case_json(case, role=visible.access.role, members=await service.team(db, case.id))
 
     @get("/{case_id:uuid}")
-    async def get_case(
-        self, case_id: UUID, db: AsyncSession, user: User, actor: Actor
-    ) -> dict[str, Any]:
+    async def get_case(self, case_id: UUID, db: AsyncSession, user: User, actor: Actor) -> dict[str, Any]:
         visible = await service.visible_case(db, user, case_id)
         async with transaction(db):
             record(db, actor, "case.view", "case", case_id, case_id=case_id, via="api")
-        return case_json(
-            visible.case, role=visible.access.role, members=await service.team(db, case_id)
-        )
+        return case_json(visible.case, role=visible.access.role, members=await service.team(db, case_id))
 
     @post("/{case_id:uuid}/members", status_code=HTTP_201_CREATED)
     async def add_member(
         self, case_id: UUID, data: NewMember, db: AsyncSession, user: User, actor: Actor
     ) -> dict[str, Any]:
-        return member_json(
-            await service.add_member(db, actor, user, case_id, data.user_id, data.role)
-        )
+        return member_json(await service.add_member(db, actor, user, case_id, data.user_id, data.role))
 
     @delete("/{case_id:uuid}/members/{user_id:uuid}", status_code=200)
     async def remove_member(
@@ -113,9 +105,7 @@ class CasesApi(Controller):
         return [action_json(a, today) for a in found]
 
     @get("/{case_id:uuid}/meetings")
-    async def list_meetings(
-        self, case_id: UUID, db: AsyncSession, user: User
-    ) -> list[dict[str, Any]]:
+    async def list_meetings(self, case_id: UUID, db: AsyncSession, user: User) -> list[dict[str, Any]]:
         await service.visible_case(db, user, case_id)
         return [meeting_summary(m) for m in await meetings.meetings_of_case(db, case_id)]
 

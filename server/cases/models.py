@@ -28,21 +28,15 @@ class Case(IdMixin, CreatedMixin, Base):
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     closed_at: Mapped[datetime | None]
 
-    lead_professional: Mapped[User] = relationship(
-        foreign_keys=[lead_professional_id], lazy="joined"
-    )
+    lead_professional: Mapped[User] = relationship(foreign_keys=[lead_professional_id], lazy="joined")
 
 
 class CaseMember(Base):
     __tablename__ = "case_members"
     __table_args__ = (CheckConstraint("role IN ('professional', 'family', 'chair')", name="role"),)
 
-    case_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
-    )
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
     role: Mapped[str] = mapped_column(String(16))
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
     added_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))

@@ -34,9 +34,7 @@ class CasePages(Controller):
             "cases/home.html",
             cases=await service.cases_for(db, user),
             my_actions=await actions.open_actions_of_owner(db, user.id),
-            next_meetings=await meetings.upcoming_meetings_for(
-                db, user, utcnow() - timedelta(hours=4)
-            ),
+            next_meetings=await meetings.upcoming_meetings_for(db, user, utcnow() - timedelta(hours=4)),
             can_create=may_create_case(is_admin=user.is_admin, sector=user.agency.sector),
             today=today_local(),
         )
@@ -53,9 +51,7 @@ class CasePages(Controller):
     async def _new_form(
         self, request: Request, db: AsyncSession, status_code: int = 200, **context: object
     ) -> Template:  # type: ignore[type-arg]
-        professionals = [
-            u for u in await people.list_users(db) if u.agency.sector != "family" and u.is_active
-        ]
+        professionals = [u for u in await people.list_users(db) if u.agency.sector != "family" and u.is_active]
         context.setdefault("errors", {})
         context.setdefault("values", {})
         return page(
@@ -73,9 +69,7 @@ class CasePages(Controller):
         return await self._new_form(request, db, values={"lead_professional_id": str(user.id)})
 
     @post("/cases")
-    async def create_case(
-        self, request: Request, db: AsyncSession, user: User, actor: Actor
-    ) -> Response:  # type: ignore[type-arg]
+    async def create_case(self, request: Request, db: AsyncSession, user: User, actor: Actor) -> Response:  # type: ignore[type-arg]
         data = await form_data(request)
         try:
             lead = parse_uuid(
@@ -121,9 +115,7 @@ class CasePages(Controller):
         candidates = []
         if visible.access.can_manage:
             on_team = {m.user_id for m in team}
-            candidates = [
-                u for u in await people.list_users(db) if u.id not in on_team and u.is_active
-            ]
+            candidates = [u for u in await people.list_users(db) if u.id not in on_team and u.is_active]
         async with transaction(db):
             record(db, actor, "case.view", "case", case_id, case_id=case_id, via="page")
         context.setdefault("errors", {})
@@ -144,21 +136,15 @@ class CasePages(Controller):
         )
 
     @get("/cases/{case_id:uuid}")
-    async def case(
-        self, request: Request, case_id: UUID, db: AsyncSession, user: User, actor: Actor
-    ) -> Template:  # type: ignore[type-arg]
+    async def case(self, request: Request, case_id: UUID, db: AsyncSession, user: User, actor: Actor) -> Template:  # type: ignore[type-arg]
         return await self._case_page(request, db, user, actor, case_id)
 
     @post("/cases/{case_id:uuid}/members")
-    async def add_member(
-        self, request: Request, case_id: UUID, db: AsyncSession, user: User, actor: Actor
-    ) -> Response:  # type: ignore[type-arg]
+    async def add_member(self, request: Request, case_id: UUID, db: AsyncSession, user: User, actor: Actor) -> Response:  # type: ignore[type-arg]
         data = await form_data(request)
         try:
             member_id = parse_uuid(data.get("user_id"), "user_id", "Choose a person to add.")
-            member = await service.add_member(
-                db, actor, user, case_id, member_id, data.get("role", "")
-            )
+            member = await service.add_member(db, actor, user, case_id, member_id, data.get("role", ""))
         except DomainError as error:
             if error.status_code in (403, 404):
                 raise

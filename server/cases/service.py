@@ -29,9 +29,7 @@ async def role_of(session: AsyncSession, case_id: uuid.UUID, user_id: uuid.UUID)
     )
 
 
-async def visible_case(
-    session: AsyncSession, user: User, case_id: uuid.UUID, *, content: bool = False
-) -> VisibleCase:
+async def visible_case(session: AsyncSession, user: User, case_id: uuid.UUID, *, content: bool = False) -> VisibleCase:
     """The case if this user may see it (its content, when asked), else NotFound."""
     case = await session.get(Case, case_id)
     if case is None:
@@ -53,22 +51,16 @@ async def managed_case(session: AsyncSession, user: User, case_id: uuid.UUID) ->
 
 async def cases_for(session: AsyncSession, user: User) -> Sequence[tuple[Case, str | None]]:
     """The cases this user sees, with their role (None for an administrator off the team)."""
-    role = select(CaseMember.role).where(
-        CaseMember.case_id == Case.id, CaseMember.user_id == user.id
-    )
+    role = select(CaseMember.role).where(CaseMember.case_id == Case.id, CaseMember.user_id == user.id)
     query = select(Case, role.scalar_subquery()).order_by(Case.reference)
     if not user.is_admin:
-        query = query.where(
-            Case.id.in_(select(CaseMember.case_id).where(CaseMember.user_id == user.id))
-        )
+        query = query.where(Case.id.in_(select(CaseMember.case_id).where(CaseMember.user_id == user.id)))
     return [(case, member_role) for case, member_role in (await session.execute(query)).all()]
 
 
 async def team(session: AsyncSession, case_id: uuid.UUID) -> Sequence[CaseMember]:
     members = await session.scalars(select(CaseMember).where(CaseMember.case_id == case_id))
-    return sorted(
-        members, key=lambda m: (m.role != CaseRole.CHAIR, m.role == CaseRole.FAMILY, m.user.name)
-    )
+    return sorted(members, key=lambda m: (m.role != CaseRole.CHAIR, m.role == CaseRole.FAMILY, m.user.name))
 
 
 async def create_case(
@@ -91,13 +83,9 @@ async def create_case(
     async with transaction(session):
         lead = await session.get(User, lead_professional_id)
         if lead is None or lead.agency.sector == "family" or not lead.is_active:
-            raise Invalid(
-                "Choose a professional as the lead professional.", field="lead_professional_id"
-            )
+            raise Invalid("Choose a professional as the lead professional.", field="lead_professional_id")
         if await session.scalar(select(Case.id).where(Case.reference == reference)):
-            raise Conflict(
-                f"A case with reference {reference!r} already exists.", field="reference"
-            )
+            raise Conflict(f"A case with reference {reference!r} already exists.", field="reference")
         case = Case(
             reference=reference,
             display_name=display_name,
@@ -107,11 +95,7 @@ async def create_case(
         session.add(case)
         await session.flush()
         if not creator.is_admin:
-            session.add(
-                CaseMember(
-                    case_id=case.id, user_id=creator.id, role=CaseRole.CHAIR, added_by_id=creator.id
-                )
-            )
+            session.add(CaseMember(case_id=case.id, user_id=creator.id, role=CaseRole.CHAIR, added_by_id=creator.id))
         if lead.id != creator.id or creator.is_admin:
             session.add(
                 CaseMember(
@@ -138,9 +122,7 @@ async def add_member(
         if user is None or not user.is_active:
             raise Invalid("Choose a person who has an account.", field="user_id")
         if not role_fits_sector(case_role, user.agency.sector):
-            raise Invalid(
-                "Family members join with the family role, and only they do.", field="role"
-            )
+            raise Invalid("Family members join with the family role, and only they do.", field="role")
         if await role_of(session, case_id, user_id) is not None:
             raise Conflict(f"{user.name} is already on this case's team.", field="user_id")
         member = CaseMember(case_id=case_id, user_id=user_id, role=case_role, added_by_id=by.id)
@@ -150,9 +132,7 @@ async def add_member(
     return member
 
 
-async def remove_member(
-    session: AsyncSession, actor: Actor, by: User, case_id: uuid.UUID, user_id: uuid.UUID
-) -> None:
+async def remove_member(session: AsyncSession, actor: Actor, by: User, case_id: uuid.UUID, user_id: uuid.UUID) -> None:
     async with transaction(session):
         visible = await managed_case(session, by, case_id)
         member = await session.get(CaseMember, (case_id, user_id))
@@ -162,9 +142,7 @@ async def remove_member(
             raise Conflict("Name another lead professional before removing this one.")
         if member.role == CaseRole.CHAIR:
             chairs = await session.scalars(
-                select(CaseMember.user_id).where(
-                    CaseMember.case_id == case_id, CaseMember.role == CaseRole.CHAIR
-                )
+                select(CaseMember.user_id).where(CaseMember.case_id == case_id, CaseMember.role == CaseRole.CHAIR)
             )
             if len(chairs.all()) == 1 and not by.is_admin:
                 raise Conflict("A case needs a chair: add another before removing this one.")

@@ -14,9 +14,7 @@ def member_json(member: CaseMember) -> dict[str, Any]:
     return {"user": user_brief(member.user), "user_id": str(member.user_id), "role": member.role}
 
 
-def case_json(
-    case: Case, *, role: str | None, members: Sequence[CaseMember] | None = None
-) -> dict[str, Any]:
+def case_json(case: Case, *, role: str | None, members: Sequence[CaseMember] | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": str(case.id),
         "reference": case.reference,

@@ -63,9 +63,7 @@ class Meeting(IdMixin, CreatedMixin, Base):
         CheckConstraint("turn_limit_seconds IS NULL OR turn_limit_seconds > 0", name="turn_limit"),
     )
 
-    case_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("cases.id", ondelete="CASCADE"), index=True
-    )
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     title: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(32))
     scheduled_at: Mapped[datetime]
@@ -103,9 +101,7 @@ class Attendance(Base):
 
     __tablename__ = "attendance"
 
-    meeting_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True
-    )
+    meeting_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), primary_key=True)
     agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"))
     joined_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -131,18 +127,14 @@ class Hand(IdMixin, Base):
         ),
     )
 
-    meeting_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("meetings.id", ondelete="CASCADE"), index=True
-    )
+    meeting_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"))
     kind: Mapped[str] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(16), default="waiting")
     raised_at: Mapped[datetime] = mapped_column(default=utcnow)
     raised_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
-    reply_to_turn_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("turns.id", use_alter=True)
-    )
+    reply_to_turn_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("turns.id", use_alter=True))
     pinned_position: Mapped[int | None]
     moved_at: Mapped[datetime | None]
     moved_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
@@ -164,14 +156,10 @@ class Turn(IdMixin, Base):
         ),
     )
 
-    meeting_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("meetings.id", ondelete="CASCADE"), index=True
-    )
+    meeting_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"))
-    agenda_item_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("agenda_items.id", ondelete="SET NULL")
-    )
+    agenda_item_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agenda_items.id", ondelete="SET NULL"))
     hand_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("hands.id"))
     kind: Mapped[str] = mapped_column(String(16), default="contribution")
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -185,12 +173,8 @@ class Decision(IdMixin, CreatedMixin, Base):
     __tablename__ = "decisions"
     __table_args__ = (CheckConstraint(_in("outcome", Outcome), name="outcome"),)
 
-    meeting_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("meetings.id", ondelete="CASCADE"), index=True
-    )
-    agenda_item_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("agenda_items.id", ondelete="CASCADE")
-    )
+    meeting_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    agenda_item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agenda_items.id", ondelete="CASCADE"))
     text: Mapped[str] = mapped_column(Text)
     outcome: Mapped[str] = mapped_column(String(16))
     recorded_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
@@ -207,9 +191,7 @@ class DecisionPosition(Base):
         CheckConstraint("position <> 'disagree' OR length(reason) > 0", name="disagree_reason"),
     )
 
-    decision_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("decisions.id", ondelete="CASCADE"), primary_key=True
-    )
+    decision_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("decisions.id", ondelete="CASCADE"), primary_key=True)
     agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"), primary_key=True)
     position: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(Text, default="", server_default="")

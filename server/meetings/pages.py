@@ -58,15 +58,11 @@ class MeetingPages(Controller):
         )
 
     @get("/cases/{case_id:uuid}/meetings/new")
-    async def new_meeting(
-        self, request: Request, case_id: UUID, db: AsyncSession, user: User
-    ) -> Template:  # type: ignore[type-arg]
+    async def new_meeting(self, request: Request, case_id: UUID, db: AsyncSession, user: User) -> Template:  # type: ignore[type-arg]
         return await self._new_form(request, db, user, case_id)
 
     @post("/cases/{case_id:uuid}/meetings")
-    async def schedule(
-        self, request: Request, case_id: UUID, db: AsyncSession, user: User, actor: Actor
-    ) -> Response:  # type: ignore[type-arg]
+    async def schedule(self, request: Request, case_id: UUID, db: AsyncSession, user: User, actor: Actor) -> Response:  # type: ignore[type-arg]
         data = await form_data(request)
         try:
             minutes = parse_int(
@@ -78,9 +74,7 @@ class MeetingPages(Controller):
                 title=data.get("title", ""),
                 kind=data.get("kind", ""),
                 scheduled_at=_local_datetime(data.get("scheduled_at")),
-                chair_id=parse_uuid(
-                    data.get("chair_id"), "chair_id", "Choose who chairs the meeting."
-                ),
+                chair_id=parse_uuid(data.get("chair_id"), "chair_id", "Choose who chairs the meeting."),
                 turn_limit_seconds=None if not minutes else minutes * 60,
                 location=data.get("location"),
             )
@@ -88,9 +82,7 @@ class MeetingPages(Controller):
         except DomainError as error:
             if error.status_code in (403, 404):
                 raise
-            return await self._new_form(
-                request, db, user, case_id, 422, errors=field_errors(error), values=data
-            )
+            return await self._new_form(request, db, user, case_id, 422, errors=field_errors(error), values=data)
         return redirect(request, f"/meetings/{meeting.id}", flash="Meeting scheduled.")
 
     async def _meeting_page(
@@ -133,9 +125,7 @@ class MeetingPages(Controller):
         )
 
     @get("/meetings/{meeting_id:uuid}")
-    async def meeting(
-        self, request: Request, meeting_id: UUID, db: AsyncSession, user: User, actor: Actor
-    ) -> Template:  # type: ignore[type-arg]
+    async def meeting(self, request: Request, meeting_id: UUID, db: AsyncSession, user: User, actor: Actor) -> Template:  # type: ignore[type-arg]
         return await self._meeting_page(request, db, user, actor, meeting_id)
 
     @post("/meetings/{meeting_id:uuid}/agenda")

@@ -131,9 +131,7 @@ def _users_heard_on_item(turns: Iterable[Turn], open_item_id: UUID | None) -> fr
     return frozenset(turn.user_id for turn in _turns_on_item(turns, open_item_id))
 
 
-def not_yet_heard(
-    present_agency_ids: Iterable[UUID], turns: Iterable[Turn], open_item_id: UUID | None
-) -> list[UUID]:
+def not_yet_heard(present_agency_ids: Iterable[UUID], turns: Iterable[Turn], open_item_id: UUID | None) -> list[UUID]:
     """Present agencies with no turn on the open item, in the order given, without repeats.
 
     The room shows this list per item so that a silent agency is visible to the chair.
@@ -175,9 +173,7 @@ def _tier(hand: Hand, current_turn_id: UUID | None) -> int:
     if hand.kind is HandKind.POINT_OF_ORDER:
         return _TIER_POINT_OF_ORDER
     is_live_reply = (
-        hand.kind is HandKind.REPLY
-        and current_turn_id is not None
-        and hand.reply_to_turn_id == current_turn_id
+        hand.kind is HandKind.REPLY and current_turn_id is not None and hand.reply_to_turn_id == current_turn_id
     )
     return _TIER_REPLY if is_live_reply else _TIER_CONTRIBUTION
 

@@ -43,9 +43,7 @@ def check_meeting_request(req: MeetingRequest) -> None:
     if req.scheduled_at.tzinfo is None:
         raise Invalid("Give the meeting time with its UTC offset.", field="scheduled_at")
     if req.turn_limit_seconds is not None and not 0 < req.turn_limit_seconds <= MAX_TURN_LIMIT:
-        raise Invalid(
-            "A turn limit must be between 1 second and an hour.", field="turn_limit_seconds"
-        )
+        raise Invalid("A turn limit must be between 1 second and an hour.", field="turn_limit_seconds")
     if not 0 < req.duration_minutes <= 8 * 60:
         raise Invalid("A meeting lasts between 1 minute and 8 hours.", field="duration_minutes")
 
@@ -73,9 +71,7 @@ async def schedule_meeting(
         session.add(meeting)
         await session.flush()
         open_actions = await session.scalar(
-            select(func.count())
-            .select_from(Action)
-            .where(Action.case_id == case_id, Action.status.in_(OPEN_STATUSES))
+            select(func.count()).select_from(Action).where(Action.case_id == case_id, Action.status.in_(OPEN_STATUSES))
         )
         if open_actions:
             session.add(
@@ -102,15 +98,11 @@ async def schedule_meeting(
 
 async def meetings_of_case(session: AsyncSession, case_id: uuid.UUID) -> Sequence[Meeting]:
     return (
-        await session.scalars(
-            select(Meeting).where(Meeting.case_id == case_id).order_by(Meeting.scheduled_at)
-        )
+        await session.scalars(select(Meeting).where(Meeting.case_id == case_id).order_by(Meeting.scheduled_at))
     ).all()
 
 
-async def upcoming_meetings_for(
-    session: AsyncSession, user: User, since: datetime
-) -> Sequence[Meeting]:
+async def upcoming_meetings_for(session: AsyncSession, user: User, since: datetime) -> Sequence[Meeting]:
     query = (
         select(Meeting)
         .join(CaseMember, CaseMember.case_id == Meeting.case_id)
@@ -132,9 +124,7 @@ class VisibleMeeting:
     is_chair: bool
 
 
-async def visible_meeting(
-    session: AsyncSession, user: User, meeting_id: uuid.UUID
-) -> VisibleMeeting:
+async def visible_meeting(session: AsyncSession, user: User, meeting_id: uuid.UUID) -> VisibleMeeting:
     """The meeting if this user is on its case's team, else NotFound."""
     meeting = await session.get(Meeting, meeting_id)
     if meeting is None:
@@ -146,9 +136,7 @@ async def visible_meeting(
     return VisibleMeeting(meeting, case, is_chair=meeting.chair_id == user.id)
 
 
-async def chaired_meeting(
-    session: AsyncSession, user: User, meeting_id: uuid.UUID
-) -> VisibleMeeting:
+async def chaired_meeting(session: AsyncSession, user: User, meeting_id: uuid.UUID) -> VisibleMeeting:
     visible = await visible_meeting(session, user, meeting_id)
     if not visible.is_chair:
         raise Forbidden("Only the meeting's chair can do that.")
@@ -171,10 +159,7 @@ async def agenda(
 async def bump_version(session: AsyncSession, meeting_id: uuid.UUID) -> int:
     """Raise the meeting's version in the caller's transaction; the row lock orders concurrent changes."""
     version = await session.scalar(
-        update(Meeting)
-        .where(Meeting.id == meeting_id)
-        .values(version=Meeting.version + 1)
-        .returning(Meeting.version)
+        update(Meeting).where(Meeting.id == meeting_id).values(version=Meeting.version + 1).returning(Meeting.version)
     )
     assert version is not None
     return version
@@ -208,9 +193,7 @@ async def add_agenda_item(
         visible = await chaired_meeting(session, by, meeting_id)
         if visible.meeting.status in (MeetingStatus.ENDED, MeetingStatus.CANCELLED):
             raise Conflict("The meeting has ended; its agenda is a record now.")
-        last = await session.scalar(
-            select(func.max(AgendaItem.position)).where(AgendaItem.meeting_id == meeting_id)
-        )
+        last = await session.scalar(select(func.max(AgendaItem.position)).where(AgendaItem.meeting_id == meeting_id))
         item = AgendaItem(
             meeting_id=meeting_id,
             position=(last if last is not None else -1) + 1,

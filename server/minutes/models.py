@@ -16,9 +16,7 @@ class IssuedMinutes(IdMixin, CreatedMixin, Base):
     """The minutes as issued: a snapshot, so later edits to actions do not rewrite history."""
 
     __tablename__ = "issued_minutes"
-    __table_args__ = (
-        UniqueConstraint("meeting_id", "audience", name="uq_issued_minutes_meeting_audience"),
-    )
+    __table_args__ = (UniqueConstraint("meeting_id", "audience", name="uq_issued_minutes_meeting_audience"),)
 
     meeting_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
     audience: Mapped[str] = mapped_column(String(16))

@@ -28,9 +28,7 @@ class OutboxMessage(IdMixin, CreatedMixin, Base):
     """A whole RFC 5322 message, kept until an SMTP server has accepted it."""
 
     __tablename__ = "outbox"
-    __table_args__ = (
-        Index("ix_outbox_pending", "next_attempt_at", postgresql_where=text("sent_at IS NULL")),
-    )
+    __table_args__ = (Index("ix_outbox_pending", "next_attempt_at", postgresql_where=text("sent_at IS NULL")),)
 
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     recipients: Mapped[str] = mapped_column(Text)

@@ -54,9 +54,7 @@ def build_message(email: Email, sender: str) -> EmailMessage:
     if email.html:
         message.add_alternative(email.html, subtype="html")
     for item in email.attachments:
-        message.add_attachment(
-            item.content, maintype=item.maintype, subtype=item.subtype, filename=item.filename
-        )
+        message.add_attachment(item.content, maintype=item.maintype, subtype=item.subtype, filename=item.filename)
     return message
 
 
@@ -91,9 +89,7 @@ class SendReport:
     failed: int
 
 
-async def send_pending(
-    maker: async_sessionmaker[AsyncSession], settings: Settings, *, batch: int = 200
-) -> SendReport:
+async def send_pending(maker: async_sessionmaker[AsyncSession], settings: Settings, *, batch: int = 200) -> SendReport:
     """Send what is due, one batch per transaction. Rows are locked with SKIP LOCKED, so several
     workers share the outbox without sending a message twice."""
     sent = failed = 0
@@ -102,9 +98,7 @@ async def send_pending(
             rows = (
                 await session.scalars(
                     select(OutboxMessage)
-                    .where(
-                        OutboxMessage.sent_at.is_(None), OutboxMessage.next_attempt_at <= utcnow()
-                    )
+                    .where(OutboxMessage.sent_at.is_(None), OutboxMessage.next_attempt_at <= utcnow())
                     .order_by(OutboxMessage.created_at)
                     .limit(batch)
                     .with_for_update(skip_locked=True)

@@ -96,9 +96,7 @@ class SessionApi(Controller):
         return user_json(user)
 
     @post("/tokens", status_code=HTTP_201_CREATED)
-    async def create_token(
-        self, data: NewToken, db: AsyncSession, user: User, actor: Actor
-    ) -> dict[str, Any]:
+    async def create_token(self, data: NewToken, db: AsyncSession, user: User, actor: Actor) -> dict[str, Any]:
         """A personal API token, shown once: send it as `Authorization: Bearer <token>`."""
         token, secret = await service.create_api_token(db, actor, user, data.name)
         return {
@@ -118,9 +116,7 @@ class PeopleApi(Controller):
         return [agency_json(a) for a in await service.list_agencies(db)]
 
     @post("/agencies", status_code=HTTP_201_CREATED)
-    async def create_agency(
-        self, data: NewAgency, db: AsyncSession, user: User, actor: Actor
-    ) -> dict[str, Any]:
+    async def create_agency(self, data: NewAgency, db: AsyncSession, user: User, actor: Actor) -> dict[str, Any]:
         require_admin(user)
         return agency_json(await service.create_agency(db, actor, data.name, data.sector))
 
@@ -132,9 +128,7 @@ class PeopleApi(Controller):
         return [user_json(u) for u in await service.list_users(db)]
 
     @post("/users", status_code=HTTP_201_CREATED)
-    async def create_user(
-        self, data: NewUserBody, db: AsyncSession, user: User, actor: Actor
-    ) -> dict[str, Any]:
+    async def create_user(self, data: NewUserBody, db: AsyncSession, user: User, actor: Actor) -> dict[str, Any]:
         require_admin(user)
         new = service.NewUser(data.email, data.name, data.agency_id, data.password, data.is_admin)
         return user_json(await service.create_user(db, actor, new))

@@ -24,9 +24,7 @@ async def create_first_admin(
                 return "An administrator already exists; add more from the Administration page."
             agency = await session.scalar(select(Agency).where(Agency.name == ADMIN_AGENCY))
             if agency is None:
-                agency = await service.create_agency(
-                    session, Actor(None), ADMIN_AGENCY, Sector.OTHER
-                )
+                agency = await service.create_agency(session, Actor(None), ADMIN_AGENCY, Sector.OTHER)
             try:
                 user = await service.create_user(
                     session,

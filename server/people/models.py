@@ -63,9 +63,7 @@ class UserSession(IdMixin, CreatedMixin, Base):
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(300))
 
-    __table_args__ = (
-        Index("ix_user_sessions_user_id_open", "user_id", postgresql_where="ended_at IS NULL"),
-    )
+    __table_args__ = (Index("ix_user_sessions_user_id_open", "user_id", postgresql_where="ended_at IS NULL"),)
 
 
 class ApiToken(IdMixin, CreatedMixin, Base):
@@ -73,9 +71,7 @@ class ApiToken(IdMixin, CreatedMixin, Base):
 
     __tablename__ = "api_tokens"
 
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
-    )
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     last_used_at: Mapped[datetime | None]
@@ -87,9 +83,7 @@ class Invitation(IdMixin, CreatedMixin, Base):
 
     __tablename__ = "invitations"
 
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
-    )
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     case_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     invited_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))

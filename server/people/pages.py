@@ -76,9 +76,7 @@ class SignInPages(Controller):
         return response
 
     @post("/sign-out")
-    async def sign_out(
-        self, request: Request, db: AsyncSession, actor: Actor, auth: Auth | None
-    ) -> Response:  # type: ignore[type-arg]
+    async def sign_out(self, request: Request, db: AsyncSession, actor: Actor, auth: Auth | None) -> Response:  # type: ignore[type-arg]
         if auth is not None:
             await end_browser_session(request, db, actor, auth)
         response = redirect(request, "/sign-in", flash="You have signed out.", category="info")
@@ -90,9 +88,7 @@ class AdminPages(Controller):
     path = "/admin"
     include_in_schema = False
 
-    async def _render(
-        self, request: Request, db: AsyncSession, status_code: int = 200, **context: object
-    ) -> Template:  # type: ignore[type-arg]
+    async def _render(self, request: Request, db: AsyncSession, status_code: int = 200, **context: object) -> Template:  # type: ignore[type-arg]
         context.setdefault("errors", {})
         context.setdefault("values", {})
         return page(
@@ -111,31 +107,21 @@ class AdminPages(Controller):
         return await self._render(request, db)
 
     @post("/agencies")
-    async def create_agency(
-        self, request: Request, db: AsyncSession, user: User, actor: Actor
-    ) -> Response:  # type: ignore[type-arg]
+    async def create_agency(self, request: Request, db: AsyncSession, user: User, actor: Actor) -> Response:  # type: ignore[type-arg]
         require_admin(user)
         data = await form_data(request)
         try:
-            agency = await service.create_agency(
-                db, actor, data.get("name", ""), data.get("sector", "")
-            )
+            agency = await service.create_agency(db, actor, data.get("name", ""), data.get("sector", ""))
         except DomainError as error:
-            return await self._render(
-                request, db, 422, form="agency", errors=field_errors(error), values=data
-            )
+            return await self._render(request, db, 422, form="agency", errors=field_errors(error), values=data)
         return redirect(request, "/admin", flash=f"Agency {agency.name} added.")
 
     @post("/users")
-    async def create_user(
-        self, request: Request, db: AsyncSession, user: User, actor: Actor
-    ) -> Response:  # type: ignore[type-arg]
+    async def create_user(self, request: Request, db: AsyncSession, user: User, actor: Actor) -> Response:  # type: ignore[type-arg]
         require_admin(user)
         data = await form_data(request)
         try:
-            agency_id = parse_uuid(
-                data.get("agency_id"), "agency_id", "Choose an agency from the list."
-            )
+            agency_id = parse_uuid(data.get("agency_id"), "agency_id", "Choose an agency from the list.")
             new = service.NewUser(
                 data.get("email", ""),
                 data.get("name", ""),
@@ -145,7 +131,5 @@ class AdminPages(Controller):
             )
             created = await service.create_user(db, actor, new)
         except DomainError as error:
-            return await self._render(
-                request, db, 422, form="user", errors=field_errors(error), values=data
-            )
+            return await self._render(request, db, 422, form="user", errors=field_errors(error), values=data)
         return redirect(request, "/admin", flash=f"{created.name} can now sign in.")

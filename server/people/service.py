@@ -88,17 +88,13 @@ async def create_user(session: AsyncSession, actor: Actor, new: NewUser) -> User
         raise Invalid("Enter an e-mail address like name@example.org.", field="email")
     if not name:
         raise Invalid("Enter the person's name.", field="name")
-    if new.password is not None and (
-        problem := password_problem(new.password, email=email, name=name)
-    ):
+    if new.password is not None and (problem := password_problem(new.password, email=email, name=name)):
         raise Invalid(problem, field="password")
     async with transaction(session):
         if await session.get(Agency, new.agency_id) is None:
             raise Invalid("Choose an agency from the list.", field="agency_id")
         if await session.scalar(select(User.id).where(User.email == email)):
-            raise Conflict(
-                "Someone with that e-mail address already has an account.", field="email"
-            )
+            raise Conflict("Someone with that e-mail address already has an account.", field="email")
         user = User(
             email=email,
             name=name,
@@ -144,9 +140,7 @@ async def sign_in(
         user = await session.scalar(select(User).where(User.email == email))
         valid = verify_password(user.password_hash if user else None, password)
         if user is None or not valid or not user.is_active:
-            record(
-                session, Actor(user.id if user else None, ip), "signin.failed", "user", email=email
-            )
+            record(session, Actor(user.id if user else None, ip), "signin.failed", "user", email=email)
             user = None
         else:
             token = new_secret()
@@ -169,16 +163,12 @@ async def sign_in(
     return user, token
 
 
-async def user_for_session(
-    session: AsyncSession, settings: Settings, token: str
-) -> tuple[User, uuid.UUID] | None:
+async def user_for_session(session: AsyncSession, settings: Settings, token: str) -> tuple[User, uuid.UUID] | None:
     """The user behind a session cookie, if the session is open, not idle too long, not too old."""
     now = utcnow()
     async with transaction(session):
         row = await session.scalar(
-            select(UserSession).where(
-                UserSession.token_hash == digest(token), UserSession.ended_at.is_(None)
-            )
+            select(UserSession).where(UserSession.token_hash == digest(token), UserSession.ended_at.is_(None))
         )
         if row is None:
             return None
@@ -205,15 +195,11 @@ async def session_is_open(session: AsyncSession, settings: Settings, session_id:
 
 async def sign_out(session: AsyncSession, actor: Actor, session_id: uuid.UUID) -> None:
     async with transaction(session):
-        await session.execute(
-            update(UserSession).where(UserSession.id == session_id).values(ended_at=utcnow())
-        )
+        await session.execute(update(UserSession).where(UserSession.id == session_id).values(ended_at=utcnow()))
         record(session, actor, "signout", "user", actor.user_id)
 
 
-async def end_all_sessions(
-    session: AsyncSession, user_id: uuid.UUID, now: datetime | None = None
-) -> None:
+async def end_all_sessions(session: AsyncSession, user_id: uuid.UUID, now: datetime | None = None) -> None:
     """Inside the caller's transaction: used on password change and deactivation."""
     await session.execute(
         update(UserSession)
@@ -225,9 +211,7 @@ async def end_all_sessions(
 # --- API tokens -----------------------------------------------------------------------------
 
 
-async def create_api_token(
-    session: AsyncSession, actor: Actor, user: User, name: str
-) -> tuple[ApiToken, str]:
+async def create_api_token(session: AsyncSession, actor: Actor, user: User, name: str) -> tuple[ApiToken, str]:
     name = name.strip()
     if not name or len(name) > 100:
         raise Invalid("Give the token a name of up to 100 characters.", field="name")
@@ -243,9 +227,7 @@ async def create_api_token(
 async def user_for_api_token(session: AsyncSession, secret: str) -> User | None:
     async with transaction(session):
         token = await session.scalar(
-            select(ApiToken).where(
-                ApiToken.token_hash == digest(secret), ApiToken.revoked_at.is_(None)
-            )
+            select(ApiToken).where(ApiToken.token_hash == digest(secret), ApiToken.revoked_at.is_(None))
         )
         if token is None:
             return None

@@ -15,9 +15,7 @@ MAX_FIELD = 10_000
 async def form_data(request: Request) -> dict[str, str]:  # type: ignore[type-arg]
     """The submitted fields as stripped strings (the last value wins); the CSRF field dropped."""
     form = await request.form()
-    data = {
-        key: str(value).strip()[:MAX_FIELD] for key, value in form.items() if isinstance(value, str)
-    }
+    data = {key: str(value).strip()[:MAX_FIELD] for key, value in form.items() if isinstance(value, str)}
     data.pop("_csrf_token", None)
     return data
 

@@ -26,9 +26,7 @@ def is_htmx(request: Request) -> bool:  # type: ignore[type-arg]
     return request.headers.get("hx-request") == "true"
 
 
-def redirect(
-    request: Request, path: str, *, flash: str | None = None, category: str = "success"
-) -> Redirect:  # type: ignore[type-arg]
+def redirect(request: Request, path: str, *, flash: str | None = None, category: str = "success") -> Redirect:  # type: ignore[type-arg]
     """A 303 after a form post; for htmx, a client-side redirect so the whole page loads."""
     response = Redirect(path=path, status_code=303)
     if flash:

@@ -124,9 +124,7 @@ class CsrfMiddleware:
             send = _with_cookie(send, scope)
         await self.app(scope, receive, send)
 
-    async def _check(
-        self, scope: Scope, receive: Receive, expected: str | None
-    ) -> tuple[Receive, bool]:
+    async def _check(self, scope: Scope, receive: Receive, expected: str | None) -> tuple[Receive, bool]:
         if not expected:
             return receive, False
         sent = header(scope, CSRF_HEADER)
@@ -178,17 +176,13 @@ async def _refuse(scope: Scope, send: Send) -> None:
     else:
         body = b"The form had expired. Go back, reload the page and try again."
         content_type = b"text/plain; charset=utf-8"
-    await send(
-        {"type": "http.response.start", "status": 403, "headers": [(b"content-type", content_type)]}
-    )
+    await send({"type": "http.response.start", "status": 403, "headers": [(b"content-type", content_type)]})
     await send({"type": "http.response.body", "body": body})
 
 
 def _with_cookie(send: Send, scope: Scope) -> Send:
     secure = runtime_of(scope).settings.secure_cookies
-    cookie = f"{CSRF_COOKIE}={scope['csrf_token']}; Path=/; SameSite=Lax" + (
-        "; Secure" if secure else ""
-    )
+    cookie = f"{CSRF_COOKIE}={scope['csrf_token']}; Path=/; SameSite=Lax" + ("; Secure" if secure else "")
 
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":

@@ -58,10 +58,7 @@ def stages(
     cfg: ChaseSettings = DEFAULT,
 ) -> list[tuple[str, int, str]]:
     """The due reminders as plain (ledger stage, occurrence, recipient) triples."""
-    return [
-        (r.ledger_stage, r.occurrence, r.recipient.value)
-        for r in due_reminders(facts, sent, now, cfg)
-    ]
+    return [(r.ledger_stage, r.occurrence, r.recipient.value) for r in due_reminders(facts, sent, now, cfg)]
 
 
 # --- calendar ---------------------------------------------------------------------------
@@ -189,20 +186,14 @@ def test_first_overdue_working_day_after_a_friday_due_date_is_monday() -> None:
 def test_first_overdue_day_skips_a_bank_holiday() -> None:
     friday = date(2025, 8, 22)
     assert stages(action(friday), at(SUMMER_BANK_HOLIDAY), cfg=WITH_HOLIDAY) == []
-    assert stages(action(friday), at(date(2025, 8, 26)), cfg=WITH_HOLIDAY) == [
-        ("overdue", 0, "owner")
-    ]
+    assert stages(action(friday), at(date(2025, 8, 26)), cfg=WITH_HOLIDAY) == [("overdue", 0, "owner")]
 
 
 def test_overdue_repeats_weekly_from_the_first_overdue_day() -> None:
     due = date(2025, 6, 5)  # Thursday; first overdue day Friday 6th
     sent = (("overdue", 0),)
-    assert stages(action(due), at(date(2025, 6, 12)), sent) == [
-        ("escalate_lead", 0, "lead_professional")
-    ]
-    repeat = [
-        (s, o, w) for s, o, w in stages(action(due), at(date(2025, 6, 13)), sent) if w == "owner"
-    ]
+    assert stages(action(due), at(date(2025, 6, 12)), sent) == [("escalate_lead", 0, "lead_professional")]
+    repeat = [(s, o, w) for s, o, w in stages(action(due), at(date(2025, 6, 13)), sent) if w == "owner"]
     assert repeat == [("overdue", 1, "owner")]
     sent += (("overdue", 1),)
     owner = [(s, o) for s, o, w in stages(action(due), at(date(2025, 6, 20)), sent) if w == "owner"]
@@ -245,9 +236,7 @@ def test_lead_escalation_at_exactly_three_working_days_overdue() -> None:
     sent = (("overdue", 0),)
     # Due Friday: Monday is 1 working day overdue, Tuesday 2, Wednesday 3.
     assert stages(action(FRI), at(date(2025, 6, 10)), sent) == []
-    assert stages(action(FRI), at(date(2025, 6, 11)), sent) == [
-        ("escalate_lead", 0, "lead_professional")
-    ]
+    assert stages(action(FRI), at(date(2025, 6, 11)), sent) == [("escalate_lead", 0, "lead_professional")]
     assert stages(action(FRI), at(date(2025, 6, 12)), (*sent, ("escalate_lead", 0))) == []
 
 
@@ -261,12 +250,8 @@ def test_chair_escalation_at_ten_working_days_overdue() -> None:
 def test_bank_holidays_delay_escalation() -> None:
     due = date(2025, 8, 20)  # Wednesday; Thu 1, Fri 2, (Mon holiday), Tue 3
     sent = (("overdue", 0),)
-    assert stages(action(due), at(date(2025, 8, 25)), sent) == [
-        ("escalate_lead", 0, "lead_professional")
-    ]
-    assert stages(action(due), at(date(2025, 8, 26)), sent, WITH_HOLIDAY) == [
-        ("escalate_lead", 0, "lead_professional")
-    ]
+    assert stages(action(due), at(date(2025, 8, 25)), sent) == [("escalate_lead", 0, "lead_professional")]
+    assert stages(action(due), at(date(2025, 8, 26)), sent, WITH_HOLIDAY) == [("escalate_lead", 0, "lead_professional")]
     assert stages(action(due), at(date(2025, 8, 22)), sent, WITH_HOLIDAY) == []
 
 
@@ -282,9 +267,7 @@ def test_declined_and_blocked_go_to_lead_and_chair_at_once(status: str, stage: s
         (f"{stage}:lead_professional", 1, "lead_professional"),
         (f"{stage}:chair", 1, "chair"),
     ]
-    assert stages(facts, at(MON), sent=((f"{stage}:lead_professional", 1),)) == [
-        (f"{stage}:chair", 1, "chair")
-    ]
+    assert stages(facts, at(MON), sent=((f"{stage}:lead_professional", 1),)) == [(f"{stage}:chair", 1, "chair")]
 
 
 def test_a_second_block_is_escalated_again() -> None:
@@ -453,11 +436,7 @@ def test_the_scan_horizon_never_misses_a_due_date_reminder(
     facts: ActionFacts, now: datetime, cfg: ChaseSettings
 ) -> None:
     horizon = earliest_due_date_to_scan(now, cfg)
-    dated = [
-        r
-        for r in due_reminders(facts, (), now, cfg)
-        if r.stage not in (Stage.DECLINED, Stage.BLOCKED)
-    ]
+    dated = [r for r in due_reminders(facts, (), now, cfg) if r.stage not in (Stage.DECLINED, Stage.BLOCKED)]
     if facts.due_date > horizon:
         assert dated == []
 
@@ -473,16 +452,12 @@ def test_working_day_arithmetic_agrees(start: date, n: int, hols: frozenset[date
     if n >= 0 or is_working_day(start, cfg):
         assert working_days_between(start, end, cfg) == n
     low, high = min(start, end), max(start, end)
-    slow = sum(
-        is_working_day(low + timedelta(days=i), cfg) for i in range(1, (high - low).days + 1)
-    )
+    slow = sum(is_working_day(low + timedelta(days=i), cfg) for i in range(1, (high - low).days + 1))
     assert working_days_between(low, high, cfg) == slow
     assert working_days_between(high, low, cfg) == -slow
 
 
-def _simulate(
-    facts: ActionFacts, start: datetime, hours: int, cfg: ChaseSettings
-) -> list[tuple[datetime, Reminder]]:
+def _simulate(facts: ActionFacts, start: datetime, hours: int, cfg: ChaseSettings) -> list[tuple[datetime, Reminder]]:
     """Run the chase every hour, recording what each run returns in the ledger."""
     ledger: set[tuple[str, int]] = set()
     log: list[tuple[datetime, Reminder]] = []
@@ -594,9 +569,7 @@ def _any_run_in_hours(start: datetime, end: datetime, cfg: ChaseSettings) -> boo
     block_days=st.lists(st.integers(0, 40), min_size=1, max_size=4, unique=True),
     cfg=policies,
 )
-def test_each_block_event_reaches_lead_and_chair_exactly_once(
-    block_days: list[int], cfg: ChaseSettings
-) -> None:
+def test_each_block_event_reaches_lead_and_chair_exactly_once(block_days: list[int], cfg: ChaseSettings) -> None:
     """A block each listed day, lifted the next day; every event is escalated once to each."""
     block_days.sort()
     ledger: set[tuple[str, int]] = set()

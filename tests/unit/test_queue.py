@@ -110,9 +110,7 @@ def order(
     current_turn_id: UUID | None = None,
     now: datetime = NOW,
 ) -> list[Hand]:
-    return order_queue(
-        hands, turns, open_item_id=open_item_id, current_turn_id=current_turn_id, now=now
-    )
+    return order_queue(hands, turns, open_item_id=open_item_id, current_turn_id=current_turn_id, now=now)
 
 
 # --- the public types ---------------------------------------------------------------------
@@ -279,8 +277,9 @@ def test_equal_agency_time_from_different_turns_is_a_true_tie() -> None:
 
 
 def test_full_tie_is_broken_by_hand_id() -> None:
-    low = hand(NURSE, raised=0, hand_id=uid(1))
-    high = hand(TEACHER, raised=0, hand_id=uid(2))
+    # The ids run against the user ids, so a tie-break on anything else shows.
+    low = hand(TEACHER, raised=0, hand_id=uid(1))
+    high = hand(NURSE, raised=0, hand_id=uid(2))
     assert order([high, low]) == [low, high]
     assert order([low, high]) == [low, high]
 
@@ -332,24 +331,25 @@ def test_pinned_position_past_the_end_is_clamped_to_the_end() -> None:
 
 
 def test_negative_pinned_position_is_clamped_to_the_front() -> None:
-    a = hand(NURSE, raised=0)
-    moved = hand(MUM, raised=5, pinned=-3, moved=10)
-    assert order([a, moved]) == [moved, a]
+    a, b, c = hand(NURSE, raised=0), hand(TEACHER, raised=1), hand(OFFICER, raised=2)
+    moved = hand(MUM, raised=5, pinned=-1, moved=10)
+    assert order([a, b, c, moved]) == [moved, a, b, c]
 
 
 def test_later_move_to_the_same_position_wins_it() -> None:
     a = hand(NURSE, raised=0)
-    first_moved = hand(MUM, raised=1, pinned=0, moved=10)
-    last_moved = hand(TEACHER, raised=2, pinned=0, moved=20)
+    first_moved = hand(MUM, raised=2, pinned=0, moved=10)
+    last_moved = hand(TEACHER, raised=1, pinned=0, moved=20)
     assert order([last_moved, a, first_moved]) == [last_moved, first_moved, a]
 
 
 def test_moves_are_replayed_in_move_order_not_raise_order() -> None:
     a, b = hand(NURSE, raised=0), hand(OFFICER, raised=1)
-    # Moved first to position 1 (between a and b), then the other to the end.
-    to_end = hand(MUM, raised=2, pinned=3, moved=20)
-    to_one = hand(TEACHER, raised=3, pinned=1, moved=10)
-    assert order([to_end, to_one, a, b]) == [a, to_one, b, to_end]
+    # Moved first to the front, then the other to position 2 of the queue as it then was.
+    # Replaying in raise order (to_two first) would give [to_front, a, b, to_two].
+    to_front = hand(MUM, raised=3, pinned=0, moved=10)
+    to_two = hand(TEACHER, raised=2, pinned=2, moved=20)
+    assert order([to_two, to_front, a, b]) == [to_front, a, to_two, b]
 
 
 def test_pinned_without_move_time_is_replayed_before_timed_moves() -> None:
@@ -534,9 +534,7 @@ def hand_strategy(draw: st.DrawFn) -> Hand:
     )
 
 
-hands_strategy = st.lists(
-    hand_strategy(), max_size=12, unique_by=(lambda h: h.id, lambda h: (h.user_id, h.kind))
-)
+hands_strategy = st.lists(hand_strategy(), max_size=12, unique_by=(lambda h: h.id, lambda h: (h.user_id, h.kind)))
 unpinned_hands_strategy = hands_strategy.map(
     lambda hs: [dataclasses.replace(h, pinned_position=None, moved_at=None) for h in hs]
 )
@@ -557,9 +555,7 @@ def is_live_reply(h: Hand, current: UUID | None) -> bool:
     return h.kind is REPLY and current is not None and h.reply_to_turn_id == current
 
 
-def reference_key(
-    h: Hand, turns: Sequence[Turn], item: UUID | None, current: UUID | None
-) -> tuple[object, ...]:
+def reference_key(h: Hand, turns: Sequence[Turn], item: UUID | None, current: UUID | None) -> tuple[object, ...]:
     """The documented order, recomputed naively from the turns for every hand."""
     if h.kind is POO:
         return (0, h.raised_at, h.id)
@@ -571,9 +567,7 @@ def reference_key(
     return (2, heard, agency_time, user_time, h.raised_at, h.id)
 
 
-def run(
-    hands: Iterable[Hand], turns: Sequence[Turn], item: UUID | None, cur: UUID | None
-) -> list[Hand]:
+def run(hands: Iterable[Hand], turns: Sequence[Turn], item: UUID | None, cur: UUID | None) -> list[Hand]:
     return order_queue(hands, turns, open_item_id=item, current_turn_id=cur, now=PROP_NOW)
 
 
@@ -671,18 +665,14 @@ def test_a_single_moved_hand_sits_at_its_position_clamped(hands: list[Hand], pos
 
 @FAST
 @given(hands_strategy, turns_strategy(), item_strategy, current_strategy)
-def test_next_speaker_is_head(
-    hands: list[Hand], turns: list[Turn], item: UUID | None, cur: UUID | None
-) -> None:
+def test_next_speaker_is_head(hands: list[Hand], turns: list[Turn], item: UUID | None, cur: UUID | None) -> None:
     queue = run(hands, turns, item, cur)
     assert next_speaker(queue) == (queue[0] if queue else None)
 
 
 @FAST
 @given(hands_strategy, st.sampled_from(POOL), st.sampled_from(list(HandKind)))
-def test_may_raise_exactly_when_no_hand_of_that_kind(
-    hands: list[Hand], user: UUID, kind: HandKind
-) -> None:
+def test_may_raise_exactly_when_no_hand_of_that_kind(hands: list[Hand], user: UUID, kind: HandKind) -> None:
     expected = all(not (h.user_id == user and h.kind is kind) for h in hands)
     assert may_raise(hands, user, kind) is expected
     if expected:
@@ -691,9 +681,7 @@ def test_may_raise_exactly_when_no_hand_of_that_kind(
 
 @FAST
 @given(turns_strategy(), st.integers(0, 3000), st.integers(0, 600))
-def test_speaking_seconds_is_consistent_and_grows_with_time(
-    turns: list[Turn], offset: int, later: int
-) -> None:
+def test_speaking_seconds_is_consistent_and_grows_with_time(turns: list[Turn], offset: int, later: int) -> None:
     now = at(offset)
     time = speaking_seconds(turns, now)
     after = speaking_seconds(turns, now + timedelta(seconds=later))

@@ -1,0 +1,312 @@
+"""The state of a live meeting: loaded once per change, then viewed per audience.
+
+``load_room`` reads everything a room shows in a fixed, small number of queries. ``view_for``
+is pure: it derives the queue order, the floor, the voice balance and who has not been heard,
+and, for the family, leaves out professionals-only items and everything recorded under them.
+The same view feeds the JSON state, the HTML regions and the pages, so no channel can show the
+family more than another.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.actions.models import Action
+from server.actions.shapes import action_json
+from server.cases.models import Case, CaseMember, CaseRole
+from server.errors import NotFound
+from server.meetings import queue
+from server.meetings.models import AgendaItem, Attendance, Decision, Hand, Meeting, Turn
+from server.people.models import Agency, User
+from server.people.shapes import agency_json, user_brief
+from server.timeutil import today_local
+
+
+class Audience(StrEnum):
+    """Everyone in one audience is sent the same bytes."""
+
+    CHAIR = "chair"
+    PROFESSIONALS = "professionals"
+    FAMILY = "family"
+
+    @property
+    def sees_professionals_only(self) -> bool:
+        return self is not Audience.FAMILY
+
+
+def audience_for(role: str | None, *, is_chair: bool) -> Audience:
+    if is_chair:
+        return Audience.CHAIR
+    return Audience.FAMILY if role == CaseRole.FAMILY else Audience.PROFESSIONALS
+
+
+@dataclass(frozen=True, slots=True)
+class Room:
+    """Everything a room shows, as read from the database at one version."""
+
+    meeting: Meeting
+    case: Case
+    agenda: Sequence[AgendaItem]
+    team: Sequence[CaseMember]
+    attendance: Sequence[Attendance]
+    hands: Sequence[Hand]
+    turns: Sequence[Turn]
+    decisions: Sequence[Decision]
+    actions: Sequence[Action]
+    agencies: dict[uuid.UUID, Agency]
+
+
+async def load_room(session: AsyncSession, meeting_id: uuid.UUID) -> Room:
+    meeting = await session.get(Meeting, meeting_id, populate_existing=True)
+    if meeting is None:
+        raise NotFound("No such meeting.")
+    case = await session.get(Case, meeting.case_id)
+    assert case is not None
+
+    async def rows(query: Any) -> list[Any]:
+        return list((await session.scalars(query)).unique().all())
+
+    agenda = await rows(
+        select(AgendaItem)
+        .where(AgendaItem.meeting_id == meeting_id)
+        .order_by(AgendaItem.position, AgendaItem.created_at)
+    )
+    team = await rows(select(CaseMember).where(CaseMember.case_id == case.id))
+    attendance = await rows(
+        select(Attendance).where(Attendance.meeting_id == meeting_id).order_by(Attendance.joined_at)
+    )
+    hands = await rows(select(Hand).where(Hand.meeting_id == meeting_id, Hand.state == "waiting"))
+    turns = await rows(select(Turn).where(Turn.meeting_id == meeting_id).order_by(Turn.started_at))
+    decisions = await rows(select(Decision).where(Decision.meeting_id == meeting_id).order_by(Decision.created_at))
+    actions = await rows(select(Action).where(Action.meeting_id == meeting_id).order_by(Action.created_at))
+    agency_ids = {m.user.agency_id for m in team} | {a.agency_id for a in attendance}
+    agencies = {a.id: a for a in await rows(select(Agency).where(Agency.id.in_(agency_ids)))} if agency_ids else {}
+    return Room(meeting, case, agenda, team, attendance, hands, turns, decisions, actions, agencies)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueEntry:
+    hand: Hand
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class RoomView:
+    """What one audience sees of a room at one moment."""
+
+    room: Room
+    audience: Audience
+    now: datetime
+    agenda: Sequence[AgendaItem]
+    open_item: AgendaItem | None
+    open_item_hidden: bool
+    speaker: Turn | None
+    turn_deadline: datetime | None
+    queue: Sequence[Hand]
+    present: Sequence[Attendance]
+    left: Sequence[Attendance]
+    not_yet_heard: Sequence[Agency]
+    time_by_agency: Sequence[tuple[Agency, float]]
+    time_by_user: Sequence[tuple[User, float]]
+    decisions: Sequence[Decision]
+    actions: Sequence[Action]
+    connected: frozenset[uuid.UUID] = field(default_factory=frozenset)
+
+    @property
+    def meeting(self) -> Meeting:
+        return self.room.meeting
+
+    @property
+    def is_chair(self) -> bool:
+        return self.audience is Audience.CHAIR
+
+
+def rule_hand(hand: Hand) -> queue.Hand:
+    return queue.Hand(
+        id=hand.id,
+        user_id=hand.user_id,
+        agency_id=hand.agency_id,
+        kind=queue.HandKind(hand.kind),
+        raised_at=hand.raised_at,
+        reply_to_turn_id=hand.reply_to_turn_id,
+        pinned_position=hand.pinned_position,
+        moved_at=hand.moved_at,
+    )
+
+
+def rule_turn(turn: Turn) -> queue.Turn:
+    return queue.Turn(
+        id=turn.id,
+        user_id=turn.user_id,
+        agency_id=turn.agency_id,
+        agenda_item_id=turn.agenda_item_id,
+        started_at=turn.started_at,
+        ended_at=turn.ended_at,
+    )
+
+
+def ordered_hands(room: Room, now: datetime) -> list[Hand]:
+    """The waiting hands in the order the equal-voice rules give (for every audience)."""
+    by_id = {h.id: h for h in room.hands}
+    current = next((t for t in room.turns if t.ended_at is None), None)
+    order = queue.order_queue(
+        [rule_hand(h) for h in room.hands],
+        [rule_turn(t) for t in room.turns],
+        open_item_id=room.meeting.open_item_id,
+        current_turn_id=current.id if current else None,
+        now=now,
+    )
+    return [by_id[h.id] for h in order]
+
+
+def view_for(room: Room, audience: Audience, now: datetime, connected: frozenset[uuid.UUID] = frozenset()) -> RoomView:
+    hidden_items = set() if audience.sees_professionals_only else {i.id for i in room.agenda if i.professionals_only}
+    agenda = [i for i in room.agenda if i.id not in hidden_items]
+    open_item = next((i for i in room.agenda if i.id == room.meeting.open_item_id), None)
+    open_item_hidden = open_item is not None and open_item.id in hidden_items
+    current = next((t for t in room.turns if t.ended_at is None), None)
+    visible_turns = [t for t in room.turns if t.agenda_item_id not in hidden_items]
+    speaker = None if open_item_hidden else current
+    deadline = None
+    if speaker is not None and speaker.limit_seconds:
+        deadline = speaker.started_at + timedelta(seconds=speaker.limit_seconds)
+    members = {m.user_id: m.user for m in room.team} | {a.user_id: a.user for a in room.attendance}
+    present = [a for a in room.attendance if a.left_at is None]
+    present_agencies = list(dict.fromkeys(a.agency_id for a in present))
+    unheard = queue.not_yet_heard(present_agencies, [rule_turn(t) for t in room.turns], room.meeting.open_item_id)
+    spoken = queue.speaking_seconds([rule_turn(t) for t in visible_turns], now)
+    return RoomView(
+        room=room,
+        audience=audience,
+        now=now,
+        agenda=agenda,
+        open_item=None if open_item_hidden else open_item,
+        open_item_hidden=open_item_hidden,
+        speaker=speaker,
+        turn_deadline=deadline,
+        queue=[] if open_item_hidden else ordered_hands(room, now),
+        present=present,
+        left=[a for a in room.attendance if a.left_at is not None],
+        not_yet_heard=[] if open_item_hidden else [room.agencies[a] for a in unheard if a in room.agencies],
+        time_by_agency=sorted(
+            ((room.agencies[a], s) for a, s in spoken.by_agency.items() if a in room.agencies),
+            key=lambda p: -p[1],
+        ),
+        time_by_user=sorted(
+            ((members[u], s) for u, s in spoken.by_user.items() if u in members),
+            key=lambda p: -p[1],
+        ),
+        decisions=[d for d in room.decisions if d.agenda_item_id not in hidden_items],
+        actions=[
+            a
+            for a in room.actions
+            if a.agenda_item_id not in hidden_items
+            and not (a.professionals_only and not audience.sees_professionals_only)
+        ],
+        connected=connected,
+    )
+
+
+# --- JSON ------------------------------------------------------------------------------------
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def state_json(view: RoomView) -> dict[str, Any]:
+    """GET /api/meetings/{id} and the `state` socket message (the API contract)."""
+    meeting = view.meeting
+    today = today_local(view.now)
+    return {
+        "id": str(meeting.id),
+        "case_id": str(meeting.case_id),
+        "title": meeting.title,
+        "kind": meeting.kind,
+        "status": meeting.status,
+        "version": meeting.version,
+        "scheduled_at": _iso(meeting.scheduled_at),
+        "started_at": _iso(meeting.started_at),
+        "ended_at": _iso(meeting.ended_at),
+        "turn_limit_seconds": meeting.turn_limit_seconds,
+        "chair": user_brief(meeting.chair),
+        "agenda": [
+            {
+                "id": str(item.id),
+                "title": item.title,
+                "position": item.position,
+                "professionals_only": item.professionals_only,
+                "is_action_review": item.is_action_review,
+                "minutes": item.minutes,
+                "open": view.open_item is not None and item.id == view.open_item.id,
+            }
+            for item in view.agenda
+        ],
+        "open_item_id": None if view.open_item is None else str(view.open_item.id),
+        "speaker": None
+        if view.speaker is None
+        else {
+            "user": user_brief(view.speaker.user),
+            "turn_id": str(view.speaker.id),
+            "kind": view.speaker.kind,
+            "since": _iso(view.speaker.started_at),
+            "deadline": _iso(view.turn_deadline),
+        },
+        "queue": [
+            {
+                "id": str(hand.id),
+                "position": position,
+                "user": user_brief(hand.user),
+                "agency_id": str(hand.agency_id),
+                "kind": hand.kind,
+                "raised_at": _iso(hand.raised_at),
+                "moved_by_chair": hand.moved_at is not None,
+                "raised_by_chair": hand.raised_by_id is not None and hand.raised_by_id != hand.user_id,
+            }
+            for position, hand in enumerate(view.queue)
+        ],
+        "not_yet_heard": [agency_json(a) for a in view.not_yet_heard],
+        "speaking_time": {
+            "by_agency": [{"agency": agency_json(a), "seconds": round(s, 1)} for a, s in view.time_by_agency],
+            "by_person": [{"user": user_brief(u), "seconds": round(s, 1)} for u, s in view.time_by_user],
+        },
+        "attendance": [
+            {
+                "user": user_brief(a.user),
+                "agency_id": str(a.agency_id),
+                "joined_at": _iso(a.joined_at),
+                "left_at": _iso(a.left_at),
+                "present": a.left_at is None,
+                "connected": a.user_id in view.connected,
+            }
+            for a in view.room.attendance
+        ],
+        "decisions": [
+            {
+                "id": str(d.id),
+                "agenda_item_id": str(d.agenda_item_id),
+                "text": d.text,
+                "outcome": d.outcome,
+                "created_at": _iso(d.created_at),
+                "positions": [
+                    {
+                        "agency_id": str(p.agency_id),
+                        "agency": agency_json(p.agency),
+                        "position": p.position,
+                        "reason": p.reason or None,
+                    }
+                    for p in d.positions
+                ],
+            }
+            for d in view.decisions
+        ],
+        "actions": [action_json(a, today) for a in view.actions],
+    }
