@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar, Request
+from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.memory import MemoryChannelsBackend
+from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import OpenAPIRenderPlugin
@@ -38,25 +44,76 @@ class JsonSchemaAtRoot(OpenAPIRenderPlugin):
 
 def route_handlers() -> Sequence[ControllerRouterHandler]:
     from server.cases.pages import CasePages
+
+    try:  # TEMPORARY until the room pages land
+        from server.live.pages import RoomPages
+    except ImportError:
+        RoomPages = None
+    from server.live.socket import meeting_socket
+    from server.meetings.api import MeetingsApi
     from server.meetings.pages import MeetingPages
     from server.people.pages import AdminPages, SignInPages
 
     static = create_static_files_router(path="/static", directories=[REPO_ROOT / "static"], name="static")
-    return [
+    handlers: list[ControllerRouterHandler] = [
         SessionApi,
         PeopleApi,
         CasesApi,
+        MeetingsApi,
+        meeting_socket,
         SignInPages,
         AdminPages,
         CasePages,
         MeetingPages,
         static,
     ]
+    if RoomPages is not None:
+        handlers.append(RoomPages)
+    return handlers
+
+
+def channels_plugin(runtime: Runtime) -> ChannelsPlugin:
+    """Redis pub/sub between web processes whenever Redis is configured (the embedded default
+    included); in memory for a single process without Redis."""
+    backend = (
+        RedisChannelsPubSubBackend(redis=runtime.redis, key_prefix="roundtable")
+        if runtime.redis_url
+        else MemoryChannelsBackend()
+    )
+    return ChannelsPlugin(backend=backend, arbitrary_channels_allowed=True)
+
+
+def live_lifespan(runtime: Runtime, channels: ChannelsPlugin) -> Any:
+    """Start the live hub (and, where asked, the worker) with the app; stop them with it."""
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        from server.live.hub import LiveHub
+
+        hub = LiveHub(runtime, channels, app.template_engine.engine)  # type: ignore[union-attr]
+        app.state["live"] = hub
+        await hub.start()
+        worker = None
+        if os.environ.get("ROUNDTABLE_IN_PROCESS_WORKER") == "1":
+            from server.worker import run_in_process
+
+            worker = await run_in_process(runtime)
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
+            await hub.stop()
+
+    return lifespan
 
 
 def create_app(runtime: Runtime, *, extra_lifespan: Sequence[Any] = ()) -> Litestar:
     """Build the app around a runtime (settings, database, Redis) owned by the caller."""
     set_zone(runtime.settings.chase.timezone)
+    channels = channels_plugin(runtime)
     return Litestar(
         route_handlers=route_handlers(),
         dependencies=DEPENDENCIES,
@@ -76,7 +133,8 @@ def create_app(runtime: Runtime, *, extra_lifespan: Sequence[Any] = ()) -> Lites
             render_plugins=[JsonSchemaAtRoot()],
         ),
         state={"runtime": runtime},  # type: ignore[arg-type]
-        lifespan=list(extra_lifespan),
+        plugins=[channels],
+        lifespan=[live_lifespan(runtime, channels), *extra_lifespan],
         debug=False,
     )
 

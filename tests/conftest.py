@@ -76,8 +76,21 @@ async def runtime(settings: Settings, migrated: str, endpoints: tuple[str, str])
 
 
 @pytest.fixture(scope="session")
-def app(runtime: Runtime) -> Litestar:
-    return create_app(runtime)
+async def app(runtime: Runtime) -> AsyncIterator[Litestar]:
+    """The app with its lifespan running (channels, the live hub), as a server would run it."""
+    application = create_app(runtime)
+    started, stop = asyncio.Event(), asyncio.Event()
+
+    async def run() -> None:  # enter and leave the lifespan in one task, as a server does
+        async with application.lifespan():
+            started.set()
+            await stop.wait()
+
+    task = asyncio.create_task(run())
+    await started.wait()
+    yield application
+    stop.set()
+    await task
 
 
 TABLES = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
@@ -110,3 +123,27 @@ async def team(runtime: Runtime) -> Team:
 @pytest.fixture(scope="session")
 def event_loop_policy() -> asyncio.AbstractEventLoopPolicy:
     return asyncio.DefaultEventLoopPolicy()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+async def live_url(app: Litestar) -> AsyncIterator[str]:
+    """The app served over real TCP by uvicorn in this event loop, for real socket clients."""
+    import uvicorn
+
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning", ws_max_size=65536)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task

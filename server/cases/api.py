@@ -17,6 +17,7 @@ from server.audit.service import Actor, record
 from server.cases import service
 from server.cases.shapes import case_json, member_json
 from server.db import transaction
+from server.live.events import Publisher
 from server.meetings import service as meetings
 from server.meetings.shapes import meeting_summary
 from server.people.models import User
@@ -82,9 +83,9 @@ class CasesApi(Controller):
 
     @delete("/{case_id:uuid}/members/{user_id:uuid}", status_code=200)
     async def remove_member(
-        self, case_id: UUID, user_id: UUID, db: AsyncSession, user: User, actor: Actor
+        self, case_id: UUID, user_id: UUID, db: AsyncSession, user: User, actor: Actor, publisher: Publisher
     ) -> dict[str, Any]:
-        await service.remove_member(db, actor, user, case_id, user_id)
+        await service.remove_member(db, publisher, actor, user, case_id, user_id)
         return {"removed": True, "user_id": str(user_id)}
 
     @get("/{case_id:uuid}/actions")

@@ -16,6 +16,7 @@ from server.cases.access import may_create_case
 from server.cases.models import CaseRole
 from server.db import transaction, utcnow
 from server.errors import DomainError, Forbidden
+from server.live.events import Publisher
 from server.meetings import service as meetings
 from server.people import service as people
 from server.people.models import User
@@ -162,9 +163,10 @@ class CasePages(Controller):
         db: AsyncSession,
         user: User,
         actor: Actor,
+        publisher: Publisher,
     ) -> Response:  # type: ignore[type-arg]
         try:
-            await service.remove_member(db, actor, user, case_id, user_id)
+            await service.remove_member(db, publisher, actor, user, case_id, user_id)
         except DomainError as error:
             if error.status_code in (403, 404):
                 raise

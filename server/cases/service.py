@@ -14,6 +14,7 @@ from server.cases.access import CaseAccess, access_for, may_create_case, role_fi
 from server.cases.models import Case, CaseMember, CaseRole
 from server.db import transaction
 from server.errors import Conflict, Forbidden, Invalid, NotFound
+from server.live.events import Publisher
 from server.people.models import User
 
 
@@ -132,7 +133,10 @@ async def add_member(
     return member
 
 
-async def remove_member(session: AsyncSession, actor: Actor, by: User, case_id: uuid.UUID, user_id: uuid.UUID) -> None:
+async def remove_member(
+    session: AsyncSession, publisher: Publisher, actor: Actor, by: User, case_id: uuid.UUID, user_id: uuid.UUID
+) -> None:
+    """Take someone off the team; their open sockets on this case are closed at once."""
     async with transaction(session):
         visible = await managed_case(session, by, case_id)
         member = await session.get(CaseMember, (case_id, user_id))
@@ -148,3 +152,4 @@ async def remove_member(session: AsyncSession, actor: Actor, by: User, case_id: 
                 raise Conflict("A case needs a chair: add another before removing this one.")
         await session.delete(member)
         record(session, actor, "case.member.remove", "user", user_id, case_id=case_id)
+    await publisher.member_removed(case_id, user_id)

@@ -7,7 +7,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from abc import ABC, abstractmethod
 
 
 class Region(StrEnum):
@@ -49,17 +49,20 @@ def meeting_channel(meeting_id: uuid.UUID) -> str:
 CONTROL_CHANNEL = "control"
 
 
-class Publisher(Protocol):
+class Publisher(ABC):
     """Told after a commit; implemented by the live hub (and by a no-op where nobody listens)."""
 
+    @abstractmethod
     async def meeting_changed(self, change: MeetingChanged) -> None: ...
 
+    @abstractmethod
     async def session_ended(self, session_id: uuid.UUID) -> None: ...
 
+    @abstractmethod
     async def member_removed(self, case_id: uuid.UUID, user_id: uuid.UUID) -> None: ...
 
 
-class NoPublisher:
+class NoPublisher(Publisher):
     async def meeting_changed(self, change: MeetingChanged) -> None:
         return None
 

@@ -88,7 +88,10 @@ async def _apply(
 ) -> Any:
     async with transaction(session):
         meeting = await session.scalar(
-            select(Meeting).where(Meeting.id == meeting_id).with_for_update().execution_options(populate_existing=True)
+            select(Meeting)
+            .where(Meeting.id == meeting_id)
+            .with_for_update(of=Meeting)
+            .execution_options(populate_existing=True)
         )
         role = None if meeting is None else await role_of(session, meeting.case_id, user.id)
         if meeting is None or role is None:

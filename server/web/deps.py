@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.audit.service import Actor
 from server.config import Settings
 from server.errors import NotSignedIn
+from server.live.events import NoPublisher, Publisher
 from server.people.models import User
 from server.runtime import Runtime
 from server.web.security import Auth, client_ip
@@ -55,7 +56,13 @@ def provide_redis(request: Request) -> Redis:  # type: ignore[type-arg]
     return runtime(request).redis
 
 
+def provide_publisher(request: Request) -> Publisher:  # type: ignore[type-arg]
+    """The live hub tells every web process about a change after its commit."""
+    return request.app.state.get("live") or NoPublisher()
+
+
 DEPENDENCIES = {
+    "publisher": Provide(provide_publisher, sync_to_thread=False),
     "db": Provide(provide_db),
     "user": Provide(provide_user, sync_to_thread=False),
     "maybe_user": Provide(provide_optional_user, sync_to_thread=False),

@@ -47,6 +47,9 @@ def domain_error(request: Request, exc: DomainError) -> Response:  # type: ignor
 
 def http_error(request: Request, exc: HTTPException) -> Response:  # type: ignore[type-arg]
     detail = exc.detail
+    if exc.status_code >= 500:
+        log.error("server error on %s %s: %s", request.method, request.url.path, exc.detail, exc_info=exc)
+        detail = "Something went wrong on our side. Nothing you sent was lost; please try again."
     if isinstance(exc, ValidationException):
         detail = _validation_detail(exc) or "The request was not valid."
     if wants_json(request):

@@ -1,0 +1,271 @@
+"""The live hub of one web process: who is connected to which meeting, and fan-out.
+
+A change is published on the meeting's channel after its commit (Redis pub/sub between
+processes). Every process with participants of that meeting reads the room once, renders each
+changed region once per audience (chair, professionals, family) and sends the same bytes to all
+of that audience's sockets. Changes that arrive while a render is under way are merged into the
+next one, and a gap in versions (a lost pub/sub message) makes the next render a whole-room one,
+so a client can be behind for a moment but never wrong.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from jinja2 import Environment
+from litestar.channels import ChannelsPlugin, Subscriber
+from redis.asyncio import Redis
+
+from server.db import utcnow
+from server.live.events import (
+    ALL_REGIONS,
+    CONTROL_CHANNEL,
+    MeetingChanged,
+    Publisher,
+    Region,
+    meeting_channel,
+)
+from server.live.render import json_message, region_html
+from server.meetings.state import Audience, load_room, view_for
+from server.runtime import Runtime
+
+log = logging.getLogger("roundtable.live")
+SEND_TIMEOUT = 10.0
+PRESENCE_TTL = 24 * 3600
+
+Send = Callable[[str], Awaitable[None]]
+Close = Callable[[int, str], Awaitable[None]]
+
+
+@dataclass(eq=False)
+class Client:
+    """One open socket."""
+
+    meeting_id: uuid.UUID
+    case_id: uuid.UUID
+    user_id: uuid.UUID
+    session_id: uuid.UUID | None
+    audience: Audience
+    wants_json: bool
+    send: Send
+    close: Close
+
+
+@dataclass
+class _Meeting:
+    clients: set[Client] = field(default_factory=set)
+    subscriber: Subscriber | None = None
+    task: asyncio.Task[None] | None = None
+    pending: set[Region] = field(default_factory=set)
+    pending_types: set[str] = field(default_factory=set)
+    known_version: int = 0
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class LiveHub(Publisher):
+    def __init__(self, runtime: Runtime, channels: ChannelsPlugin, templates: Environment) -> None:
+        self.runtime = runtime
+        self.channels = channels
+        self.templates = templates
+        self.meetings: dict[uuid.UUID, _Meeting] = {}
+        self._control: Subscriber | None = None
+        self._control_task: asyncio.Task[None] | None = None
+
+    # --- Publisher (called by services after a commit) -------------------------------------
+
+    async def meeting_changed(self, change: MeetingChanged) -> None:
+        await self.channels.wait_published(change.encode(), meeting_channel(change.meeting_id))
+
+    async def session_ended(self, session_id: uuid.UUID) -> None:
+        await self._publish_control({"kind": "session_ended", "session_id": str(session_id)})
+
+    async def member_removed(self, case_id: uuid.UUID, user_id: uuid.UUID) -> None:
+        await self._publish_control({"kind": "member_removed", "case_id": str(case_id), "user_id": str(user_id)})
+
+    async def _publish_control(self, message: dict[str, str]) -> None:
+        await self.channels.wait_published(json.dumps(message).encode(), CONTROL_CHANNEL)
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._control = await self.channels.subscribe(CONTROL_CHANNEL)
+        self._control_task = asyncio.create_task(self._control_loop(self._control), name="live-control")
+
+    async def stop(self) -> None:
+        for meeting_id in list(self.meetings):
+            for client in list(self.meetings[meeting_id].clients):
+                await self._safe_close(client, 1001, "The server is restarting.")
+            await self._drop(meeting_id)
+        if self._control_task is not None:
+            self._control_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._control_task
+        if self._control is not None:
+            await self.channels.unsubscribe(self._control)
+
+    # --- sockets --------------------------------------------------------------------------------
+
+    async def connect(self, client: Client) -> None:
+        """Register a socket, send it the whole room, and tell the room it is here."""
+        meeting = self.meetings.get(client.meeting_id)
+        if meeting is None:
+            meeting = self.meetings[client.meeting_id] = _Meeting()
+            meeting.subscriber = await self.channels.subscribe(meeting_channel(client.meeting_id))
+            meeting.task = asyncio.create_task(self._meeting_loop(client.meeting_id, meeting), name="live-meeting")
+        await self._send_whole_room(client)
+        meeting.clients.add(client)
+        await self._presence(client, +1)
+
+    async def disconnect(self, client: Client) -> None:
+        meeting = self.meetings.get(client.meeting_id)
+        if meeting is None or client not in meeting.clients:
+            return
+        meeting.clients.discard(client)
+        await self._presence(client, -1)
+        if not meeting.clients:
+            await self._drop(client.meeting_id)
+
+    async def resend(self, client: Client) -> None:
+        await self._send_whole_room(client)
+
+    async def _drop(self, meeting_id: uuid.UUID) -> None:
+        meeting = self.meetings.pop(meeting_id, None)
+        if meeting is None:
+            return
+        if meeting.task is not None:
+            meeting.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await meeting.task
+        if meeting.subscriber is not None:
+            await self.channels.unsubscribe(meeting.subscriber)
+
+    async def _presence(self, client: Client, delta: int) -> None:
+        """Who is connected, across every web process, kept in Redis; the room is told."""
+        redis: Redis = self.runtime.redis
+        key = f"presence:{client.meeting_id}"
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.hincrby(key, str(client.user_id), delta)
+            pipe.expire(key, PRESENCE_TTL)
+            count, _ = await pipe.execute()
+        if int(count) <= 0:
+            await redis.hdel(key, str(client.user_id))
+        if (delta > 0 and int(count) == 1) or (delta < 0 and int(count) <= 0):
+            await self.channels.wait_published(
+                MeetingChanged(client.meeting_id, 0, "presence", frozenset({Region.PEOPLE})).encode(),
+                meeting_channel(client.meeting_id),
+            )
+
+    async def _connected(self, meeting_id: uuid.UUID) -> frozenset[uuid.UUID]:
+        counts = await self.runtime.redis.hgetall(f"presence:{meeting_id}")
+        return frozenset(uuid.UUID(k.decode()) for k, v in counts.items() if int(v) > 0)
+
+    # --- fan-out --------------------------------------------------------------------------------
+
+    async def _meeting_loop(self, meeting_id: uuid.UUID, meeting: _Meeting) -> None:
+        assert meeting.subscriber is not None
+        receiver = asyncio.create_task(self._receive(meeting, meeting.subscriber))
+        try:
+            while True:
+                await meeting.wake.wait()
+                meeting.wake.clear()
+                regions, types = meeting.pending, meeting.pending_types
+                meeting.pending, meeting.pending_types = set(), set()
+                change_type = types.pop() if len(types) == 1 else "change"
+                if regions:
+                    try:
+                        await self._broadcast(meeting_id, meeting, frozenset(regions), change_type)
+                    except Exception:
+                        log.exception("live: broadcasting meeting %s failed", meeting_id)
+        finally:
+            receiver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await receiver
+
+    async def _receive(self, meeting: _Meeting, subscriber: Subscriber) -> None:
+        async for raw in subscriber.iter_events():
+            try:
+                change = MeetingChanged.decode(raw)
+            except (ValueError, KeyError):
+                continue
+            regions = set(change.regions)
+            if change.version:
+                if meeting.known_version and change.version > meeting.known_version + 1 and not meeting.pending:
+                    regions = set(ALL_REGIONS)  # a message went missing: send the whole room
+                meeting.known_version = max(meeting.known_version, change.version)
+            meeting.pending |= regions
+            meeting.pending_types.add(change.type)
+            meeting.wake.set()
+
+    async def _broadcast(self, meeting_id: uuid.UUID, meeting: _Meeting, regions: frozenset[Region], kind: str) -> None:
+        """Read the room once; render once per audience; send the same bytes to that audience."""
+        clients = list(meeting.clients)
+        if not clients:
+            return
+        async with self.runtime.sessionmaker() as session:
+            room = await load_room(session, meeting_id)
+        connected = await self._connected(meeting_id)
+        now = utcnow()
+        meeting.known_version = max(meeting.known_version, room.meeting.version)
+        by_audience: dict[tuple[Audience, bool], list[Client]] = defaultdict(list)
+        for client in clients:
+            by_audience[(client.audience, client.wants_json)].append(client)
+        sends = []
+        for (audience, wants_json), group in by_audience.items():
+            view = view_for(room, audience, now, connected)
+            payload = json_message(view, kind) if wants_json else region_html(self.templates, view, regions)
+            sends.extend(self._send(client, payload) for client in group)
+        await asyncio.gather(*sends)
+
+    async def _send_whole_room(self, client: Client) -> None:
+        async with self.runtime.sessionmaker() as session:
+            room = await load_room(session, client.meeting_id)
+        view = view_for(room, client.audience, utcnow(), await self._connected(client.meeting_id))
+        payload = json_message(view, "state") if client.wants_json else region_html(self.templates, view, ALL_REGIONS)
+        await self._send(client, payload)
+
+    async def _send(self, client: Client, payload: str) -> None:
+        try:
+            await asyncio.wait_for(client.send(payload), SEND_TIMEOUT)
+        except Exception:  # a dead or stuck socket: drop it, the browser reconnects
+            await self._safe_close(client, 1011, "Could not deliver an update.")
+            await self.disconnect(client)
+
+    async def _safe_close(self, client: Client, code: int, reason: str) -> None:
+        with contextlib.suppress(Exception):
+            await client.close(code, reason)
+
+    # --- control: sign-out and removal close sockets everywhere ---------------------------
+
+    async def _control_loop(self, subscriber: Subscriber) -> None:
+        async for raw in subscriber.iter_events():
+            try:
+                message = json.loads(raw)
+            except ValueError:
+                continue
+            if message.get("kind") == "session_ended":
+                await self._close_where(lambda c: str(c.session_id) == message.get("session_id"), 4401, "Signed out.")
+            elif message.get("kind") == "member_removed":
+                await self._close_where(
+                    lambda c: str(c.case_id) == message.get("case_id") and str(c.user_id) == message.get("user_id"),
+                    4403,
+                    "No longer on this case's team.",
+                )
+
+    async def _close_where(self, predicate: Callable[[Client], bool], code: int, reason: str) -> None:
+        for meeting in list(self.meetings.values()):
+            for client in [c for c in meeting.clients if predicate(c)]:
+                await self._safe_close(client, code, reason)
+                await self.disconnect(client)
+
+    def open_sessions(self) -> set[uuid.UUID]:
+        return {c.session_id for m in self.meetings.values() for c in m.clients if c.session_id is not None}
+
+    async def close_sessions(self, session_ids: set[uuid.UUID]) -> None:
+        await self._close_where(lambda c: c.session_id in session_ids, 4401, "Your session has ended.")

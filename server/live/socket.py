@@ -1,0 +1,82 @@
+"""The meeting's websocket: /ws/meetings/{id}. Only signed-in members of the case; browsers
+(session cookie) only from the server's own Origin; bounded messages from the client."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from litestar import WebSocket, websocket
+from litestar.exceptions import WebSocketDisconnect
+
+from server.errors import NotFound
+from server.live.hub import Client, LiveHub
+from server.meetings.service import visible_meeting
+from server.meetings.state import audience_for
+from server.runtime import Runtime
+from server.web.security import Auth, header
+
+MAX_MESSAGE = 4096
+MAX_MESSAGES_PER_10S = 50
+
+
+def _origin_ok(socket: WebSocket, auth: Auth, runtime: Runtime) -> bool:  # type: ignore[type-arg]
+    """Cookies ride along on cross-site socket requests, so a cookie-authenticated socket must
+    come from our own pages. Bearer-token clients send no cookies and need no Origin."""
+    if auth.kind != "session":
+        return True
+    return header(socket.scope, b"origin") == runtime.settings.origin
+
+
+@websocket("/ws/meetings/{meeting_id:uuid}")
+async def meeting_socket(socket: WebSocket, meeting_id: uuid.UUID, format: str = "html") -> None:  # type: ignore[type-arg]  # noqa: A002
+    runtime: Runtime = socket.app.state["runtime"]
+    hub: LiveHub = socket.app.state["live"]
+    user, auth = socket.scope.get("user"), socket.scope.get("auth")
+    if user is None or auth is None:
+        await socket.close(code=4401, reason="Sign in first.")
+        return
+    if not _origin_ok(socket, auth, runtime):
+        await socket.close(code=4403, reason="This socket only accepts the server's own pages.")
+        return
+    async with runtime.sessionmaker() as session:
+        try:
+            visible = await visible_meeting(session, user, meeting_id)
+        except NotFound:
+            await socket.close(code=4404, reason="No such meeting.")
+            return
+    await socket.accept()
+    client = Client(
+        meeting_id=meeting_id,
+        case_id=visible.meeting.case_id,
+        user_id=user.id,
+        session_id=auth.session_id,
+        audience=audience_for(visible.case.access.role, is_chair=visible.is_chair),
+        wants_json=format == "json",
+        send=socket.send_text,
+        close=lambda code, reason: socket.close(code=code, reason=reason),
+    )
+    await hub.connect(client)
+    try:
+        await _listen(socket, hub, client)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        await hub.disconnect(client)
+
+
+async def _listen(socket: WebSocket, hub: LiveHub, client: Client) -> None:  # type: ignore[type-arg]
+    """Clients only ask for the whole room again (after a gap); anything else is ignored.
+    Oversized or too frequent messages close the socket."""
+    window_start, count = time.monotonic(), 0
+    while True:
+        message = await socket.receive_text()
+        now = time.monotonic()
+        if now - window_start > 10:
+            window_start, count = now, 0
+        count += 1
+        if len(message) > MAX_MESSAGE or count > MAX_MESSAGES_PER_10S:
+            await socket.close(code=1008, reason="Too many or too large messages.")
+            return
+        if "resync" in message:
+            await hub.resend(client)
