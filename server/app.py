@@ -43,6 +43,7 @@ class JsonSchemaAtRoot(OpenAPIRenderPlugin):
 
 
 def route_handlers() -> Sequence[ControllerRouterHandler]:
+    from server.actions.api import ActionsApi
     from server.cases.pages import CasePages
 
     try:  # TEMPORARY until the room pages land
@@ -60,6 +61,7 @@ def route_handlers() -> Sequence[ControllerRouterHandler]:
         PeopleApi,
         CasesApi,
         MeetingsApi,
+        ActionsApi,
         meeting_socket,
         SignInPages,
         AdminPages,

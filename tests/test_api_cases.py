@@ -35,7 +35,8 @@ def error_body(response: Response, *statuses: int) -> dict[str, Any]:
     assert response.status_code in statuses, response.text
     body = response.json()
     assert body["status_code"] == response.status_code
-    assert isinstance(body["detail"], str) and body["detail"]
+    assert isinstance(body["detail"], str)
+    assert body["detail"]
     return body  # type: ignore[no-any-return]
 
 

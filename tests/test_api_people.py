@@ -43,7 +43,8 @@ def error_body(response: httpx.Response, status: int) -> dict[str, object]:
     assert response.status_code == status, response.text
     body = response.json()
     assert body["status_code"] == status
-    assert isinstance(body["detail"], str) and body["detail"]
+    assert isinstance(body["detail"], str)
+    assert body["detail"]
     return body  # type: ignore[no-any-return]
 
 
@@ -59,7 +60,8 @@ async def new_token(client: AsyncClient, name: str = "Case system") -> str:
     body = response.json()
     assert body["name"] == name
     assert set(body) >= {"id", "name", "token", "created_at"}
-    assert isinstance(body["token"], str) and len(body["token"]) >= 20
+    assert isinstance(body["token"], str)
+    assert len(body["token"]) >= 20
     return body["token"]  # type: ignore[no-any-return]
 
 
@@ -77,7 +79,8 @@ async def test_sign_in_sets_http_only_lax_session_cookie(client: AsyncClient, te
     user = response.json()["user"]
     assert user["id"] == str(team.member.id)
     assert user["email"] == team.member.email
-    assert "password_hash" not in user and "password" not in user
+    assert "password_hash" not in user
+    assert "password" not in user
 
     cookie = session_set_cookie(response)
     attributes = [part.strip().lower() for part in cookie.split(";")]
@@ -167,7 +170,8 @@ async def test_bearer_token_works_without_cookies_or_csrf(
 
     async with runtime.sessionmaker() as session:
         stored = (await session.scalars(select(ApiToken.token_hash))).all()
-    assert stored and token not in stored  # only a digest is kept
+    assert stored
+    assert token not in stored
 
     async with fresh_client(app) as other:
         assert not other.cookies
@@ -351,7 +355,8 @@ async def test_admin_creates_user_who_can_sign_in(client: AsyncClient, team: Tea
     assert body["agency_id"] == str(team.lead.agency_id)
     assert body["agency"]["name"] == "Health visiting"
     assert body["is_admin"] is False
-    assert "password" not in body and "password_hash" not in body
+    assert "password" not in body
+    assert "password_hash" not in body
 
     async with fresh_client(app) as other:
         user = await sign_in(other, "nadia.nurse@test.example", NEW_PASSWORD)

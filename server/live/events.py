@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from abc import ABC, abstractmethod
+
+from redis.asyncio import Redis
 
 
 class Region(StrEnum):
@@ -61,6 +64,11 @@ class Publisher(ABC):
     @abstractmethod
     async def member_removed(self, case_id: uuid.UUID, user_id: uuid.UUID) -> None: ...
 
+    @abstractmethod
+    async def users_changed(self, user_ids: Iterable[uuid.UUID], kind: str) -> None:
+        """Something for these people changed (a notification, an action of theirs, their
+        case's plan): their open pages are told to refresh that part."""
+
 
 class NoPublisher(Publisher):
     async def meeting_changed(self, change: MeetingChanged) -> None:
@@ -71,3 +79,38 @@ class NoPublisher(Publisher):
 
     async def member_removed(self, case_id: uuid.UUID, user_id: uuid.UUID) -> None:
         return None
+
+    async def users_changed(self, user_ids: Iterable[uuid.UUID], kind: str) -> None:
+        return None
+
+
+def user_channel(user_id: uuid.UUID) -> str:
+    return f"user:{user_id}"
+
+
+class RedisPublisher(Publisher):
+    """Publishing from a process without the live hub (the worker): plain Redis PUBLISH on the
+    same channels the hubs subscribe to."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    async def _publish(self, channel: str, data: bytes) -> None:
+        await self.redis.publish(channel, data)
+
+    async def meeting_changed(self, change: MeetingChanged) -> None:
+        await self._publish(meeting_channel(change.meeting_id), change.encode())
+
+    async def session_ended(self, session_id: uuid.UUID) -> None:
+        await self._publish(
+            CONTROL_CHANNEL, json.dumps({"kind": "session_ended", "session_id": str(session_id)}).encode()
+        )
+
+    async def member_removed(self, case_id: uuid.UUID, user_id: uuid.UUID) -> None:
+        message = {"kind": "member_removed", "case_id": str(case_id), "user_id": str(user_id)}
+        await self._publish(CONTROL_CHANNEL, json.dumps(message).encode())
+
+    async def users_changed(self, user_ids: Iterable[uuid.UUID], kind: str) -> None:
+        payload = json.dumps({"kind": kind}).encode()
+        for user_id in set(user_ids):
+            await self._publish(user_channel(user_id), payload)

@@ -16,7 +16,7 @@ import json
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from jinja2 import Environment
@@ -31,6 +31,7 @@ from server.live.events import (
     Publisher,
     Region,
     meeting_channel,
+    user_channel,
 )
 from server.live.render import json_message, region_html
 from server.meetings.state import Audience, load_room, view_for
@@ -88,6 +89,11 @@ class LiveHub(Publisher):
 
     async def member_removed(self, case_id: uuid.UUID, user_id: uuid.UUID) -> None:
         await self._publish_control({"kind": "member_removed", "case_id": str(case_id), "user_id": str(user_id)})
+
+    async def users_changed(self, user_ids: Iterable[uuid.UUID], kind: str) -> None:
+        payload = json.dumps({"kind": kind}).encode()
+        for user_id in set(user_ids):
+            await self.channels.wait_published(payload, user_channel(user_id))
 
     async def _publish_control(self, message: dict[str, str]) -> None:
         await self.channels.wait_published(json.dumps(message).encode(), CONTROL_CHANNEL)
@@ -249,11 +255,13 @@ class LiveHub(Publisher):
                 message = json.loads(raw)
             except ValueError:
                 continue
-            if message.get("kind") == "session_ended":
-                await self._close_where(lambda c: str(c.session_id) == message.get("session_id"), 4401, "Signed out.")
-            elif message.get("kind") == "member_removed":
+            kind, session_id = message.get("kind"), message.get("session_id")
+            case_id, user_id = message.get("case_id"), message.get("user_id")
+            if kind == "session_ended":
+                await self._close_where(lambda c, s=session_id: str(c.session_id) == s, 4401, "Signed out.")
+            elif kind == "member_removed":
                 await self._close_where(
-                    lambda c: str(c.case_id) == message.get("case_id") and str(c.user_id) == message.get("user_id"),
+                    lambda c, k=case_id, u=user_id: str(c.case_id) == k and str(c.user_id) == u,
                     4403,
                     "No longer on this case's team.",
                 )

@@ -29,7 +29,7 @@ def _origin_ok(socket: WebSocket, auth: Auth, runtime: Runtime) -> bool:  # type
 
 
 @websocket("/ws/meetings/{meeting_id:uuid}")
-async def meeting_socket(socket: WebSocket, meeting_id: uuid.UUID, format: str = "html") -> None:  # type: ignore[type-arg]  # noqa: A002
+async def meeting_socket(socket: WebSocket, meeting_id: uuid.UUID, format: str = "html") -> None:  # type: ignore[type-arg]
     runtime: Runtime = socket.app.state["runtime"]
     hub: LiveHub = socket.app.state["live"]
     user, auth = socket.scope.get("user"), socket.scope.get("auth")

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.actions.shapes import action_json
 from server.audit.service import Actor, record
+from server.config import Settings
 from server.db import transaction, utcnow
 from server.live.events import Publisher
 from server.meetings import room
@@ -155,9 +156,9 @@ class MeetingsApi(Controller):
 
     @post("/end", status_code=200)
     async def end(
-        self, meeting_id: UUID, db: AsyncSession, user: User, actor: Actor, publisher: Publisher
+        self, meeting_id: UUID, db: AsyncSession, user: User, actor: Actor, publisher: Publisher, settings: Settings
     ) -> dict[str, Any]:
-        await room.end(db, publisher, actor, user, meeting_id)
+        await room.end(db, publisher, actor, user, meeting_id, settings)
         return await meeting_state(db, user, meeting_id)
 
     @post("/join", status_code=200)

@@ -19,6 +19,7 @@ from server.actions.models import Action, ActionEvent, OutcomeArea
 from server.audit.service import Actor, record
 from server.cases.models import CaseMember
 from server.cases.service import role_of
+from server.config import Settings
 from server.db import transaction, utcnow
 from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.live.events import ALL_REGIONS, MeetingChanged, Publisher, Region
@@ -36,6 +37,7 @@ from server.meetings.models import (
     Turn,
 )
 from server.meetings.state import load_room, ordered_hands, rule_hand, rule_turn
+from server.minutes.service import issue_minutes
 from server.people.models import User
 from server.timeutil import today_local
 
@@ -143,7 +145,11 @@ async def start(session: AsyncSession, publisher: Publisher, actor: Actor, user:
     )
 
 
-async def end(session: AsyncSession, publisher: Publisher, actor: Actor, user: User, meeting_id: uuid.UUID) -> None:
+async def end(
+    session: AsyncSession, publisher: Publisher, actor: Actor, user: User, meeting_id: uuid.UUID, settings: Settings
+) -> None:
+    """End the meeting; in the same transaction the minutes are issued and e-mailed (outbox)."""
+
     async def op(ctx: Ctx) -> None:
         now = utcnow()
         ctx.meeting.status = MeetingStatus.ENDED
@@ -155,6 +161,8 @@ async def end(session: AsyncSession, publisher: Publisher, actor: Actor, user: U
             .values(state="cleared", resolved_at=now)
         )
         ctx.audit("meeting.end", "meeting", ctx.meeting.id)
+        await ctx.session.flush()
+        await issue_minutes(ctx.session, settings, ctx.meeting.id)
 
     await _apply(session, publisher, actor, user, meeting_id, "ended", ALL_REGIONS, op, chair_only=True)
 

@@ -3,6 +3,7 @@ worker sends it afterwards, so an SMTP outage delays a message and never loses i
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import ssl
 import uuid
@@ -138,10 +139,8 @@ async def _deliver(rows: Sequence[OutboxMessage], settings: Settings) -> tuple[i
                 row.attempts += 1
                 ok += 1
     finally:
-        try:
+        with contextlib.suppress(aiosmtplib.SMTPException, OSError):
             await smtp.quit()
-        except (aiosmtplib.SMTPException, OSError):
-            pass
     return ok, bad
 
 

@@ -1,0 +1,124 @@
+"""JSON API: an action and its history, changing it after the meeting, and the inbox."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, get, patch, post
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.actions import service
+from server.actions.shapes import action_json
+from server.audit.service import Actor, record
+from server.config import Settings
+from server.db import transaction
+from server.live.events import Publisher
+from server.notify import notifications
+from server.people.models import User
+from server.people.shapes import user_brief
+from server.timeutil import today_local
+
+Reason = Annotated[str, msgspec.Meta(max_length=2000)]
+
+
+class ActionPatch(msgspec.Struct, forbid_unknown_fields=True):
+    status: Annotated[str, msgspec.Meta(max_length=16)] | None = None
+    due_date: date | None = None
+    owner_id: UUID | None = None
+    progress_note: Annotated[str, msgspec.Meta(max_length=5000)] | None = None
+    reason: Reason | None = None
+    acceptance: Annotated[str, msgspec.Meta(max_length=16)] | None = None
+    snoozed_until: date | None = None
+
+
+def detail_json(action: Any, events: Any) -> dict[str, Any]:
+    body = action_json(action, today_local())
+    body.update(
+        status_reason=action.status_reason or None,
+        snoozed_until=None if action.snoozed_until is None else action.snoozed_until.isoformat(),
+        snooze_reason=action.snooze_reason,
+        history=[
+            {
+                "kind": e.kind,
+                "from": e.from_value,
+                "to": e.to_value,
+                "note": e.note or None,
+                "at": e.created_at.isoformat(),
+                "by": None if e.actor is None else user_brief(e.actor),
+            }
+            for e in events
+        ],
+    )
+    return body
+
+
+class ActionsApi(Controller):
+    path = "/api"
+    tags = ["Actions"]
+
+    @get("/actions/{action_id:uuid}")
+    async def get_action(self, action_id: UUID, db: AsyncSession, user: User, actor: Actor) -> dict[str, Any]:
+        """An action with its whole history."""
+        action, _ = await service.visible_action(db, user, action_id)
+        events = await service.history(db, action_id)
+        async with transaction(db):
+            record(db, actor, "action.view", "action", action_id, case_id=action.case_id)
+        return detail_json(action, events)
+
+    @patch("/actions/{action_id:uuid}")
+    async def change_action(
+        self,
+        action_id: UUID,
+        data: ActionPatch,
+        db: AsyncSession,
+        user: User,
+        actor: Actor,
+        publisher: Publisher,
+        settings: Settings,
+    ) -> dict[str, Any]:
+        """Change an action: status (open, in_progress, done, not_achieved, blocked, cancelled), due
+        date or owner (chair or lead professional, with a reason), a progress note, acceptance
+        (accepted, or declined with a reason), or snoozed_until (the owner, once, with a reason)."""
+        change = service.ActionChange(
+            status=data.status,
+            acceptance=data.acceptance,
+            due_date=data.due_date,
+            owner_id=data.owner_id,
+            progress_note=data.progress_note,
+            reason=data.reason,
+            snoozed_until=data.snoozed_until,
+        )
+        action = await service.change_action(
+            db, publisher, settings, actor, user, action_id, change, today=today_local()
+        )
+        await db.refresh(action, ["owner", "agency"])
+        return detail_json(action, await service.history(db, action_id))
+
+    @get("/notifications")
+    async def inbox(self, db: AsyncSession, user: User) -> dict[str, Any]:
+        """The signed-in user's inbox, newest first."""
+        items = await notifications.inbox(db, user.id)
+        return {
+            "unread": await notifications.unread_count(db, user.id),
+            "items": [
+                {
+                    "id": str(n.id),
+                    "kind": n.kind,
+                    "title": n.title,
+                    "body": n.body,
+                    "link": n.link,
+                    "case_id": None if n.case_id is None else str(n.case_id),
+                    "created_at": n.created_at.isoformat(),
+                    "read": n.read_at is not None,
+                }
+                for n in items
+            ],
+        }
+
+    @post("/notifications/read", status_code=200)
+    async def mark_read(self, db: AsyncSession, user: User) -> dict[str, Any]:
+        await notifications.mark_all_read(db, user.id)
+        return {"unread": 0}

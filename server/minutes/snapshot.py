@@ -1,0 +1,240 @@
+"""The minutes as a frozen, JSON-able record of one audience's view of an ended meeting.
+
+Pure: built from a :class:`RoomView`, so the family's copy is exactly what the family's room
+showed (professionals-only items and everything recorded under them are already absent) and no
+second filter can drift from the first. The snapshot keeps times as ISO 8601 in UTC; the page,
+the PDF and the e-mail format them for people with the helpers at the end of this module.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from server.actions.models import OUTCOME_AREA_LABELS, Action, OutcomeArea
+from server.meetings.models import MEETING_KIND_LABELS, AgendaItem, Attendance, Decision, MeetingKind
+from server.meetings.state import Audience, RoomView
+from server.people.models import Agency, User
+from server.timeutil import zone
+
+SNAPSHOT_VERSION = 1
+
+OUTCOME_LABELS = {"agreed": "Agreed", "not_agreed": "Not agreed", "deferred": "Deferred"}
+POSITION_LABELS = {"agree": "Agrees", "disagree": "Disagrees", "abstain": "Abstains"}
+STATUS_LABELS = {
+    "open": "Open",
+    "in_progress": "In progress",
+    "done": "Done",
+    "blocked": "Blocked",
+    "cancelled": "Cancelled",
+    "not_achieved": "Not achieved",
+}
+COPY_LABELS = {"professionals": "Professionals' copy", "family": "Family copy"}
+
+
+def copy_audience(audience: Audience) -> str:
+    """The two copies that are issued: the chair reads the professionals' copy."""
+    return "family" if audience is Audience.FAMILY else "professionals"
+
+
+def build_snapshot(view: RoomView) -> dict[str, Any]:
+    """The minutes for the audience of ``view``."""
+    audience = copy_audience(view.audience)
+    return {
+        "version": SNAPSHOT_VERSION,
+        "audience": audience,
+        "copy_label": COPY_LABELS[audience],
+        "meeting": _meeting(view),
+        "attendance": _attendance(view),
+        "absent": _absent(view),
+        "items": [_item(view, item) for item in view.agenda],
+        "voice_balance": _voice_balance(view),
+        "actions": [_action(view, action) for action in view.actions],
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _agency(agency: Agency) -> dict[str, Any]:
+    return {"id": str(agency.id), "name": agency.name, "sector": agency.sector}
+
+
+def _person(user: User) -> dict[str, Any]:
+    return {"id": str(user.id), "name": user.name, "agency": user.agency.name}
+
+
+def _meeting(view: RoomView) -> dict[str, Any]:
+    meeting, case = view.meeting, view.room.case
+    try:
+        kind_label = MEETING_KIND_LABELS[MeetingKind(meeting.kind)]
+    except ValueError:
+        kind_label = meeting.kind
+    return {
+        "id": str(meeting.id),
+        "title": meeting.title,
+        "kind": meeting.kind,
+        "kind_label": kind_label,
+        "case": {"id": str(case.id), "reference": case.reference, "display_name": case.display_name},
+        "chair": _person(meeting.chair),
+        "location": meeting.location,
+        "scheduled_at": _iso(meeting.scheduled_at),
+        "started_at": _iso(meeting.started_at),
+        "ended_at": _iso(meeting.ended_at),
+    }
+
+
+def _attendance(view: RoomView) -> list[dict[str, Any]]:
+    """Who was there, grouped by agency (the family counts as one), and who left early."""
+    groups: dict[uuid.UUID, list[Attendance]] = defaultdict(list)
+    for row in view.room.attendance:
+        groups[row.agency_id].append(row)
+    result = []
+    for agency_id, rows in groups.items():
+        agency = view.room.agencies.get(agency_id) or rows[0].user.agency
+        people = [
+            {
+                "id": str(row.user_id),
+                "name": row.user.name,
+                "is_chair": row.user_id == view.meeting.chair_id,
+                "joined_at": _iso(row.joined_at),
+                "left_at": _iso(row.left_at),
+                "stayed_to_end": row.left_at is None,
+            }
+            for row in sorted(rows, key=lambda r: r.user.name.casefold())
+        ]
+        result.append({"agency": _agency(agency), "people": people})
+    return sorted(result, key=lambda g: str(g["agency"]["name"]).casefold())
+
+
+def _absent(view: RoomView) -> list[dict[str, Any]]:
+    """Team members who did not join: minutes conventionally record who was missing."""
+    attended = {row.user_id for row in view.room.attendance}
+    missing = [m.user for m in view.room.team if m.user_id not in attended]
+    return [_person(user) for user in sorted(missing, key=lambda u: u.name.casefold())]
+
+
+def _item(view: RoomView, item: AgendaItem) -> dict[str, Any]:
+    decisions = [d for d in view.decisions if d.agenda_item_id == item.id]
+    return {
+        "id": str(item.id),
+        "number": view.agenda.index(item) + 1,
+        "title": item.title,
+        "professionals_only": item.professionals_only,
+        "is_action_review": item.is_action_review,
+        "minutes": item.minutes,
+        "decisions": [_decision(d) for d in decisions],
+        "action_ids": [str(a.id) for a in view.actions if a.agenda_item_id == item.id],
+    }
+
+
+def _decision(decision: Decision) -> dict[str, Any]:
+    positions = sorted(decision.positions, key=lambda p: p.agency.name.casefold())
+    return {
+        "id": str(decision.id),
+        "text": decision.text,
+        "outcome": decision.outcome,
+        "outcome_label": OUTCOME_LABELS.get(decision.outcome, decision.outcome),
+        "recorded_at": _iso(decision.created_at),
+        "positions": [
+            {
+                "agency": p.agency.name,
+                "agency_id": str(p.agency_id),
+                "position": p.position,
+                "position_label": POSITION_LABELS.get(p.position, p.position),
+                "reason": p.reason or None,
+            }
+            for p in positions
+        ],
+        "dissent": [{"agency": p.agency.name, "reason": p.reason} for p in positions if p.position == "disagree"],
+    }
+
+
+def _voice_balance(view: RoomView) -> dict[str, Any]:
+    """Speaking time per agency and per person, with each agency's share of the whole, and the
+    agencies that were there but never took a turn: equal voice, on the record."""
+    total = sum(seconds for _, seconds in view.time_by_agency)
+    heard = {agency.id for agency, _ in view.time_by_agency}
+    present = {row.agency_id for row in view.room.attendance}
+    silent = [view.room.agencies[a] for a in present - heard if a in view.room.agencies]
+    return {
+        "total_seconds": round(total),
+        "by_agency": [
+            {"agency": agency.name, "seconds": round(seconds), "share": _share(seconds, total)}
+            for agency, seconds in view.time_by_agency
+        ],
+        "by_person": [
+            {"name": user.name, "agency": user.agency.name, "seconds": round(seconds), "share": _share(seconds, total)}
+            for user, seconds in view.time_by_user
+        ],
+        "not_heard": sorted(agency.name for agency in silent),
+    }
+
+
+def _share(seconds: float, total: float) -> int:
+    return round(100 * seconds / total) if total else 0
+
+
+def _action(view: RoomView, action: Action) -> dict[str, Any]:
+    item = next((i for i in view.agenda if i.id == action.agenda_item_id), None)
+    try:
+        area_label = OUTCOME_AREA_LABELS[OutcomeArea(action.outcome_area)]
+    except ValueError:
+        area_label = action.outcome_area
+    return {
+        "id": str(action.id),
+        "title": action.title,
+        "owner": action.owner.name,
+        "owner_id": str(action.owner_id),
+        "agency": action.agency.name,
+        "outcome_area": action.outcome_area,
+        "outcome_area_label": area_label,
+        "due_date": action.due_date.isoformat(),
+        "status": action.status,
+        "status_label": STATUS_LABELS.get(action.status, action.status),
+        "agenda_item": None if item is None else item.title,
+    }
+
+
+# --- for people: the page, the PDF and the e-mail share these -----------------------------------
+
+
+def local_datetime(iso: str | None) -> str:
+    """'Tue 3 Mar 2026, 10:00' in the deployment's time zone; '' for no time."""
+    if not iso:
+        return ""
+    return datetime.fromisoformat(iso).astimezone(zone()).strftime("%a %-d %b %Y, %H:%M")
+
+
+def local_time(iso: str | None) -> str:
+    return "" if not iso else datetime.fromisoformat(iso).astimezone(zone()).strftime("%H:%M")
+
+
+def long_date(iso: str | None) -> str:
+    return "" if not iso else date.fromisoformat(iso).strftime("%a %-d %b %Y")
+
+
+def duration(seconds: float | int) -> str:
+    """Speaking time as people say it: '45 s', '3 min 05 s', '1 h 02 min'."""
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def actions_of(snapshot: dict[str, Any], ids: Iterable[str]) -> list[dict[str, Any]]:
+    wanted = set(ids)
+    return [a for a in snapshot["actions"] if a["id"] in wanted]
+
+
+def owned_by(snapshot: dict[str, Any], user_id: uuid.UUID) -> Sequence[dict[str, Any]]:
+    """The actions in these minutes that this person owns (for their own e-mail)."""
+    return [a for a in snapshot["actions"] if a.get("owner_id") == str(user_id)]
