@@ -3,6 +3,7 @@ with need-to-know visibility (a case you may not see is indistinguishable from n
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -582,3 +583,30 @@ async def test_open_actions_put_their_review_first_on_the_agenda(
     with_review = await post(client, path, meeting_body(team, title="After"))
     assert with_review.status_code == 201, with_review.text
     assert (await agenda_titles(runtime, with_review.json()["id"]))[:1] == [ACTION_REVIEW]
+
+
+# --- the same change at the same moment -----------------------------------------------------
+
+
+async def test_concurrent_duplicate_case_is_409_not_500(client: AsyncClient, team: Team) -> None:
+    """Two chairs opening the same reference at once: one case, the rest clear conflicts."""
+    await sign_in(client, team.chair)
+    for round_ in range(3):
+        body = {
+            "reference": f"RACE-{round_}",
+            "display_name": "Child R.",
+            "lead_professional_id": str(team.lead.id),
+        }
+        answers = await asyncio.gather(*(post(client, "/api/cases", body) for _ in range(6)))
+        assert sorted(a.status_code for a in answers) == [201] + [409] * 5, [a.text for a in answers]
+    references = [c["reference"] for c in (await client.get("/api/cases")).json()]
+    assert sorted(references) == ["RACE-0", "RACE-1", "RACE-2", "T-1"]
+
+
+async def test_concurrent_duplicate_member_is_409_not_500(client: AsyncClient, team: Team) -> None:
+    await sign_in(client, team.chair)
+    path = f"/api/cases/{team.case.id}/members"
+    for who in (team.outsider, team.admin):
+        body = {"user_id": str(who.id), "role": "professional"}
+        answers = await asyncio.gather(*(post(client, path, body) for _ in range(6)))
+        assert sorted(a.status_code for a in answers) == [201] + [409] * 5, [a.text for a in answers]

@@ -3,6 +3,7 @@ agencies and users, and who may do what."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -427,3 +428,27 @@ async def test_bad_user_input_is_400_or_422(client: AsyncClient, team: Team) -> 
         assert response.status_code in (400, 422), (missing, response.text)
     emails = [u["email"] for u in (await client.get("/api/users")).json()]
     assert good["email"] not in emails
+
+
+async def test_concurrent_duplicate_agency_is_409_not_500(client: AsyncClient, team: Team) -> None:
+    """The same agency added twice at the same moment: one is created, the rest are conflicts."""
+    await sign_in(client, team.admin)
+    for round_ in range(3):
+        body = {"name": f"Early help hub {round_}", "sector": "early_help"}
+        answers = await asyncio.gather(
+            *(client.post("/api/agencies", json=body, headers=csrf(client)) for _ in range(6))
+        )
+        assert sorted(a.status_code for a in answers) == [201] + [409] * 5, [a.text for a in answers]
+
+
+async def test_concurrent_duplicate_user_is_409_not_500(client: AsyncClient, team: Team) -> None:
+    await sign_in(client, team.admin)
+    for round_ in range(3):
+        body = {
+            "email": f"twin{round_}@test.example",
+            "name": "Twin",
+            "agency_id": str(team.member.agency_id),
+            "password": NEW_PASSWORD,
+        }
+        answers = await asyncio.gather(*(client.post("/api/users", json=body, headers=csrf(client)) for _ in range(6)))
+        assert sorted(a.status_code for a in answers) == [201] + [409] * 5, [a.text for a in answers]

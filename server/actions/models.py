@@ -65,6 +65,13 @@ class Action(IdMixin, CreatedMixin, Base):
             postgresql_where=text("status IN ('open', 'in_progress', 'blocked')"),
         ),
         Index("ix_actions_case_id_status", "case_id", "status"),
+        Index(
+            "ix_actions_escalation_events",
+            "id",
+            postgresql_where=text(
+                "status NOT IN ('done', 'cancelled', 'not_achieved') AND (declined_count > 0 OR blocked_count > 0)"
+            ),
+        ),
     )
 
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -13,14 +13,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.actions import service as actions
 from server.actions.shapes import action_json
+from server.audit.models import AuditEvent
 from server.audit.service import Actor, record
+from server.audit.trail import TrailFilter, case_trail
 from server.cases import service
+from server.cases.invitations import invite_family_member
 from server.cases.shapes import case_json, member_json
+from server.config import Settings
 from server.db import transaction
 from server.live.events import Publisher
 from server.meetings import service as meetings
 from server.meetings.shapes import meeting_summary
 from server.people.models import User
+from server.people.shapes import user_brief
 from server.timeutil import today_local
 
 Text200 = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -45,6 +50,25 @@ class NewMeeting(msgspec.Struct):
     turn_limit_seconds: int | None = None
     duration_minutes: int = 90
     location: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+
+
+class NewInvitation(msgspec.Struct):
+    email: Annotated[str, msgspec.Meta(min_length=3, max_length=320)]
+    name: Text200
+
+
+def audit_json(row: AuditEvent) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "at": row.at.isoformat(),
+        "actor_id": None if row.actor_id is None else str(row.actor_id),
+        "verb": row.verb,
+        "object_type": row.object_type,
+        "object_id": row.object_id,
+        "meeting_id": None if row.meeting_id is None else str(row.meeting_id),
+        "ip": row.ip,
+        "detail": row.detail,
+    }
 
 
 class CasesApi(Controller):
@@ -125,3 +149,29 @@ class CasesApi(Controller):
         )
         meeting = await meetings.schedule_meeting(db, actor, user, case_id, request)
         return meeting_summary(await meetings.reload(db, meeting.id))
+
+    @post("/{case_id:uuid}/invitations", status_code=HTTP_201_CREATED)
+    async def invite(
+        self, case_id: UUID, data: NewInvitation, db: AsyncSession, user: User, actor: Actor, settings: Settings
+    ) -> dict[str, Any]:
+        """Invite a parent, carer or young person: they join the team with the family role and get
+        a single-use link (valid for ROUNDTABLE_INVITATION_DAYS) to set their password."""
+        invited = await invite_family_member(db, settings, actor, user, case_id, email=data.email, name=data.name)
+        await db.refresh(invited.user, ["agency"])
+        return {"user": user_brief(invited.user), "new_account": invited.new_account}
+
+    @get("/{case_id:uuid}/audit")
+    async def audit_trail(
+        self,
+        case_id: UUID,
+        db: AsyncSession,
+        user: User,
+        actor: Actor,
+        verb: str | None = None,
+        actor_id: UUID | None = None,
+        since: date | None = None,
+        until: date | None = None,
+    ) -> list[dict[str, Any]]:
+        """The case's audit trail, newest first (the case's chair and administrators)."""
+        filters = TrailFilter(verb=verb, actor_id=actor_id, since=since, until=until)
+        return [audit_json(row) for row in await case_trail(db, actor, user, case_id, filters)]

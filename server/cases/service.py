@@ -152,4 +152,4 @@ async def remove_member(
                 raise Conflict("A case needs a chair: add another before removing this one.")
         await session.delete(member)
         record(session, actor, "case.member.remove", "user", user_id, case_id=case_id)
-    await publisher.member_removed(case_id, user_id)
+    await publisher.access_changed()

@@ -50,6 +50,7 @@ def meeting_channel(meeting_id: uuid.UUID) -> str:
 
 
 CONTROL_CHANNEL = "control"
+RECHECK = b"recheck"
 
 
 class Publisher(ABC):
@@ -59,10 +60,9 @@ class Publisher(ABC):
     async def meeting_changed(self, change: MeetingChanged) -> None: ...
 
     @abstractmethod
-    async def session_ended(self, session_id: uuid.UUID) -> None: ...
-
-    @abstractmethod
-    async def member_removed(self, case_id: uuid.UUID, user_id: uuid.UUID) -> None: ...
+    async def access_changed(self) -> None:
+        """Someone signed out, changed their password or left a team: every web process
+        re-checks its open sockets against the database and closes what is no longer allowed."""
 
     @abstractmethod
     async def users_changed(self, user_ids: Iterable[uuid.UUID], kind: str) -> None:
@@ -74,10 +74,7 @@ class NoPublisher(Publisher):
     async def meeting_changed(self, change: MeetingChanged) -> None:
         return None
 
-    async def session_ended(self, session_id: uuid.UUID) -> None:
-        return None
-
-    async def member_removed(self, case_id: uuid.UUID, user_id: uuid.UUID) -> None:
+    async def access_changed(self) -> None:
         return None
 
     async def users_changed(self, user_ids: Iterable[uuid.UUID], kind: str) -> None:
@@ -101,14 +98,8 @@ class RedisPublisher(Publisher):
     async def meeting_changed(self, change: MeetingChanged) -> None:
         await self._publish(meeting_channel(change.meeting_id), change.encode())
 
-    async def session_ended(self, session_id: uuid.UUID) -> None:
-        await self._publish(
-            CONTROL_CHANNEL, json.dumps({"kind": "session_ended", "session_id": str(session_id)}).encode()
-        )
-
-    async def member_removed(self, case_id: uuid.UUID, user_id: uuid.UUID) -> None:
-        message = {"kind": "member_removed", "case_id": str(case_id), "user_id": str(user_id)}
-        await self._publish(CONTROL_CHANNEL, json.dumps(message).encode())
+    async def access_changed(self) -> None:
+        await self._publish(CONTROL_CHANNEL, RECHECK)
 
     async def users_changed(self, user_ids: Iterable[uuid.UUID], kind: str) -> None:
         payload = json.dumps({"kind": kind}).encode()

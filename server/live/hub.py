@@ -23,10 +23,12 @@ from jinja2 import Environment
 from litestar.channels import ChannelsPlugin, Subscriber
 from redis.asyncio import Redis
 
-from server.db import utcnow
+from server.db import transaction, utcnow
+from server.live.access import open_socket_access
 from server.live.events import (
     ALL_REGIONS,
     CONTROL_CHANNEL,
+    RECHECK,
     MeetingChanged,
     Publisher,
     Region,
@@ -40,6 +42,7 @@ from server.runtime import Runtime
 log = logging.getLogger("roundtable.live")
 SEND_TIMEOUT = 10.0
 PRESENCE_TTL = 24 * 3600
+RECHECK_EVERY = 30.0
 
 Send = Callable[[str], Awaitable[None]]
 Close = Callable[[int, str], Awaitable[None]]
@@ -78,41 +81,38 @@ class LiveHub(Publisher):
         self.meetings: dict[uuid.UUID, _Meeting] = {}
         self._control: Subscriber | None = None
         self._control_task: asyncio.Task[None] | None = None
+        self._recheck_task: asyncio.Task[None] | None = None
 
     # --- Publisher (called by services after a commit) -------------------------------------
 
     async def meeting_changed(self, change: MeetingChanged) -> None:
         await self.channels.wait_published(change.encode(), meeting_channel(change.meeting_id))
 
-    async def session_ended(self, session_id: uuid.UUID) -> None:
-        await self._publish_control({"kind": "session_ended", "session_id": str(session_id)})
-
-    async def member_removed(self, case_id: uuid.UUID, user_id: uuid.UUID) -> None:
-        await self._publish_control({"kind": "member_removed", "case_id": str(case_id), "user_id": str(user_id)})
+    async def access_changed(self) -> None:
+        await self.channels.wait_published(RECHECK, CONTROL_CHANNEL)
 
     async def users_changed(self, user_ids: Iterable[uuid.UUID], kind: str) -> None:
         payload = json.dumps({"kind": kind}).encode()
         for user_id in set(user_ids):
             await self.channels.wait_published(payload, user_channel(user_id))
 
-    async def _publish_control(self, message: dict[str, str]) -> None:
-        await self.channels.wait_published(json.dumps(message).encode(), CONTROL_CHANNEL)
-
     # --- lifecycle ----------------------------------------------------------------------------
 
     async def start(self) -> None:
         self._control = await self.channels.subscribe(CONTROL_CHANNEL)
         self._control_task = asyncio.create_task(self._control_loop(self._control), name="live-control")
+        self._recheck_task = asyncio.create_task(self._recheck_loop(), name="live-recheck")
 
     async def stop(self) -> None:
         for meeting_id in list(self.meetings):
             for client in list(self.meetings[meeting_id].clients):
                 await self._safe_close(client, 1001, "The server is restarting.")
             await self._drop(meeting_id)
-        if self._control_task is not None:
-            self._control_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._control_task
+        for task in (self._control_task, self._recheck_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self._control is not None:
             await self.channels.unsubscribe(self._control)
 
@@ -247,33 +247,38 @@ class LiveHub(Publisher):
         with contextlib.suppress(Exception):
             await client.close(code, reason)
 
-    # --- control: sign-out and removal close sockets everywhere ---------------------------
+    # --- access: sign-out, expiry and removal close sockets everywhere --------------------
 
     async def _control_loop(self, subscriber: Subscriber) -> None:
         async for raw in subscriber.iter_events():
+            if raw == RECHECK:
+                await self.recheck()
+
+    async def _recheck_loop(self) -> None:
+        while True:
+            await asyncio.sleep(RECHECK_EVERY)
             try:
-                message = json.loads(raw)
-            except ValueError:
-                continue
-            kind, session_id = message.get("kind"), message.get("session_id")
-            case_id, user_id = message.get("case_id"), message.get("user_id")
-            if kind == "session_ended":
-                await self._close_where(lambda c, s=session_id: str(c.session_id) == s, 4401, "Signed out.")
-            elif kind == "member_removed":
-                await self._close_where(
-                    lambda c, k=case_id, u=user_id: str(c.case_id) == k and str(c.user_id) == u,
-                    4403,
-                    "No longer on this case's team.",
-                )
+                await self.recheck()
+            except Exception:
+                log.exception("live: re-checking open sockets failed")
 
-    async def _close_where(self, predicate: Callable[[Client], bool], code: int, reason: str) -> None:
-        for meeting in list(self.meetings.values()):
-            for client in [c for c in meeting.clients if predicate(c)]:
-                await self._safe_close(client, code, reason)
+    async def recheck(self) -> None:
+        """Close every socket whose session has ended or expired, or whose person has left the
+        case's team. An open socket is activity: it keeps its session from going idle."""
+        clients = [c for m in self.meetings.values() for c in m.clients]
+        if not clients:
+            return
+        async with self.runtime.sessionmaker() as session, transaction(session):
+            allowed = await open_socket_access(
+                session,
+                self.runtime.settings,
+                {c.session_id for c in clients if c.session_id is not None},
+                {(c.case_id, c.user_id) for c in clients},
+            )
+        for client in clients:
+            if client.session_id is not None and client.session_id not in allowed.sessions:
+                await self._safe_close(client, 4401, "Your session has ended. Sign in again.")
                 await self.disconnect(client)
-
-    def open_sessions(self) -> set[uuid.UUID]:
-        return {c.session_id for m in self.meetings.values() for c in m.clients if c.session_id is not None}
-
-    async def close_sessions(self, session_ids: set[uuid.UUID]) -> None:
-        await self._close_where(lambda c: c.session_id in session_ids, 4401, "Your session has ended.")
+            elif (client.case_id, client.user_id) not in allowed.memberships:
+                await self._safe_close(client, 4403, "You are no longer on this case's team.")
+                await self.disconnect(client)

@@ -9,12 +9,14 @@ import uuid
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
+from server.audit.service import Actor, record
+from server.db import transaction
 from server.errors import NotFound
 from server.live.hub import Client, LiveHub
 from server.meetings.service import visible_meeting
 from server.meetings.state import audience_for
 from server.runtime import Runtime
-from server.web.security import Auth, header
+from server.web.security import Auth, client_ip, header
 
 MAX_MESSAGE = 4096
 MAX_MESSAGES_PER_10S = 50
@@ -45,6 +47,18 @@ async def meeting_socket(socket: WebSocket, meeting_id: uuid.UUID, format: str =
         except NotFound:
             await socket.close(code=4404, reason="No such meeting.")
             return
+        async with transaction(session):
+            actor = Actor(user.id, client_ip(socket.scope))
+            record(
+                session,
+                actor,
+                "socket.connect",
+                "meeting",
+                meeting_id,
+                case_id=visible.meeting.case_id,
+                meeting_id=meeting_id,
+                format=format,
+            )
     await socket.accept()
     client = Client(
         meeting_id=meeting_id,

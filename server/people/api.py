@@ -34,6 +34,11 @@ class NewToken(msgspec.Struct):
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 
 
+class PasswordChange(msgspec.Struct):
+    current_password: Password
+    new_password: Password
+
+
 class NewAgency(msgspec.Struct):
     name: Name
     sector: Annotated[str, msgspec.Meta(max_length=32)]
@@ -89,6 +94,34 @@ class SessionApi(Controller):
         await end_browser_session(request, db, actor, auth)
         response = Response({"signed_out": True})
         response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    @post("/me/password", status_code=200)
+    async def change_password(
+        self,
+        request: Request,
+        data: PasswordChange,
+        db: AsyncSession,
+        user: User,
+        actor: Actor,
+        settings: Settings,  # type: ignore[type-arg]
+    ) -> Response[dict[str, Any]]:
+        """Change your password: every session you have ends, on every device; this one is renewed."""
+        token = await service.change_password(
+            db,
+            settings,
+            actor,
+            user,
+            data.current_password,
+            data.new_password,
+            ip=client_ip(request.scope),
+            user_agent=request.headers.get("user-agent"),
+        )
+        hub = request.app.state.get("live")
+        if hub is not None:
+            await hub.access_changed()
+        response = Response({"changed": True})
+        set_session_cookie(response, token, settings)
         return response
 
     @get("/me")

@@ -17,7 +17,7 @@ from server.config import Settings
 from server.db import transaction, utcnow
 from server.errors import Conflict, Invalid, NotFound
 from server.people import ratelimit
-from server.people.models import Agency, ApiToken, Sector, User, UserSession
+from server.people.models import Agency, ApiToken, Invitation, Sector, User, UserSession
 from server.people.passwords import hash_password, password_problem, verify_password
 from server.people.tokens import digest, new_secret
 
@@ -143,18 +143,7 @@ async def sign_in(
             record(session, Actor(user.id if user else None, ip), "signin.failed", "user", email=email)
             user = None
         else:
-            token = new_secret()
-            now = utcnow()
-            session.add(
-                UserSession(
-                    token_hash=digest(token),
-                    user_id=user.id,
-                    last_seen_at=now,
-                    expires_at=now + timedelta(hours=settings.session_max_hours),
-                    ip=ip,
-                    user_agent=(user_agent or "")[:300],
-                )
-            )
+            token = _open_session(session, settings, user, ip=ip, user_agent=user_agent)
             record(session, Actor(user.id, ip), "signin", "user", user.id)
     if user is None:
         await ratelimit.count_failure(redis, email, ip)
@@ -238,3 +227,103 @@ async def user_for_api_token(session: AsyncSession, secret: str) -> User | None:
         if token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY:
             token.last_used_at = now
         return user
+
+
+def _open_session(
+    session: AsyncSession, settings: Settings, user: User, *, ip: str | None, user_agent: str | None
+) -> str:
+    """A new session with a fresh token (sessions rotate at every sign-in); returns the cookie value."""
+    token = new_secret()
+    now = utcnow()
+    session.add(
+        UserSession(
+            token_hash=digest(token),
+            user_id=user.id,
+            last_seen_at=now,
+            expires_at=now + timedelta(hours=settings.session_max_hours),
+            ip=ip,
+            user_agent=(user_agent or "")[:300],
+        )
+    )
+    return token
+
+
+async def change_password(
+    session: AsyncSession,
+    settings: Settings,
+    actor: Actor,
+    user: User,
+    current: str,
+    new: str,
+    *,
+    ip: str | None,
+    user_agent: str | None,
+) -> str:
+    """Change one's password: every session of the user ends (on every device), and this browser
+    gets a fresh one. Returns the new session cookie value."""
+    if not verify_password(user.password_hash, current):
+        raise Invalid("Your current password is not right.", field="current_password")
+    if problem := password_problem(new, email=user.email, name=user.name):
+        raise Invalid(problem, field="new_password")
+    async with transaction(session):
+        person = await session.get(User, user.id, with_for_update=True)
+        assert person is not None
+        person.password_hash = hash_password(new)
+        person.password_changed_at = utcnow()
+        await end_all_sessions(session, person.id)
+        token = _open_session(session, settings, person, ip=ip, user_agent=user_agent)
+        record(session, actor, "password.change", "user", person.id)
+    return token
+
+
+async def accept_invitation(
+    session: AsyncSession, settings: Settings, token: str, password: str, *, ip: str | None, user_agent: str | None
+) -> tuple[User, Invitation, str]:
+    """Set a password through a single-use invitation link; the invited person is signed in."""
+    async with transaction(session):
+        invitation = await _open_invitation(session, token, lock=True)
+        user = await session.get(User, invitation.user_id)
+        assert user is not None
+        if problem := password_problem(password, email=user.email, name=user.name):
+            raise Invalid(problem, field="password")
+        user.password_hash = hash_password(password)
+        user.password_changed_at = utcnow()
+        invitation.used_at = utcnow()
+        await end_all_sessions(session, user.id)
+        cookie = _open_session(session, settings, user, ip=ip, user_agent=user_agent)
+        record(session, Actor(user.id, ip), "invitation.accept", "user", user.id, case_id=invitation.case_id)
+    return user, invitation, cookie
+
+
+async def invitation_for(session: AsyncSession, token: str) -> tuple[Invitation, User]:
+    invitation = await _open_invitation(session, token, lock=False)
+    user = await session.get(User, invitation.user_id)
+    assert user is not None
+    return invitation, user
+
+
+async def _open_invitation(session: AsyncSession, token: str, *, lock: bool) -> Invitation:
+    query = select(Invitation).where(Invitation.token_hash == digest(token))
+    if lock:
+        query = query.with_for_update()
+    invitation = await session.scalar(query)
+    if invitation is None or invitation.used_at is not None or invitation.expires_at <= utcnow():
+        raise NotFound("This invitation link has expired or has already been used. Ask the chair for a new one.")
+    return invitation
+
+
+def new_invitation(
+    session: AsyncSession, settings: Settings, user_id: uuid.UUID, case_id: uuid.UUID | None, invited_by: uuid.UUID
+) -> str:
+    """A single-use link that expires; only its hash is stored. Returns the secret for the e-mail."""
+    secret = new_secret()
+    session.add(
+        Invitation(
+            user_id=user_id,
+            case_id=case_id,
+            token_hash=digest(secret),
+            invited_by_id=invited_by,
+            expires_at=utcnow() + timedelta(days=settings.invitation_days),
+        )
+    )
+    return secret

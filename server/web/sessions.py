@@ -28,4 +28,4 @@ async def end_browser_session(request: Request, db: AsyncSession, actor: Actor, 
         await service.sign_out(db, actor, auth.session_id)
         hub = request.app.state.get("live")
         if hub is not None:
-            await hub.session_ended(auth.session_id)
+            await hub.access_changed()

@@ -1,0 +1,59 @@
+"""Which open sockets may stay open: sessions still valid, people still on the team."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.cases.models import CaseMember
+from server.config import Settings
+from server.db import utcnow
+from server.people.models import User, UserSession
+
+
+@dataclass(frozen=True, slots=True)
+class SocketAccess:
+    sessions: frozenset[uuid.UUID]
+    memberships: frozenset[tuple[uuid.UUID, uuid.UUID]]
+
+
+async def open_socket_access(
+    session: AsyncSession,
+    settings: Settings,
+    session_ids: set[uuid.UUID],
+    memberships: set[tuple[uuid.UUID, uuid.UUID]],
+) -> SocketAccess:
+    """Two queries for all of a process's sockets; sessions in use are marked as active."""
+    now = utcnow()
+    live: set[uuid.UUID] = set()
+    if session_ids:
+        rows = await session.execute(
+            select(UserSession.id)
+            .join(User, User.id == UserSession.user_id)
+            .where(
+                UserSession.id.in_(session_ids),
+                UserSession.ended_at.is_(None),
+                UserSession.expires_at > now,
+                User.is_active.is_(True),
+            )
+        )
+        live = {row[0] for row in rows}
+        if live:
+            await session.execute(
+                update(UserSession)
+                .where(UserSession.id.in_(live), UserSession.last_seen_at < now - timedelta(seconds=60))
+                .values(last_seen_at=now)
+            )
+    members: set[tuple[uuid.UUID, uuid.UUID]] = set()
+    if memberships:
+        rows = await session.execute(
+            select(CaseMember.case_id, CaseMember.user_id).where(
+                tuple_(CaseMember.case_id, CaseMember.user_id).in_(list(memberships))
+            )
+        )
+        members = {(case_id, user_id) for case_id, user_id in rows}
+    return SocketAccess(frozenset(live), frozenset(members))
