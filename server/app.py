@@ -29,7 +29,8 @@ from server.web import templating
 from server.web.deps import DEPENDENCIES
 from server.web.errors import EXCEPTION_HANDLERS
 from server.web.render import clear_shown_flash
-from server.web.security import AuthMiddleware, CsrfMiddleware, SecurityHeadersMiddleware
+from server.web.requests import BodyCheckedRequest
+from server.web.security import AuthMiddleware, CsrfMiddleware, security_headers
 
 
 class JsonSchemaAtRoot(OpenAPIRenderPlugin):
@@ -53,7 +54,7 @@ def route_handlers() -> Sequence[ControllerRouterHandler]:
     from server.live.socket import meeting_socket
     from server.meetings.api import MeetingsApi
     from server.meetings.pages import MeetingPages
-    from server.people.pages import AdminPages, SignInPages
+    from server.people.pages import AccountPages, AdminPages, SignInPages
 
     static = create_static_files_router(path="/static", directories=[REPO_ROOT / "static"], name="static")
     handlers: list[ControllerRouterHandler] = [
@@ -65,6 +66,7 @@ def route_handlers() -> Sequence[ControllerRouterHandler]:
         meeting_socket,
         SignInPages,
         AdminPages,
+        AccountPages,
         CasePages,
         MeetingPages,
         static,
@@ -119,9 +121,10 @@ def create_app(runtime: Runtime, *, extra_lifespan: Sequence[Any] = ()) -> Lites
     return Litestar(
         route_handlers=route_handlers(),
         dependencies=DEPENDENCIES,
-        middleware=[SecurityHeadersMiddleware, AuthMiddleware, CsrfMiddleware],
+        middleware=[AuthMiddleware, CsrfMiddleware],
+        request_class=BodyCheckedRequest,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        before_send=[clear_shown_flash],
+        before_send=[security_headers, clear_shown_flash],
         template_config=TemplateConfig(
             directory=REPO_ROOT / "web" / "templates",
             engine=JinjaTemplateEngine,

@@ -120,9 +120,19 @@ async def team(runtime: Runtime) -> Team:
     return await make_team(runtime)
 
 
-@pytest.fixture(scope="session")
-def event_loop_policy() -> asyncio.AbstractEventLoopPolicy:
-    return asyncio.DefaultEventLoopPolicy()
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing() -> Iterator[None]:
+    """The cheapest argon2id parameters for the suite, so that making a team per test costs
+    milliseconds; the hashing code is the same, and the server processes tests start keep the
+    real parameters."""
+    from argon2 import PasswordHasher
+
+    from server.people import passwords
+
+    real = passwords._HASHER
+    passwords._HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    yield
+    passwords._HASHER = real
 
 
 def free_port() -> int:

@@ -64,12 +64,11 @@ class _Handler:
     def __init__(self, sink: SmtpSink) -> None:
         self.sink = sink
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         raw = envelope.original_content or envelope.content
         message = message_from_bytes(raw, policy=policy.default)
         assert isinstance(message, EmailMessage)
-        self.sink._store(Received(str(envelope.mail_from), tuple(envelope.rcpt_tos), message))
-        return "250 Message accepted for delivery"
+        return self.sink._store(Received(str(envelope.mail_from), tuple(envelope.rcpt_tos), message))
 
 
 class SmtpSink:
@@ -80,6 +79,8 @@ class SmtpSink:
         self._lock = threading.Lock()
         self._received: list[Received] = []
         self._controller: Controller | None = None
+        self._accept_limit: int | None = None
+        self.refused = 0
 
     @property
     def url(self) -> str:
@@ -118,9 +119,23 @@ class SmtpSink:
             self._controller.stop()
             self._controller = None
 
-    def _store(self, item: Received) -> None:
+    def refuse_after(self, count: int) -> None:
+        """Accept ``count`` more messages, then answer every one "451 try again later", as a
+        struggling server does; :meth:`accept_all` ends it."""
         with self._lock:
+            self._accept_limit = len(self._received) + count
+
+    def accept_all(self) -> None:
+        with self._lock:
+            self._accept_limit = None
+
+    def _store(self, item: Received) -> str:
+        with self._lock:
+            if self._accept_limit is not None and len(self._received) >= self._accept_limit:
+                self.refused += 1
+                return "451 Requested action aborted: try again later"
             self._received.append(item)
+            return "250 Message accepted for delivery"
 
     @property
     def messages(self) -> list[Received]:

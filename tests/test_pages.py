@@ -410,7 +410,7 @@ async def test_admin_page_is_for_admins_only(client: AsyncClient, team: Team) ->
         response = await client.get("/admin")
         assert response.status_code == 403, who.name
         check_page(response, "/admin as non-admin")
-        response = await submit(client, "/admin/agencies", {"name": "Rogue agency", "sector": "health"})
+        response = await submit(client, "/admin/agencies", {"agency_name": "Rogue agency", "agency_sector": "health"})
         assert response.status_code == 403
         response = await submit(
             client,
@@ -426,7 +426,9 @@ async def test_admin_page_is_for_admins_only(client: AsyncClient, team: Team) ->
 
 async def test_admin_adds_an_agency_and_a_user(client: AsyncClient, team: Team, app: object) -> None:
     await sign_in_form(client, team.admin)
-    response = await submit(client, "/admin/agencies", {"name": "Youth Offending Team", "sector": "police"})
+    response = await submit(
+        client, "/admin/agencies", {"agency_name": "Youth Offending Team", "agency_sector": "police"}
+    )
     assert response.status_code == 303, response.text
     assert response.headers["location"] == "/admin"
     page = await get_ok(client, "/admin")
@@ -463,9 +465,9 @@ async def test_admin_adds_an_agency_and_a_user(client: AsyncClient, team: Team, 
 async def test_admin_form_errors_re_render_with_422(client: AsyncClient, team: Team) -> None:
     await sign_in_form(client, team.admin)
     for path, fields, message in (
-        ("/admin/agencies", {"name": "", "sector": "health"}, "Enter the agency"),
-        ("/admin/agencies", {"name": "Astrologers", "sector": "stars"}, "Choose a sector"),
-        ("/admin/agencies", {"name": "School", "sector": "education"}, "already exists"),
+        ("/admin/agencies", {"agency_name": "", "agency_sector": "health"}, "Enter the agency"),
+        ("/admin/agencies", {"agency_name": "Astrologers", "agency_sector": "stars"}, "Choose a sector"),
+        ("/admin/agencies", {"agency_name": "School", "agency_sector": "education"}, "already exists"),
         (
             "/admin/users",
             {"name": "Pat", "email": "pat@test.example", "agency_id": "", "password": ""},

@@ -302,7 +302,9 @@ async def test_the_chair_and_the_person_raise_the_same_hand_at_once(make_crowd: 
     person = crowd.users[1]
     responses = await asyncio.gather(
         crowd.clients[1].post(crowd.base + "/hands", json={"kind": "contribution"}),
-        chair.post(crowd.base + "/hands", json={"kind": "contribution", "user_id": str(person.id)}, headers=csrf(chair)),
+        chair.post(
+            crowd.base + "/hands", json={"kind": "contribution", "user_id": str(person.id)}, headers=csrf(chair)
+        ),
     )
     assert sorted(r.status_code for r in responses) == [201, 409], [r.text for r in responses]
     waiting = await scalar(

@@ -183,7 +183,8 @@ async def change_action(
     """Apply one change to an action, keep its history, and tell the right people at once."""
     async with transaction(session):
         action, visible = await visible_action(session, user, action_id)
-        await session.refresh(action, with_for_update=True)
+        await session.execute(select(Action.id).where(Action.id == action.id).with_for_update())
+        await session.refresh(action)
         roles = await _roles(session, action, user)
         if not (roles.is_owner or roles.manages):
             raise Forbidden("Only the action's owner, the case's chair or the lead professional can change it.")

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import date, timedelta
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
 from litestar.response import Template
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.actions import service as actions
+from server.audit.models import AuditEvent
 from server.audit.service import Actor, record
+from server.audit.trail import TrailFilter, case_trail, trail_csv
 from server.cases import service
 from server.cases.access import may_create_case
+from server.cases.invitations import invite_family_member
 from server.cases.models import CaseRole
+from server.config import Settings
 from server.db import transaction, utcnow
 from server.errors import DomainError, Forbidden
 from server.live.events import Publisher
@@ -172,3 +178,80 @@ class CasePages(Controller):
                 raise
             return redirect(request, f"/cases/{case_id}", flash=error.detail, category="error")
         return redirect(request, f"/cases/{case_id}", flash="Removed from the team.")
+
+    @post("/cases/{case_id:uuid}/invitations")
+    async def invite(
+        self,
+        request: Request,
+        case_id: UUID,
+        db: AsyncSession,
+        user: User,
+        actor: Actor,
+        settings: Settings,  # type: ignore[type-arg]
+    ) -> Response:  # type: ignore[type-arg]
+        data = await form_data(request)
+        try:
+            invited = await invite_family_member(
+                db, settings, actor, user, case_id, email=data.get("invite_email", ""), name=data.get("invite_name", "")
+            )
+        except DomainError as error:
+            if error.status_code in (403, 404):
+                raise
+            field = {"email": "invite_email", "name": "invite_name"}.get(error.field or "", "invite_email")
+            return await self._case_page(
+                request, db, user, actor, case_id, 422, errors={field: error.detail}, values=data
+            )
+        return redirect(request, f"/cases/{case_id}", flash=f"Invitation sent to {invited.user.name}.")
+
+    @get("/cases/{case_id:uuid}/audit")
+    async def audit(
+        self,
+        request: Request,
+        case_id: UUID,
+        db: AsyncSession,
+        user: User,
+        actor: Actor,  # type: ignore[type-arg]
+        verb: str | None = None,
+        since: date | None = None,
+        until: date | None = None,
+        who: UUID | None = None,
+    ) -> Template:
+        filters = TrailFilter(verb=verb or None, actor_id=who, since=since, until=until)
+        rows = await case_trail(db, actor, user, case_id, filters)
+        visible = await service.visible_case(db, user, case_id)
+        return page(
+            request,
+            "cases/audit.html",
+            case=visible.case,
+            rows=rows,
+            names=await _names(db, rows),
+            filters=filters,
+            team=await service.team(db, case_id),
+        )
+
+    @get("/cases/{case_id:uuid}/audit.csv")
+    async def audit_csv(
+        self,
+        case_id: UUID,
+        db: AsyncSession,
+        user: User,
+        actor: Actor,
+        verb: str | None = None,
+        since: date | None = None,
+        until: date | None = None,
+        who: UUID | None = None,
+    ) -> Response[str]:
+        filters = TrailFilter(verb=verb or None, actor_id=who, since=since, until=until)
+        rows = await case_trail(db, actor, user, case_id, filters, export=True)
+        return Response(
+            trail_csv(rows, await _names(db, rows)),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="audit-{case_id}.csv"'},
+        )
+
+
+async def _names(db: AsyncSession, rows: Sequence[AuditEvent]) -> dict[UUID, str]:
+    ids = {row.actor_id for row in rows if row.actor_id is not None}
+    if not ids:
+        return {}
+    return {u.id: u.name for u in await db.scalars(select(User).where(User.id.in_(ids)))}

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.service import Actor, record
@@ -94,7 +95,10 @@ async def create_case(
             created_by_id=creator.id,
         )
         session.add(case)
-        await session.flush()
+        try:
+            await session.flush()
+        except IntegrityError:
+            raise Conflict(f"A case with reference {reference!r} already exists.", field="reference") from None
         if not creator.is_admin:
             session.add(CaseMember(case_id=case.id, user_id=creator.id, role=CaseRole.CHAIR, added_by_id=creator.id))
         if lead.id != creator.id or creator.is_admin:
@@ -124,10 +128,13 @@ async def add_member(
             raise Invalid("Choose a person who has an account.", field="user_id")
         if not role_fits_sector(case_role, user.agency.sector):
             raise Invalid("Family members join with the family role, and only they do.", field="role")
-        if await role_of(session, case_id, user_id) is not None:
-            raise Conflict(f"{user.name} is already on this case's team.", field="user_id")
         member = CaseMember(case_id=case_id, user_id=user_id, role=case_role, added_by_id=by.id)
         session.add(member)
+        already = Conflict(f"{user.name} is already on this case's team.", field="user_id")
+        try:
+            await session.flush()
+        except IntegrityError:
+            raise already from None
         record(session, actor, "case.member.add", "user", user_id, case_id=case_id, role=case_role)
     await session.refresh(member, ["user"])
     return member

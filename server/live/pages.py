@@ -18,6 +18,7 @@ from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.service import Actor, record
+from server.config import Settings
 from server.db import transaction, utcnow
 from server.errors import DomainError, Invalid
 from server.live.events import Publisher
@@ -152,9 +153,10 @@ class RoomPages(Controller):
         user: User,
         actor: Actor,
         publisher: Publisher,
+        settings: Settings,
     ) -> Response[Any]:
         async def op(_: dict[str, str]) -> None:
-            await room.end(db, publisher, actor, user, meeting_id)
+            await room.end(db, publisher, actor, user, meeting_id, settings)
 
         return await self._answer(request, meeting_id, op, "The meeting has ended.")
 

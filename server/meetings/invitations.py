@@ -25,7 +25,7 @@ from server.cases.service import managed_case, role_of, team
 from server.config import Settings
 from server.db import transaction, utcnow
 from server.errors import Conflict, Invalid, NotFound
-from server.live.events import MeetingChanged, Publisher, Region
+from server.live.events import ALL_REGIONS, MeetingChanged, Publisher
 from server.meetings.models import MEETING_KIND_LABELS, Meeting, MeetingKind, MeetingStatus
 from server.notify.calendar import meeting_ics
 from server.notify.outbox import Attachment, Email, enqueue
@@ -69,7 +69,8 @@ async def invite(session: AsyncSession, settings: Settings, meeting: Meeting, *,
     a repeat at the same sequence queues nothing new."""
     case = await session.get(Case, meeting.case_id)
     chair = await session.get(User, meeting.chair_id)
-    assert case is not None and chair is not None
+    assert case is not None
+    assert chair is not None
     count = 0
     for member in await team(session, meeting.case_id):
         person = member.user
@@ -145,7 +146,9 @@ def _invitation_email(
             "",
         ]
     )
-    return Email(to=[person.email], subject=subject, text=text, attachments=[Attachment("invite.ics", ics, "text", "calendar")])
+    return Email(
+        to=[person.email], subject=subject, text=text, attachments=[Attachment("invite.ics", ics, "text", "calendar")]
+    )
 
 
 # --- moving and cancelling -----------------------------------------------------------------------
@@ -238,7 +241,7 @@ async def reschedule(
             )
             await invite(session, settings, meeting)
     if changes:
-        await publisher.meeting_changed(MeetingChanged(meeting.id, meeting.version, "rescheduled", frozenset(Region)))
+        await publisher.meeting_changed(MeetingChanged(meeting.id, meeting.version, "rescheduled", ALL_REGIONS))
     return meeting
 
 
@@ -269,5 +272,5 @@ async def cancel(
             cancelled_at=utcnow(),
         )
         await invite(session, settings, meeting, method="CANCEL")
-    await publisher.meeting_changed(MeetingChanged(meeting.id, meeting.version, "cancelled", frozenset(Region)))
+    await publisher.meeting_changed(MeetingChanged(meeting.id, meeting.version, "cancelled", ALL_REGIONS))
     return meeting

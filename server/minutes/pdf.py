@@ -29,7 +29,17 @@ PRO: Colour = (74, 47, 119)
 DISSENT: Colour = (122, 46, 11)
 
 LATIN1_FALLBACKS = str.maketrans(
-    {"—": "-", "–": "-", "‘": "'", "’": "'", "“": '"', "”": '"', "…": "...", "•": "*", "·": "-", "\u00a0": " "}
+    {
+        "\u2014": "-",  # em dash
+        "\u2013": "-",  # en dash
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2026": "...",
+        "\u2022": "*",
+        "\u00a0": " ",
+    }
 )
 
 
@@ -92,9 +102,10 @@ class MinutesPdf(FPDF):
         self.set_x(self.l_margin + indent)
         self.multi_cell(0, size * 0.5, self.t(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT, align="L")
 
-    def heading(self, text: str) -> None:
-        """A section heading; starts a new page rather than leave a heading alone at the foot."""
-        if self.will_page_break(30):
+    def heading(self, text: str, *, keep_with: float = 30) -> None:
+        """A section heading; starts a new page rather than leave it at the foot of one without
+        ``keep_with`` millimetres of what follows."""
+        if self.will_page_break(keep_with):
             self.add_page()
         self.ln(5)
         self.use(14, "B", BRAND)
@@ -210,7 +221,7 @@ class MinutesPdf(FPDF):
 
     def voice_balance(self) -> None:
         balance = self.snapshot["voice_balance"]
-        self.heading("Balance of voices")
+        self.heading("Balance of voices", keep_with=75)
         if not balance["by_agency"]:
             self.para("No turns at speaking were recorded.", colour=MUTED)
             return
@@ -226,7 +237,7 @@ class MinutesPdf(FPDF):
             self.para(f"Present but did not take a turn: {', '.join(balance['not_heard'])}.", size=10, colour=MUTED)
 
     def action_plan(self) -> None:
-        self.heading("Action plan")
+        self.heading("Action plan", keep_with=45)
         actions = self.snapshot["actions"]
         if not actions:
             self.para("No actions were agreed.", colour=MUTED)
@@ -241,7 +252,7 @@ class MinutesPdf(FPDF):
             )
             for a in actions
         ]
-        self.table_of(("Action", "Owner", "Outcome area", "Due", "Status"), rows, (58, 36, 30, 27, 23))
+        self.table_of(("Action", "Owner", "Outcome area", "Due", "Status"), rows, (52, 34, 32, 32, 24))
 
     def table_of(
         self,
@@ -282,4 +293,5 @@ def _attendee(person: dict[str, Any]) -> str:
         notes.append("chair")
     if person["left_at"]:
         notes.append(f"left at {local_time(person['left_at'])}")
-    return person["name"] + (f" ({', '.join(notes)})" if notes else "")
+    name = str(person["name"])
+    return f"{name} ({', '.join(notes)})" if notes else name

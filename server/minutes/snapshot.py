@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -162,13 +162,18 @@ def _voice_balance(view: RoomView) -> dict[str, Any]:
     present = {row.agency_id for row in view.room.attendance}
     silent = [view.room.agencies[a] for a in present - heard if a in view.room.agencies]
     return {
-        "total_seconds": round(total),
+        "total_seconds": round(total, 1),
         "by_agency": [
-            {"agency": agency.name, "seconds": round(seconds), "share": _share(seconds, total)}
+            {"agency": agency.name, "seconds": round(seconds, 1), "share": _share(seconds, total)}
             for agency, seconds in view.time_by_agency
         ],
         "by_person": [
-            {"name": user.name, "agency": user.agency.name, "seconds": round(seconds), "share": _share(seconds, total)}
+            {
+                "name": user.name,
+                "agency": user.agency.name,
+                "seconds": round(seconds, 1),
+                "share": _share(seconds, total),
+            }
             for user, seconds in view.time_by_user
         ],
         "not_heard": sorted(agency.name for agency in silent),
@@ -219,7 +224,9 @@ def long_date(iso: str | None) -> str:
 
 
 def duration(seconds: float | int) -> str:
-    """Speaking time as people say it: '45 s', '3 min 05 s', '1 h 02 min'."""
+    """Speaking time as people say it: 'under 1 s', '45 s', '3 min 05 s', '1 h 02 min'."""
+    if 0 < seconds < 0.5:
+        return "under 1 s"
     whole = round(seconds)
     if whole < 60:
         return f"{whole} s"
@@ -228,11 +235,6 @@ def duration(seconds: float | int) -> str:
         return f"{minutes} min {secs:02d} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min"
-
-
-def actions_of(snapshot: dict[str, Any], ids: Iterable[str]) -> list[dict[str, Any]]:
-    wanted = set(ids)
-    return [a for a in snapshot["actions"] if a["id"] in wanted]
 
 
 def owned_by(snapshot: dict[str, Any], user_id: uuid.UUID) -> Sequence[dict[str, Any]]:

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.service import Actor
 from server.config import Settings
-from server.errors import DomainError, TooManyAttempts
+from server.errors import DomainError, Invalid, TooManyAttempts
 from server.people import service
 from server.people.api import require_admin
 from server.people.models import Sector, User
@@ -111,9 +111,10 @@ class AdminPages(Controller):
         require_admin(user)
         data = await form_data(request)
         try:
-            agency = await service.create_agency(db, actor, data.get("name", ""), data.get("sector", ""))
+            agency = await service.create_agency(db, actor, data.get("agency_name", ""), data.get("agency_sector", ""))
         except DomainError as error:
-            return await self._render(request, db, 422, form="agency", errors=field_errors(error), values=data)
+            errors = {f"agency_{key}": message for key, message in field_errors(error).items()}
+            return await self._render(request, db, 422, form="agency", errors=errors, values=data)
         return redirect(request, "/admin", flash=f"Agency {agency.name} added.")
 
     @post("/users")
@@ -133,3 +134,83 @@ class AdminPages(Controller):
         except DomainError as error:
             return await self._render(request, db, 422, form="user", errors=field_errors(error), values=data)
         return redirect(request, "/admin", flash=f"{created.name} can now sign in.")
+
+
+class AccountPages(Controller):
+    """Accepting an invitation, and changing one's password."""
+
+    include_in_schema = False
+
+    @get("/invitations/{token:str}")
+    async def invitation(self, request: Request, token: str, db: AsyncSession) -> Template:  # type: ignore[type-arg]
+        _, person = await service.invitation_for(db, token[:200])
+        return page(request, "auth/invitation.html", person=person, token=token, errors={})
+
+    @post("/invitations/{token:str}")
+    async def accept(
+        self,
+        request: Request,
+        token: str,
+        db: AsyncSession,
+        settings: Settings,  # type: ignore[type-arg]
+    ) -> Response:  # type: ignore[type-arg]
+        data = await form_data(request)
+        if data.get("password") != data.get("confirm"):
+            _, person = await service.invitation_for(db, token[:200])
+            errors = {"confirm": "The two passwords are not the same."}
+            return page(request, "auth/invitation.html", status_code=422, person=person, token=token, errors=errors)
+        try:
+            _, invitation, cookie = await service.accept_invitation(
+                db,
+                settings,
+                token[:200],
+                data.get("password", ""),
+                ip=client_ip(request.scope),
+                user_agent=request.headers.get("user-agent"),
+            )
+        except Invalid as error:
+            _, person = await service.invitation_for(db, token[:200])
+            return page(
+                request, "auth/invitation.html", status_code=422, person=person, token=token, errors=field_errors(error)
+            )
+        target = f"/cases/{invitation.case_id}" if invitation.case_id else "/"
+        response = redirect(request, target, flash="Welcome to Roundtable. Your password is set.")
+        set_session_cookie(response, cookie, settings)
+        return response
+
+    @get("/account")
+    async def account(self, request: Request, user: User) -> Template:  # type: ignore[type-arg]
+        return page(request, "account/account.html", errors={})
+
+    @post("/account/password")
+    async def change_password(
+        self,
+        request: Request,
+        db: AsyncSession,
+        user: User,
+        actor: Actor,
+        settings: Settings,  # type: ignore[type-arg]
+    ) -> Response:  # type: ignore[type-arg]
+        data = await form_data(request)
+        if data.get("new_password") != data.get("confirm"):
+            errors = {"confirm": "The two new passwords are not the same."}
+            return page(request, "account/account.html", status_code=422, errors=errors)
+        try:
+            cookie = await service.change_password(
+                db,
+                settings,
+                actor,
+                user,
+                data.get("current_password", ""),
+                data.get("new_password", ""),
+                ip=client_ip(request.scope),
+                user_agent=request.headers.get("user-agent"),
+            )
+        except Invalid as error:
+            return page(request, "account/account.html", status_code=422, errors=field_errors(error))
+        hub = request.app.state.get("live")
+        if hub is not None:
+            await hub.access_changed()
+        response = redirect(request, "/account", flash="Password changed. You have been signed out everywhere else.")
+        set_session_cookie(response, cookie, settings)
+        return response

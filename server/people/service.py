@@ -53,7 +53,10 @@ async def create_agency(session: AsyncSession, actor: Actor, name: str, sector: 
             raise Conflict(f"An agency called {name!r} already exists.", field="name")
         agency = Agency(name=name, sector=sector)
         session.add(agency)
-        await session.flush()
+        try:
+            await session.flush()
+        except IntegrityError:
+            raise Conflict(f"An agency called {name!r} already exists.", field="name") from None
         record(session, actor, "agency.create", "agency", agency.id, name=name, sector=sector)
     return agency
 
@@ -266,7 +269,8 @@ async def change_password(
     if problem := password_problem(new, email=user.email, name=user.name):
         raise Invalid(problem, field="new_password")
     async with transaction(session):
-        person = await session.get(User, user.id, with_for_update=True)
+        await session.execute(select(User.id).where(User.id == user.id).with_for_update())
+        person = await session.get(User, user.id, populate_existing=True)
         assert person is not None
         person.password_hash = hash_password(new)
         person.password_changed_at = utcnow()

@@ -8,8 +8,9 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from server.errors import DomainError, NotSignedIn, TooManyAttempts
+from server.errors import Conflict, DomainError, Invalid, NotSignedIn, TooManyAttempts
 from server.web.render import page
 
 log = logging.getLogger("roundtable")
@@ -81,7 +82,21 @@ def server_error(request: Request, exc: Exception) -> Response:  # type: ignore[
     return page(request, "errors/error.html", status_code=500, status=500, message=detail)  # type: ignore[return-value]
 
 
+def database_refusal(request: Request, exc: DBAPIError) -> Response:  # type: ignore[type-arg]
+    """Backstops for input that only the database can judge: a unique key taken by a request
+    that raced this one (409), or text PostgreSQL cannot store (422). Anything else is ours."""
+    state = getattr(getattr(exc, "orig", None), "sqlstate", None) or getattr(
+        getattr(getattr(exc, "orig", None), "__cause__", None), "sqlstate", None
+    )
+    if isinstance(exc, IntegrityError) and state == "23505":
+        return domain_error(request, Conflict("That already exists (someone may have just added it)."))
+    if state in ("22021", "22P05"):
+        return domain_error(request, Invalid("The text contains characters that cannot be stored."))
+    return server_error(request, exc)
+
+
 EXCEPTION_HANDLERS = {
+    DBAPIError: database_refusal,
     DomainError: domain_error,
     HTTPException: http_error,
     Exception: server_error,

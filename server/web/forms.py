@@ -16,6 +16,8 @@ async def form_data(request: Request) -> dict[str, str]:  # type: ignore[type-ar
     """The submitted fields as stripped strings (the last value wins); the CSRF field dropped."""
     form = await request.form()
     data = {key: str(value).strip()[:MAX_FIELD] for key, value in form.items() if isinstance(value, str)}
+    if any("\x00" in key or "\x00" in value for key, value in data.items()):
+        raise Invalid("The form contained characters that cannot be stored. Please retype it.")
     data.pop("_csrf_token", None)
     return data
 

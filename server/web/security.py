@@ -192,30 +192,19 @@ def _with_cookie(send: Send, scope: Scope) -> Send:
     return wrapped
 
 
-class SecurityHeadersMiddleware:
-    """Headers every response carries; HSTS only when the deployment is served over https."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        hsts = runtime_of(scope).settings.secure_cookies
-
-        async def wrapped(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableScopeHeaders.from_message(message)
-                headers["x-content-type-options"] = "nosniff"
-                headers["referrer-policy"] = "same-origin"
-                headers["x-frame-options"] = "DENY"
-                if "content-security-policy" not in headers:
-                    headers["content-security-policy"] = CONTENT_SECURITY_POLICY
-                if hsts:
-                    headers["strict-transport-security"] = "max-age=31536000; includeSubDomains"
-                if not scope["path"].startswith("/static/"):
-                    headers["cache-control"] = "no-store"
-            await send(message)
-
-        await self.app(scope, receive, wrapped)
+async def security_headers(message: Message, scope: Scope) -> None:
+    """before_send hook: every response carries these, including 404s and 405s that no route
+    handled (route middleware would miss those). HSTS only when served over https."""
+    if message["type"] != "http.response.start":
+        return
+    headers = MutableScopeHeaders.from_message(message)
+    headers["x-content-type-options"] = "nosniff"
+    headers["referrer-policy"] = "same-origin"
+    headers["x-frame-options"] = "DENY"
+    headers["permissions-policy"] = "camera=(), microphone=(), geolocation=()"
+    if "content-security-policy" not in headers:
+        headers["content-security-policy"] = CONTENT_SECURITY_POLICY
+    if runtime_of(scope).settings.secure_cookies:
+        headers["strict-transport-security"] = "max-age=31536000; includeSubDomains"
+    if not scope["path"].startswith("/static/"):
+        headers["cache-control"] = "no-store"

@@ -487,22 +487,22 @@
   document.addEventListener("htmx:afterRequest", function (event) {
     var detail = event.detail || {};
     var elt = detail.elt;
-    if (!elt || !elt.closest || !detail.successful) {
+    var room = document.querySelector("[data-room]");
+    if (!room || !elt || !detail.xhr || detail.xhr.status >= 400 || !detail.successful) {
       return;
     }
-    var inRoom = elt.closest("[data-room]") || (elt.id && document.querySelector("[data-room] #" + CSS.escape(elt.id)));
-    if (!inRoom && !document.querySelector("[data-room]")) {
+    var current = elt.isConnected ? elt : (elt.id ? document.getElementById(elt.id) : null);
+    if (elt.isConnected && !room.contains(elt)) {
       return;
     }
     var errors = document.getElementById("room-errors");
     if (errors) {
       errors.textContent = "";
     }
-    var form = elt.id ? document.getElementById(elt.id) || elt : elt;
-    if (form.tagName === "FORM" && form.hasAttribute("data-reset-on-success")) {
-      form.reset();
-      if (form.hasAttribute("data-close-on-success")) {
-        var details = form.closest("details");
+    if (current && current.tagName === "FORM" && current.hasAttribute("data-reset-on-success")) {
+      current.reset();
+      if (current.hasAttribute("data-close-on-success")) {
+        var details = current.closest("details");
         if (details) {
           details.open = false;
         }

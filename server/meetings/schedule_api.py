@@ -1,0 +1,76 @@
+"""JSON API for moving and cancelling a scheduled meeting; both send calendar updates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, patch, post
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.audit.service import Actor
+from server.config import Settings
+from server.live.events import Publisher
+from server.meetings import invitations
+from server.meetings.service import reload
+from server.meetings.shapes import meeting_summary
+from server.people.models import User
+
+
+class MeetingChange(msgspec.Struct):
+    """Only the fields given change; an empty location clears it."""
+
+    scheduled_at: datetime | None = None
+    duration_minutes: Annotated[int, msgspec.Meta(ge=1, le=invitations.MAX_DURATION)] | None = None
+    location: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+
+
+@patch("/api/meetings/{meeting_id:uuid}", tags=["Scheduling"])
+async def reschedule_meeting(
+    meeting_id: UUID,
+    data: MeetingChange,
+    db: AsyncSession,
+    user: User,
+    actor: Actor,
+    publisher: Publisher,
+    settings: Settings,
+) -> dict[str, Any]:
+    """Move a meeting that has not started (its chair, the case's chair or an administrator).
+    Everyone on the team is sent the updated calendar entry (same UID, higher SEQUENCE).
+
+    A plain handler, not a Controller method: Litestar 2 gives every Controller path its own
+    OPTIONS handler, so a second Controller on MeetingsApi's path fails at start-up. Register it
+    after MeetingsApi, which it then joins on the same route."""
+    await invitations.reschedule(
+        db,
+        publisher,
+        actor,
+        user,
+        meeting_id,
+        settings=settings,
+        scheduled_at=data.scheduled_at,
+        duration_minutes=data.duration_minutes,
+        location=data.location,
+    )
+    return meeting_summary(await reload(db, meeting_id))
+
+
+class ScheduleApi(Controller):
+    path = "/api/meetings/{meeting_id:uuid}/cancel"
+    tags = ["Scheduling"]
+
+    @post("/", status_code=200)
+    async def cancel(
+        self,
+        meeting_id: UUID,
+        db: AsyncSession,
+        user: User,
+        actor: Actor,
+        publisher: Publisher,
+        settings: Settings,
+    ) -> dict[str, Any]:
+        """Cancel a meeting that has not started; everyone on the team is sent a calendar CANCEL."""
+        await invitations.cancel(db, publisher, actor, user, meeting_id, settings=settings)
+        return meeting_summary(await reload(db, meeting_id))
