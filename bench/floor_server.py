@@ -35,7 +35,7 @@ Rooms = dict[str, dict[str, set[ServerConnection]]]
 
 
 async def run(args: argparse.Namespace) -> None:
-    payloads: dict[str, Any] = json.loads(Path(args.payloads).read_text())
+    payloads: dict[str, Any] = json.loads(Path(args.payloads).read_text())  # noqa: ASYNC240 (at start-up)
     changes: dict[str, dict[str, str]] = payloads["changes"]
     whole: dict[str, str] = payloads["whole"]
     dsn = args.database_url.replace("postgresql+asyncpg://", "postgresql://")
@@ -82,10 +82,8 @@ async def run(args: argparse.Namespace) -> None:
                     body, status = b'{"ok":true}', "200 OK"
                 else:
                     body, status = b'{"error":"not found"}', "404 Not Found"
-                writer.write(
-                    f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
-                    + body
-                )
+                head = f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+                writer.write(head.encode() + body)
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:

@@ -40,7 +40,7 @@ from typing import Any
 from bench.seed import seed, spec_json
 
 REPO = Path(__file__).resolve().parent.parent
-SECRET = "bench-secret-key-that-is-long-enough-0123456789abcdef"
+SECRET = "bench-secret-key-that-is-long-enough-0123456789abcdef"  # noqa: S105 (a throwaway database)
 
 
 def log(*parts: object) -> None:
@@ -56,10 +56,9 @@ def free_port() -> int:
 def wait_http(url: str, timeout: float = 60.0) -> None:
     end = time.time() + timeout
     while time.time() < end:
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback)
-                if response.status < 500:
-                    return
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
+            if response.status < 500:
+                return
         time.sleep(0.1)
     raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
 
@@ -154,7 +153,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         upgrade(database_url)
         started = time.perf_counter()
         meetings = asyncio.run(seed(database_url, args.participants, args.meeting_size))
-        log(f"seeded {args.participants} people in {len(meetings)} live meetings in {time.perf_counter() - started:.1f} s")
+        took = time.perf_counter() - started
+        log(f"seeded {args.participants} people in {len(meetings)} live meetings in {took:.1f} s")
         (folder / "spec.json").write_text(json.dumps(spec_json(meetings)))
         pids = ["--postgres-pid", str(postgres_pid or 0), "--valkey-pid", str(valkey_pid or 0)]
 
@@ -251,7 +251,8 @@ def report(result: dict[str, Any]) -> list[str]:
         if not part:
             continue
         lines.append(
-            f"{name}: {part['participants']} participants; RSS {part['rss_before_mib']} -> {part['rss_connected_mib']} MiB"
+            f"{name}: {part['participants']} participants;"
+            f" RSS {part['rss_before_mib']} -> {part['rss_connected_mib']} MiB"
             f" = {part['kib_per_participant']} KiB per participant; connected in {part['connect_seconds']} s"
         )
         for run in part["runs"]:

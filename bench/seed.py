@@ -68,10 +68,7 @@ def spec_json(meetings: list[MeetingSpec]) -> list[dict[str, Any]]:
 
 
 def spec_from_json(data: list[dict[str, Any]]) -> list[MeetingSpec]:
-    return [
-        MeetingSpec(d["meeting_id"], d["case_id"], [Member(**m) for m in d["members"]])
-        for d in data
-    ]
+    return [MeetingSpec(d["meeting_id"], d["case_id"], [Member(**m) for m in d["members"]]) for d in data]
 
 
 async def seed(database_url: str, participants: int, size: int) -> list[MeetingSpec]:

@@ -45,12 +45,14 @@ class JsonSchemaAtRoot(OpenAPIRenderPlugin):
 
 def route_handlers() -> Sequence[ControllerRouterHandler]:
     from server.actions.api import ActionsApi
+    from server.actions.pages import ActionPages
     from server.cases.pages import CasePages
 
     try:  # TEMPORARY until the room pages land
         from server.live.pages import RoomPages
     except ImportError:
         RoomPages = None
+    from server.live.inbox import inbox_socket
     from server.live.socket import meeting_socket
     from server.meetings.api import MeetingsApi
     from server.meetings.pages import MeetingPages
@@ -64,9 +66,11 @@ def route_handlers() -> Sequence[ControllerRouterHandler]:
         MeetingsApi,
         ActionsApi,
         meeting_socket,
+        inbox_socket,
         SignInPages,
         AdminPages,
         AccountPages,
+        ActionPages,
         CasePages,
         MeetingPages,
         static,

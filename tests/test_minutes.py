@@ -17,20 +17,20 @@ from email.message import EmailMessage
 from typing import Any
 
 import httpx
-import pytest
-from aiosmtpd.controller import Controller
 from litestar import Litestar
 from sqlalchemy import select
 
 from server.audit.models import AuditEvent
 from server.config import Settings
+from server.db import transaction
 from server.minutes.models import IssuedMinutes
 from server.minutes.pdf import build_pdf
+from server.minutes.service import issue_minutes
 from server.notify.models import OutboxMessage
 from server.notify.outbox import send_pending
 from server.people.models import User
 from server.runtime import Runtime
-from tests.conftest import free_port
+from tests.smtp import running_sink
 from tests.support import Team, csrf, sign_in
 
 MARKER = "ZEBRA-7431"  # only ever in the professionals-only item and what is recorded under it
@@ -368,6 +368,12 @@ async def test_every_attendee_is_emailed_their_copy_once(app: Litestar, runtime:
     assert owner is not None
     assert "Agree a part-time timetable with the family" in owner.get_content()
 
+    first = await issued(runtime, meeting)
+    async with runtime.sessionmaker() as session, transaction(session):
+        await issue_minutes(session, runtime.settings, meeting)  # a repeat changes and sends nothing
+    assert await issued(runtime, meeting) == first
+    assert len(await minutes_mail(runtime, meeting)) == len(rows)
+
 
 def test_pdf_falls_back_to_a_core_font_without_dejavu() -> None:
     snapshot = {
@@ -396,34 +402,22 @@ def test_pdf_falls_back_to_a_core_font_without_dejavu() -> None:
     assert "Child ?." in text
 
 
-class Collect:
-    def __init__(self) -> None:
-        self.received: list[tuple[list[str], bytes]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.received.append((list(envelope.rcpt_tos), envelope.original_content or envelope.content))
-        return "250 OK"
-
-
 async def test_minutes_reach_a_real_smtp_server_exactly_once(
     app: Litestar, runtime: Runtime, team: Team, settings: Settings
 ) -> None:
     meeting = await end_a_meeting(app, team)
-    handler = Collect()
-    smtp = Controller(handler, hostname="127.0.0.1", port=free_port())
-    smtp.start()
-    try:
-        mail_settings = dataclasses.replace(settings, smtp_url=f"smtp://127.0.0.1:{smtp.port}")
+    with running_sink() as sink:
+        mail_settings = dataclasses.replace(settings, smtp_url=sink.url)
         first = await send_pending(runtime.sessionmaker, mail_settings)
         assert first.failed == 0
         second = await send_pending(runtime.sessionmaker, mail_settings)
         assert (second.sent, second.failed) == (0, 0)
-    finally:
-        smtp.stop()
-    minutes = [(rcpt, parse(raw)) for rcpt, raw in handler.received if parse(raw)["Subject"].startswith("Minutes:")]
-    recipients = sorted(address for rcpt, _ in minutes for address in rcpt)
-    assert recipients == sorted(u.email for u in (team.chair, team.member, team.lead, team.family))
-    for rcpt, message in minutes:
-        assert pdf_of(message).startswith(b"%PDF")
-        assert (MARKER in pdf_text(pdf_of(message))) is (rcpt != [team.family.email])
+    minutes = [m for m in sink.messages if m.subject.startswith("Minutes:")]
+    assert sorted(a for m in minutes for a in m.rcpt_tos) == sorted(
+        u.email for u in (team.chair, team.member, team.lead, team.family)
+    )
+    for received in minutes:
+        pdf = pdf_of(received.message)
+        assert pdf.startswith(b"%PDF")
+        assert (MARKER in pdf_text(pdf)) is (received.rcpt_tos != (team.family.email,))
     assert {row.sent_at is not None for row in await minutes_mail(runtime, meeting)} == {True}

@@ -14,10 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.actions.chase import DUE_DATE_LEDGER_STAGES, Recipient
 from server.actions.models import (
     OPEN_STATUSES,
+    OUTCOME_AREA_LABELS,
     Acceptance,
     Action,
     ActionEvent,
     ActionStatus,
+    OutcomeArea,
     ReminderLedger,
 )
 from server.audit.service import Actor, record
@@ -26,6 +28,7 @@ from server.cases.service import VisibleCase, role_of, visible_case
 from server.config import Settings
 from server.db import transaction, utcnow
 from server.errors import Conflict, Forbidden, Invalid, NotFound
+from server.exports import csv_text
 from server.live.events import MeetingChanged, Publisher, Region
 from server.notify.notifications import Note, add
 from server.notify.outbox import Email, enqueue
@@ -97,7 +100,7 @@ class ActionRoles:
         return self.is_chair or self.is_lead
 
 
-async def _roles(session: AsyncSession, action: Action, user: User) -> ActionRoles:
+async def action_roles(session: AsyncSession, action: Action, user: User) -> ActionRoles:
     case = await session.get(Case, action.case_id)
     assert case is not None
     role = await role_of(session, action.case_id, user.id)
@@ -185,7 +188,7 @@ async def change_action(
         action, visible = await visible_action(session, user, action_id)
         await session.execute(select(Action.id).where(Action.id == action.id).with_for_update())
         await session.refresh(action)
-        roles = await _roles(session, action, user)
+        roles = await action_roles(session, action, user)
         if not (roles.is_owner or roles.manages):
             raise Forbidden("Only the action's owner, the case's chair or the lead professional can change it.")
         case = visible.case
@@ -303,16 +306,7 @@ async def _change_owner(
     action.owner_id, action.agency_id = owner.id, owner.agency_id
     action.acceptance = Acceptance.PENDING
     action.snoozed_until = action.snooze_reason = None
-    outcome.notify.append(
-        Note(
-            owner.id,
-            "action_assigned",
-            f"An action is now yours: {action.title}",
-            reason,
-            f"/actions/{action.id}",
-            action.case_id,
-        )
-    )
+    outcome.tell.append(Tell(owner.id, "action_assigned", f"An action is now yours: {action.title}", reason))
 
 
 def _snooze(action: Action, roles: ActionRoles, change: ActionChange, outcome: _Outcome, today: date) -> None:
@@ -328,31 +322,8 @@ def _snooze(action: Action, roles: ActionRoles, change: ActionChange, outcome: _
     reason = _need_reason(change, "snooze the reminders")
     outcome.event("snoozed", None, until.isoformat(), reason)
     action.snoozed_until, action.snooze_reason = until, reason
-    outcome.notify.append(
-        Note(
-            LEAD_PLACEHOLDER,
-            "action_snoozed",
-            f"Reminders snoozed: {action.title}",
-            f"Until {until:%-d %b}: {reason}",
-            f"/actions/{action.id}",
-            action.case_id,
-        )
-    )
-
-
-LEAD_PLACEHOLDER = uuid.UUID(int=0)
-CHAIRS_PLACEHOLDER = uuid.UUID(int=1)
-
-
-def _escalation_note(action: Action, what: str, reason: str) -> Note:
-    """Declines and blocks go to the lead professional and the case's chair at once."""
-    return Note(
-        CHAIRS_PLACEHOLDER,
-        f"action_{what}",
-        f"Action {what}: {action.title}",
-        reason,
-        f"/actions/{action.id}",
-        action.case_id,
+    outcome.tell.append(
+        Tell("lead", "action_snoozed", f"Reminders snoozed: {action.title}", f"Until {until:%-d %b}: {reason}")
     )
 
 
@@ -423,3 +394,58 @@ async def _after_commit(publisher: Publisher, session: AsyncSession, action: Act
         await publisher.users_changed(notified, "notification")
     if action.meeting_id is not None:
         await publisher.meeting_changed(MeetingChanged(action.meeting_id, 0, "action", frozenset({Region.ACTIONS})))
+
+
+# --- the action plan, filtered ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PlanFilter:
+    """What the action plan page and its CSV export show."""
+
+    state: str = "open"  # open, closed or all
+    overdue: bool = False
+    owner_id: uuid.UUID | None = None
+    agency_id: uuid.UUID | None = None
+    outcome_area: str | None = None
+
+
+async def action_plan(
+    session: AsyncSession, case_id: uuid.UUID, plan: PlanFilter, *, today: date, include_professionals_only: bool
+) -> Sequence[Action]:
+    query = select(Action).where(Action.case_id == case_id)
+    if not include_professionals_only:
+        query = query.where(Action.professionals_only.is_(False))
+    if plan.state == "open":
+        query = query.where(Action.status.in_(OPEN_STATUSES))
+    elif plan.state == "closed":
+        query = query.where(Action.status.in_(CLOSED_STATUSES))
+    if plan.overdue:
+        query = query.where(Action.status.in_(OPEN_STATUSES), Action.due_date < today)
+    if plan.owner_id:
+        query = query.where(Action.owner_id == plan.owner_id)
+    if plan.agency_id:
+        query = query.where(Action.agency_id == plan.agency_id)
+    if plan.outcome_area:
+        query = query.where(Action.outcome_area == plan.outcome_area)
+    return (await session.scalars(query.order_by(Action.due_date, Action.created_at))).all()
+
+
+def plan_csv(actions: Sequence[Action], today: date) -> str:
+    header = ["action", "owner", "agency", "outcome area", "due date", "status", "accepted", "overdue"]
+    return csv_text(
+        header,
+        (
+            [
+                a.title,
+                a.owner.name,
+                a.agency.name,
+                OUTCOME_AREA_LABELS.get(OutcomeArea(a.outcome_area), a.outcome_area),
+                a.due_date.isoformat(),
+                a.status,
+                a.acceptance,
+                "yes" if a.status in OPEN_STATUSES and a.due_date < today else "",
+            ]
+            for a in actions
+        ),
+    )

@@ -46,15 +46,6 @@ class CasePages(Controller):
             today=today_local(),
         )
 
-    @get("/actions")
-    async def my_actions(self, request: Request, db: AsyncSession, user: User) -> Template:  # type: ignore[type-arg]
-        return page(
-            request,
-            "actions/mine.html",
-            my_actions=await actions.open_actions_of_owner(db, user.id),
-            today=today_local(),
-        )
-
     async def _new_form(
         self, request: Request, db: AsyncSession, status_code: int = 200, **context: object
     ) -> Template:  # type: ignore[type-arg]

@@ -35,6 +35,7 @@ from server.live.events import (
     meeting_channel,
     user_channel,
 )
+from server.live.inbox import Inbox
 from server.live.render import json_message, region_html
 from server.meetings.state import Audience, load_room, view_for
 from server.runtime import Runtime
@@ -82,6 +83,7 @@ class LiveHub(Publisher):
         self._control: Subscriber | None = None
         self._control_task: asyncio.Task[None] | None = None
         self._recheck_task: asyncio.Task[None] | None = None
+        self.inbox = Inbox(runtime, channels)
 
     # --- Publisher (called by services after a commit) -------------------------------------
 
@@ -104,6 +106,7 @@ class LiveHub(Publisher):
         self._recheck_task = asyncio.create_task(self._recheck_loop(), name="live-recheck")
 
     async def stop(self) -> None:
+        await self.inbox.close_all()
         for meeting_id in list(self.meetings):
             for client in list(self.meetings[meeting_id].clients):
                 await self._safe_close(client, 1001, "The server is restarting.")
@@ -266,15 +269,19 @@ class LiveHub(Publisher):
         """Close every socket whose session has ended or expired, or whose person has left the
         case's team. An open socket is activity: it keeps its session from going idle."""
         clients = [c for m in self.meetings.values() for c in m.clients]
-        if not clients:
+        personal = self.inbox.clients()
+        if not clients and not personal:
             return
+        sessions = {c.session_id for c in [*clients, *personal] if c.session_id is not None}
         async with self.runtime.sessionmaker() as session, transaction(session):
             allowed = await open_socket_access(
-                session,
-                self.runtime.settings,
-                {c.session_id for c in clients if c.session_id is not None},
-                {(c.case_id, c.user_id) for c in clients},
+                session, self.runtime.settings, sessions, {(c.case_id, c.user_id) for c in clients}
             )
+        for inbox_client in personal:
+            if inbox_client.session_id is not None and inbox_client.session_id not in allowed.sessions:
+                with contextlib.suppress(Exception):
+                    await inbox_client.socket.close(code=4401, reason="Your session has ended.")
+                await self.inbox.disconnect(inbox_client)
         for client in clients:
             if client.session_id is not None and client.session_id not in allowed.sessions:
                 await self._safe_close(client, 4401, "Your session has ended. Sign in again.")

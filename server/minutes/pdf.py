@@ -7,6 +7,7 @@ plain equivalents), so a missing font package degrades the look, never the conte
 
 from __future__ import annotations
 
+import logging
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +16,9 @@ from typing import Any
 from fpdf import FPDF, FontFace, XPos, YPos
 
 from server.minutes.snapshot import duration, local_datetime, local_time, long_date
+
+# fontTools logs every glyph it keeps at INFO, dozens of lines per PDF; only its warnings matter.
+logging.getLogger("fontTools.subset").setLevel(logging.WARNING)
 
 DEJAVU_DIR = Path("/usr/share/fonts/truetype/dejavu")
 DEJAVU_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf", "I": "DejaVuSans-Oblique.ttf"}

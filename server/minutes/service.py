@@ -102,6 +102,7 @@ def minutes_email(settings: Settings, user: User, snapshot: dict[str, Any], pdf:
         "minutes": snapshot,
         "meeting": meeting,
         "link": f"{settings.base_url}/meetings/{meeting['id']}/minutes",
+        "actions_link": f"{settings.base_url}/actions",
         "mine": snap.owned_by(snapshot, user.id),
         "when": snap.local_datetime,
         "day": snap.long_date,

@@ -1,0 +1,207 @@
+"""Pages: an action with its history and what each person may do with it; the case's action
+plan with filters and a CSV export; my actions across cases; my notifications."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import QueryParameter
+from litestar.response import Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.actions import service
+from server.actions.models import OUTCOME_AREA_LABELS, ActionStatus
+from server.audit.service import Actor, record
+from server.cases import service as cases
+from server.config import Settings
+from server.db import transaction
+from server.errors import DomainError, Invalid
+from server.live.events import Publisher
+from server.notify import notifications
+from server.people.models import User
+from server.timeutil import today_local
+from server.web.forms import form_data, parse_uuid
+from server.web.render import page, redirect
+
+OUTCOME_AREAS = [(area.value, label) for area, label in OUTCOME_AREA_LABELS.items()]
+
+
+def _date(value: str | None, field: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise Invalid("Enter a date like 2026-12-01.", field=field) from None
+
+
+def change_from_form(data: dict[str, str]) -> service.ActionChange:
+    """The action form has one button per kind of change; the button's value says which."""
+    what = data.get("change", "")
+    reason = data.get("reason") or None
+    if what in ("accepted", "declined"):
+        return service.ActionChange(acceptance=what, reason=reason)
+    if what in {s.value for s in ActionStatus}:
+        return service.ActionChange(status=what, reason=reason)
+    if what == "note":
+        return service.ActionChange(progress_note=data.get("progress_note", ""))
+    if what == "due_date":
+        return service.ActionChange(due_date=_date(data.get("due_date"), "due_date"), reason=reason)
+    if what == "owner":
+        owner = parse_uuid(data.get("owner_id"), "owner_id", "Choose the new owner.")
+        return service.ActionChange(owner_id=owner, reason=reason)
+    if what == "snooze":
+        return service.ActionChange(snoozed_until=_date(data.get("snoozed_until"), "snoozed_until"), reason=reason)
+    raise Invalid("Choose what to change.")
+
+
+def plan_filter(
+    show: str | None, overdue: bool, mine: bool, user: User, agency: UUID | None, area: str | None
+) -> service.PlanFilter:
+    return service.PlanFilter(
+        state=show if show in ("open", "closed", "all") else "open",
+        overdue=overdue,
+        owner_id=user.id if mine else None,
+        agency_id=agency,
+        outcome_area=area if area in {value for value, _ in OUTCOME_AREAS} else None,
+    )
+
+
+class ActionPages(Controller):
+    include_in_schema = False
+
+    async def _action_page(
+        self,
+        request: Request,
+        db: AsyncSession,
+        user: User,
+        actor: Actor,
+        action_id: UUID,  # type: ignore[type-arg]
+        status_code: int = 200,
+        errors: dict[str, str] | None = None,
+    ) -> Template:
+        action, visible = await service.visible_action(db, user, action_id)
+        roles = await service.action_roles(db, action, user)
+        async with transaction(db):
+            record(db, actor, "action.view", "action", action_id, case_id=action.case_id, via="page")
+        return page(
+            request,
+            "actions/action.html",
+            status_code=status_code,
+            action=action,
+            case=visible.case,
+            history=await service.history(db, action_id),
+            roles=roles,
+            team=await cases.team(db, action.case_id),
+            today=today_local(),
+            errors=errors or {},
+        )
+
+    @get("/actions/{action_id:uuid}")
+    async def action(self, request: Request, action_id: UUID, db: AsyncSession, user: User, actor: Actor) -> Template:  # type: ignore[type-arg]
+        return await self._action_page(request, db, user, actor, action_id)
+
+    @post("/actions/{action_id:uuid}")
+    async def change(
+        self,
+        request: Request,
+        action_id: UUID,
+        db: AsyncSession,
+        user: User,
+        actor: Actor,  # type: ignore[type-arg]
+        publisher: Publisher,
+        settings: Settings,
+    ) -> Response:  # type: ignore[type-arg]
+        data = await form_data(request)
+        try:
+            change = change_from_form(data)
+            await service.change_action(db, publisher, settings, actor, user, action_id, change, today=today_local())
+        except DomainError as error:
+            if error.status_code in (403, 404):
+                raise
+            return await self._action_page(
+                request, db, user, actor, action_id, 422, {error.field or "form": error.detail}
+            )
+        return redirect(request, f"/actions/{action_id}", flash="Saved. Everyone on the team can see the change.")
+
+    @get("/cases/{case_id:uuid}/actions")
+    async def plan(
+        self,
+        request: Request,
+        case_id: UUID,
+        db: AsyncSession,
+        user: User,
+        actor: Actor,  # type: ignore[type-arg]
+        show: Annotated[str | None, QueryParameter(name="state")] = None,  # "state" is reserved by Litestar
+        overdue: bool = False,
+        mine: bool = False,
+        agency: UUID | None = None,
+        area: str | None = None,
+    ) -> Template:
+        visible = await cases.visible_case(db, user, case_id, content=True)
+        chosen = plan_filter(show, overdue, mine, user, agency, area)
+        rows = await service.action_plan(
+            db, case_id, chosen, today=today_local(), include_professionals_only=visible.access.sees_professionals_only
+        )
+        async with transaction(db):
+            record(db, actor, "action_plan.view", "case", case_id, case_id=case_id, via="page")
+        team = await cases.team(db, case_id)
+        agencies = sorted({m.user.agency.id: m.user.agency for m in team}.values(), key=lambda a: a.name)
+        return page(
+            request,
+            "actions/plan.html",
+            case=visible.case,
+            rows=rows,
+            filters=chosen,
+            mine=mine,
+            agencies=agencies,
+            areas=OUTCOME_AREAS,
+            today=today_local(),
+        )
+
+    @get("/cases/{case_id:uuid}/actions.csv")
+    async def plan_csv(
+        self,
+        case_id: UUID,
+        db: AsyncSession,
+        user: User,
+        actor: Actor,
+        show: Annotated[str | None, QueryParameter(name="state")] = None,  # "state" is reserved by Litestar
+        overdue: bool = False,
+        mine: bool = False,
+        agency: UUID | None = None,
+        area: str | None = None,
+    ) -> Response[str]:
+        visible = await cases.visible_case(db, user, case_id, content=True)
+        chosen = plan_filter(show, overdue, mine, user, agency, area)
+        rows = await service.action_plan(
+            db, case_id, chosen, today=today_local(), include_professionals_only=visible.access.sees_professionals_only
+        )
+        async with transaction(db):
+            record(db, actor, "action_plan.export", "case", case_id, case_id=case_id, rows=len(rows))
+        return Response(
+            service.plan_csv(rows, today_local()),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="action-plan-{visible.case.reference}.csv"'},
+        )
+
+    @get("/actions")
+    async def mine(self, request: Request, db: AsyncSession, user: User, overdue: bool = False) -> Template:  # type: ignore[type-arg]
+        rows = await service.open_actions_of_owner(db, user.id)
+        today = today_local()
+        if overdue:
+            rows = [a for a in rows if a.due_date < today]
+        return page(request, "actions/mine.html", my_actions=rows, today=today, overdue=overdue)
+
+    @get("/notifications")
+    async def inbox(self, request: Request, db: AsyncSession, user: User) -> Template:  # type: ignore[type-arg]
+        items = await notifications.inbox(db, user.id, limit=100)
+        return page(request, "actions/notifications.html", items=items)
+
+    @post("/notifications/read")
+    async def mark_read(self, request: Request, db: AsyncSession, user: User) -> Response:  # type: ignore[type-arg]
+        await notifications.mark_all_read(db, user.id)
+        return redirect(request, "/notifications", flash="All marked as read.")
