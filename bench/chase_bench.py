@@ -388,6 +388,7 @@ async def run(
                 trials.append(await trial(runtime, sink, statements, profile and number == 0, profiles))
                 if number == 0:
                     first_statements = statements.summary()
+                    candidate_queries = sum(bool(re.search(r"\bFROM actions\b", sql)) for sql, _, _ in statements.seen)
                     candidate_sql, candidate_params = statements.candidate_query()
             plan = await explain(runtime, candidate_sql, candidate_params)
         finally:
@@ -418,7 +419,7 @@ async def run(
             "record_200_reminders_per_s": reminders / first_s >= REMINDER_TARGET,
             "deliver_200_reminders_per_s": reminders / send_s >= REMINDER_TARGET,
             "candidate_query_uses_partial_index": "ix_actions_open_due_date" in plan,
-            "one_candidate_query": sum("FROM actions" in s for s in first_statements) == 1,
+            "one_candidate_query": candidate_queries == 1,
         },
         "first_pass_statements": first_statements,
         "candidate_plan": plan,

@@ -56,6 +56,10 @@ def route_handlers() -> Sequence[ControllerRouterHandler]:
     from server.live.socket import meeting_socket
     from server.meetings.api import MeetingsApi
     from server.meetings.pages import MeetingPages
+    from server.meetings.schedule_api import ScheduleApi, reschedule_meeting
+    from server.meetings.schedule_pages import SchedulePages
+    from server.minutes.api import MinutesApi
+    from server.minutes.pages import MinutesPages
     from server.people.pages import AccountPages, AdminPages, SignInPages
 
     static = create_static_files_router(path="/static", directories=[REPO_ROOT / "static"], name="static")
@@ -64,6 +68,9 @@ def route_handlers() -> Sequence[ControllerRouterHandler]:
         PeopleApi,
         CasesApi,
         MeetingsApi,
+        reschedule_meeting,  # joins MeetingsApi's path, so it is listed after it
+        ScheduleApi,
+        MinutesApi,
         ActionsApi,
         meeting_socket,
         inbox_socket,
@@ -73,6 +80,8 @@ def route_handlers() -> Sequence[ControllerRouterHandler]:
         ActionPages,
         CasePages,
         MeetingPages,
+        SchedulePages,
+        MinutesPages,
         static,
     ]
     if RoomPages is not None:

@@ -332,7 +332,8 @@ async def test_my_actions_never_show_the_family_a_professionals_only_action(plan
 async def test_the_action_page_offers_each_role_only_its_forms(plan: Plan) -> None:
     alpha = f"/actions/{plan.ids['ALPHA']}"  # owned by the member, pending, overdue
     owner = (await get_ok(await plan.signed_in("member"), alpha)).text
-    assert 'value="accepted"' in owner and 'value="declined"' in owner
+    assert 'value="accepted"' in owner
+    assert 'value="declined"' in owner
     assert "Change the due date" not in owner
     assert 'value="cancelled"' not in owner
     assert "tag--overdue" in owner
@@ -382,7 +383,8 @@ async def test_a_form_post_changes_the_action_and_shows_it_in_the_history(plan: 
     history = body.split('id="history-heading"', 1)[1]
     assert "PROGRESS-42" in history
     assert "Clinic full" in history
-    assert plan.team.member.name in history and plan.team.chair.name in history
+    assert plan.team.member.name in history
+    assert plan.team.chair.name in history
     assert len(re.findall(r"<time datetime=", history)) == 3
     assert 'value="accepted"' not in body  # answered already
     assert "tag--overdue" not in body.split('id="update-heading"', 1)[0]

@@ -8,6 +8,7 @@ their own signed-in client (cookie and CSRF token, like a browser)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -213,6 +214,22 @@ async def test_declining_needs_a_reason_and_tells_the_chair_and_lead_at_once(wor
     ledger = await world.ledger(action["id"])
     assert ("declined:lead_professional", 1, world.lead.id) in ledger
     assert ("declined:chair", 1, world.chair.id) in ledger
+
+
+async def test_a_second_decline_is_a_new_escalation(world: World) -> None:
+    action = await world.assign("Run the family group conference")
+    await world.member.change(action["id"], {"acceptance": "declined", "reason": "No capacity"})
+    await world.member.change(action["id"], {"acceptance": "accepted"})
+    await world.member.change(action["id"], {"acceptance": "declined", "reason": "Still no capacity"})
+    ledger = {(stage, occurrence) for stage, occurrence, _ in await world.ledger(action["id"])}
+    assert ledger == {
+        ("declined:lead_professional", 1),
+        ("declined:chair", 1),
+        ("declined:lead_professional", 2),
+        ("declined:chair", 2),
+    }
+    notes = titled(await world.lead.inbox(), "action_declined")
+    assert [n["body"] for n in notes] == ["Still no capacity", "No capacity"]  # newest first
 
 
 # --- progress and closing -------------------------------------------------------------------
@@ -429,6 +446,14 @@ async def test_snoozing_reminders_once(world: World) -> None:
     assert again.status_code == 409, again.text
     assert (await world.member.action(action["id"]))["snoozed_until"] == until
 
+    # Once means once, even when two requests race.
+    raced = await world.assign("Raced")
+    answers = await asyncio.gather(
+        *(world.member.patch(raced["id"], {"snoozed_until": until, "reason": f"Away {n}"}) for n in range(2))
+    )
+    assert sorted(r.status_code for r in answers) == [200, 409], [r.text for r in answers]
+    assert kinds(await world.member.action(raced["id"])).count("snoozed") == 1
+
     # Fourteen days is the limit, inclusive.
     other = await world.assign("Another")
     edge = (today + timedelta(days=14)).isoformat()
@@ -457,12 +482,17 @@ async def test_who_may_change_an_action(world: World) -> None:
     assert kinds(updated)[-2:] == ["status", "progress_note"]
     assert (await world.family.patch(member_owned["id"], {"status": "done"})).status_code == 403
 
-    # Someone not on the case cannot tell the action exists.
-    for path in (family_owned["id"], member_owned["id"], str(uuid.uuid4())):
-        seen = await world.outsider.get(f"/api/actions/{path}")
-        assert seen.status_code == 404, seen.text
-        changed = await world.outsider.patch(path, {"status": "done"})
-        assert changed.status_code == 404, changed.text
+    # Someone not on the case cannot tell the action exists; nor can an administrator who is
+    # not on the team (they see a case's record, never its content).
+    admin = Person(world.outsider.client, world.team.admin)
+    for who in (world.outsider, admin):
+        if who is admin:
+            await sign_in(who.client, world.team.admin)
+        for path in (family_owned["id"], member_owned["id"], str(uuid.uuid4())):
+            seen = await who.get(f"/api/actions/{path}")
+            assert seen.status_code == 404, (who.user.email, seen.text)
+            changed = await who.patch(path, {"status": "done"})
+            assert changed.status_code == 404, (who.user.email, changed.text)
     assert (await world.member.action(member_owned["id"]))["status"] == "open"
 
 

@@ -58,14 +58,21 @@ def change_from_form(data: dict[str, str]) -> service.ActionChange:
     raise Invalid("Choose what to change.")
 
 
+def _uuid_or_none(value: str | None) -> UUID | None:
+    try:
+        return UUID(value) if value else None
+    except ValueError:
+        return None
+
+
 def plan_filter(
-    show: str | None, overdue: bool, mine: bool, user: User, agency: UUID | None, area: str | None
+    show: str | None, overdue: bool, mine: bool, user: User, agency: str | None, area: str | None
 ) -> service.PlanFilter:
     return service.PlanFilter(
         state=show if show in ("open", "closed", "all") else "open",
         overdue=overdue,
         owner_id=user.id if mine else None,
-        agency_id=agency,
+        agency_id=_uuid_or_none(agency),
         outcome_area=area if area in {value for value, _ in OUTCOME_AREAS} else None,
     )
 
@@ -138,7 +145,7 @@ class ActionPages(Controller):
         show: Annotated[str | None, QueryParameter(name="state")] = None,  # "state" is reserved by Litestar
         overdue: bool = False,
         mine: bool = False,
-        agency: UUID | None = None,
+        agency: str | None = None,  # the filter form sends "" for every agency
         area: str | None = None,
     ) -> Template:
         visible = await cases.visible_case(db, user, case_id, content=True)
@@ -172,7 +179,7 @@ class ActionPages(Controller):
         show: Annotated[str | None, QueryParameter(name="state")] = None,  # "state" is reserved by Litestar
         overdue: bool = False,
         mine: bool = False,
-        agency: UUID | None = None,
+        agency: str | None = None,  # the filter form sends "" for every agency
         area: str | None = None,
     ) -> Response[str]:
         visible = await cases.visible_case(db, user, case_id, content=True)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -67,8 +67,14 @@ async def actions_of_case(
 
 
 async def open_actions_of_owner(session: AsyncSession, owner_id: uuid.UUID) -> Sequence[Action]:
+    """The owner's open actions on the cases they are still on; a family member's leave out
+    professionals-only ones (even if given to them), as everywhere else."""
     query = (
-        select(Action).where(Action.owner_id == owner_id, Action.status.in_(OPEN_STATUSES)).order_by(Action.due_date)
+        select(Action)
+        .join(CaseMember, (CaseMember.case_id == Action.case_id) & (CaseMember.user_id == owner_id))
+        .where(Action.owner_id == owner_id, Action.status.in_(OPEN_STATUSES))
+        .where(or_(Action.professionals_only.is_(False), CaseMember.role != CaseRole.FAMILY))
+        .order_by(Action.due_date, Action.created_at)
     )
     return (await session.scalars(query)).all()
 

@@ -136,7 +136,7 @@ class CasesApi(Controller):
 
     @post("/{case_id:uuid}/meetings", status_code=HTTP_201_CREATED)
     async def schedule_meeting(
-        self, case_id: UUID, data: NewMeeting, db: AsyncSession, user: User, actor: Actor
+        self, case_id: UUID, data: NewMeeting, db: AsyncSession, user: User, actor: Actor, settings: Settings
     ) -> dict[str, Any]:
         request = meetings.MeetingRequest(
             title=data.title,
@@ -147,7 +147,7 @@ class CasesApi(Controller):
             duration_minutes=data.duration_minutes,
             location=data.location,
         )
-        meeting = await meetings.schedule_meeting(db, actor, user, case_id, request)
+        meeting = await meetings.schedule_meeting(db, actor, user, case_id, request, settings=settings)
         return meeting_summary(await meetings.reload(db, meeting.id))
 
     @post("/{case_id:uuid}/invitations", status_code=HTTP_201_CREATED)

@@ -71,6 +71,7 @@ class _Meeting:
     pending: set[Region] = field(default_factory=set)
     pending_types: set[str] = field(default_factory=set)
     known_version: int = 0
+    json_version: int = 0  # the room version last sent to JSON clients by a broadcast
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -186,10 +187,9 @@ class LiveHub(Publisher):
                 meeting.wake.clear()
                 regions, types = meeting.pending, meeting.pending_types
                 meeting.pending, meeting.pending_types = set(), set()
-                change_type = types.pop() if len(types) == 1 else "change"
                 if regions:
                     try:
-                        await self._broadcast(meeting_id, meeting, frozenset(regions), change_type)
+                        await self._broadcast(meeting_id, meeting, frozenset(regions), frozenset(types))
                     except Exception:
                         log.exception("live: broadcasting meeting %s failed", meeting_id)
         finally:
@@ -212,8 +212,15 @@ class LiveHub(Publisher):
             meeting.pending_types.add(change.type)
             meeting.wake.set()
 
-    async def _broadcast(self, meeting_id: uuid.UUID, meeting: _Meeting, regions: frozenset[Region], kind: str) -> None:
-        """Read the room once; render once per audience; send the same bytes to that audience."""
+    async def _broadcast(
+        self, meeting_id: uuid.UUID, meeting: _Meeting, regions: frozenset[Region], types: frozenset[str]
+    ) -> None:
+        """Read the room once; render once per audience; send the same bytes to that audience.
+
+        The room read may be ahead of the notices received (changes committed whose notices are
+        still on the way): then every region is rendered and the JSON type is "change", and when
+        those notices arrive their version has been sent already, so JSON clients are not sent
+        the same version twice (browsers still get the regions the notices name)."""
         clients = list(meeting.clients)
         if not clients:
             return
@@ -221,12 +228,21 @@ class LiveHub(Publisher):
             room = await load_room(session, meeting_id)
         connected = await self._connected(meeting_id)
         now = utcnow()
-        meeting.known_version = max(meeting.known_version, room.meeting.version)
+        version = room.meeting.version
+        ahead = bool(meeting.known_version) and version > meeting.known_version
+        meeting.known_version = max(meeting.known_version, version)
+        json_due = version > meeting.json_version or "presence" in types
+        meeting.json_version = max(meeting.json_version, version)
+        kind = next(iter(types)) if len(types) == 1 and not ahead else "change"
+        if ahead:
+            regions = ALL_REGIONS
         by_audience: dict[tuple[Audience, bool], list[Client]] = defaultdict(list)
         for client in clients:
             by_audience[(client.audience, client.wants_json)].append(client)
         sends = []
         for (audience, wants_json), group in by_audience.items():
+            if wants_json and not json_due:
+                continue
             view = view_for(room, audience, now, connected)
             payload = json_message(view, kind) if wants_json else region_html(self.templates, view, regions)
             sends.extend(self._send(client, payload) for client in group)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.audit.service import Actor, record
 from server.cases import service as cases
 from server.cases.models import CaseRole
+from server.config import Settings
 from server.db import transaction
 from server.errors import DomainError, Invalid
 from server.meetings import service
@@ -62,7 +63,15 @@ class MeetingPages(Controller):
         return await self._new_form(request, db, user, case_id)
 
     @post("/cases/{case_id:uuid}/meetings")
-    async def schedule(self, request: Request, case_id: UUID, db: AsyncSession, user: User, actor: Actor) -> Response:  # type: ignore[type-arg]
+    async def schedule(
+        self,
+        request: Request,
+        case_id: UUID,
+        db: AsyncSession,
+        user: User,
+        actor: Actor,
+        settings: Settings,  # type: ignore[type-arg]
+    ) -> Response:  # type: ignore[type-arg]
         data = await form_data(request)
         try:
             minutes = parse_int(
@@ -78,7 +87,7 @@ class MeetingPages(Controller):
                 turn_limit_seconds=None if not minutes else minutes * 60,
                 location=data.get("location"),
             )
-            meeting = await service.schedule_meeting(db, actor, user, case_id, req)
+            meeting = await service.schedule_meeting(db, actor, user, case_id, req, settings=settings)
         except DomainError as error:
             if error.status_code in (403, 404):
                 raise

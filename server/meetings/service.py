@@ -15,7 +15,9 @@ from server.audit.service import Actor, record
 from server.cases.models import CaseMember, CaseRole
 from server.cases.service import VisibleCase, managed_case, role_of, visible_case
 from server.db import transaction
+from server.config import Settings
 from server.errors import Conflict, Forbidden, Invalid, NotFound
+from server.meetings.invitations import invite
 from server.meetings.models import AgendaItem, Meeting, MeetingKind, MeetingStatus
 from server.people.models import User
 
@@ -49,7 +51,13 @@ def check_meeting_request(req: MeetingRequest) -> None:
 
 
 async def schedule_meeting(
-    session: AsyncSession, actor: Actor, by: User, case_id: uuid.UUID, req: MeetingRequest
+    session: AsyncSession,
+    actor: Actor,
+    by: User,
+    case_id: uuid.UUID,
+    req: MeetingRequest,
+    *,
+    settings: Settings | None = None,
 ) -> Meeting:
     """Schedule a meeting; when the case has open actions, the agenda opens with their review."""
     check_meeting_request(req)
@@ -93,6 +101,8 @@ async def schedule_meeting(
             title=meeting.title,
             scheduled_at=meeting.scheduled_at,
         )
+        if settings is not None:  # invitations with a calendar file go to the whole team
+            await invite(session, settings, meeting)
     return meeting
 
 
