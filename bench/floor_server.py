@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 import uuid
@@ -107,9 +108,11 @@ def main() -> int:
     try:
         import uvloop
 
-        uvloop.run(run(args))
+        runner: Any = uvloop.run
     except ImportError:
-        asyncio.run(run(args))
+        runner = asyncio.run
+    with contextlib.suppress(KeyboardInterrupt):
+        runner(run(args))
     return 0
 
 

@@ -294,6 +294,13 @@ def main(argv: list[str] | None = None) -> int:
         default=120.0,
         help="before each run, wait up to this many seconds for other processes on the machine to go quiet",
     )
+    top.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="change this process's niceness (and so of every process it starts) by N, e.g. -10 on a "
+        "machine shared with other work; needs root for a negative N",
+    )
     top.add_argument("--profile", action="store_true", help="attach py-spy to the server during the first run")
     top.add_argument("--skip-floor", action="store_true")
     top.add_argument("--server-root", default=str(REPO), help="the source tree the server runs from (for A/B)")
@@ -309,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.database_url and not args.redis_url:
         top.error("--redis-url is needed with --database-url")
     Path(args.results).mkdir(parents=True, exist_ok=True)
+    if args.nice:
+        os.nice(args.nice)  # inherited by everything started below: servers, load generator, floor
     result = run(args)
     lines = report(result)
     result["summary"] = lines

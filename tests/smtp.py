@@ -17,6 +17,7 @@ items, so that a test can count how often each reminder reached each person.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 import threading
@@ -68,6 +69,8 @@ class _Handler:
         raw = envelope.original_content or envelope.content
         message = message_from_bytes(raw, policy=policy.default)
         assert isinstance(message, EmailMessage)
+        if self.sink.delay:
+            await asyncio.sleep(self.sink.delay)
         return self.sink._store(Received(str(envelope.mail_from), tuple(envelope.rcpt_tos), message))
 
 
@@ -81,6 +84,7 @@ class SmtpSink:
         self._controller: Controller | None = None
         self._accept_limit: int | None = None
         self.refused = 0
+        self.delay = 0.0  # seconds to take over each message, like a slow server
 
     @property
     def url(self) -> str:

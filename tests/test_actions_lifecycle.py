@@ -501,9 +501,19 @@ async def test_the_family_cannot_see_a_professionals_only_action(world: World) -
     secret = await world.assign("Check the police record ZEBRA-PRO", item_id=item)
     plain_item = await world.add_item("School attendance")
     plain = await world.assign("Meet the head teacher", item_id=plain_item)
-    secret_to_family = await world.assign("Family task under a private item", owner=world.family, item_id=item)
+    refused = await world.chair.post(
+        world.meeting + "/actions",
+        {
+            "title": "Family task under a private item",
+            "owner_id": world.family.id,
+            "due_date": (today_local() + timedelta(days=5)).isoformat(),
+            "outcome_area": "staying_safe",
+            "agenda_item_id": item,
+        },
+    )
+    assert refused.status_code == 422, refused.text  # the family could not see its own action
 
-    for action_id in (secret["id"], secret_to_family["id"]):
+    for action_id in (secret["id"],):
         assert (await world.family.get(f"/api/actions/{action_id}")).status_code == 404
         changed = await world.family.patch(action_id, {"status": "done"})
         assert changed.status_code == 404, changed.text

@@ -26,7 +26,7 @@ from server.actions.models import ReminderLedger
 from server.config import REPO_ROOT, Settings
 from server.live.events import NoPublisher
 from server.notify.models import Notification, OutboxMessage
-from server.notify.outbox import send_pending
+from server.notify.outbox import SendReport, send_pending
 from server.runtime import Runtime
 from tests.smtp import Item, SmtpSink, count_items, running_sink
 
@@ -265,50 +265,37 @@ async def test_two_chase_commands_at_once_send_each_reminder_once(
 
 # --- (c) a worker killed in the middle of a pass -----------------------------------------------
 
+# What a pass sends, in order; a kill is aimed at the first statement of a stage (or any later one).
+PASS_STATEMENTS = {
+    "scan": ("SELECT actions.id",),
+    "record": ("INSERT INTO reminder_ledger", "INSERT INTO notifications", "SELECT users.", "INSERT INTO outbox"),
+    "tell": ("INSERT INTO notifications", "SELECT users.", "INSERT INTO outbox"),
+}
 
-async def _pass_in_progress(runtime: Runtime, started: float) -> str:
-    """Wait until another backend is inside a transaction on our database; say what it runs."""
+
+async def _wait_for_statement(runtime: Runtime, process: asyncio.subprocess.Process, stage: str) -> str:
+    """Poll pg_stat_activity until another backend, inside a transaction, runs (or has just run)
+    one of the stage's statements; return what it runs."""
+    starts = PASS_STATEMENTS[stage]
+    deadline = time.monotonic() + 60
     async with runtime.engine.connect() as connection:
-        while time.monotonic() - started < 30:
-            row = (
-                await connection.execute(
-                    text(
-                        "SELECT state, query FROM pg_stat_activity WHERE datname = current_database()"
-                        " AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
-                        " AND query NOT ILIKE '%pg_stat_activity%'"
-                        " AND (query ILIKE '%FROM actions%' OR query ILIKE '%reminder_ledger%')"
-                    )
+        while time.monotonic() < deadline:
+            assert process.returncode is None, f"the pass ended before reaching {stage!r}"
+            rows = await connection.execute(
+                text(
+                    "SELECT state, query FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
                 )
-            ).first()
-            await connection.commit()
-            if row is not None:
-                return f"{row.state}: {row.query[:60]}"
-            await asyncio.sleep(0.005)
-    raise AssertionError("the chase pass never started")
-
-
-async def _backends_gone(runtime: Runtime, before: set[int]) -> None:
-    """Wait for the killed process's database sessions to end (and so to roll back)."""
-    async with runtime.engine.connect() as connection:
-        for _ in range(2000):
-            pids = set(
-                (
-                    await connection.execute(
-                        text(
-                            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-                            " AND backend_type = 'client backend'"
-                        )
-                    )
-                ).scalars()
             )
             await connection.commit()
-            if not pids - before:
-                return
-            await asyncio.sleep(0.01)
-    raise AssertionError("the killed worker's sessions never ended")
+            for state, query in rows:
+                if query.lstrip().startswith(starts):
+                    return f"{state}: {query.lstrip()[:40]}"
+            await asyncio.sleep(0.002)
+    raise AssertionError(f"the pass never reached {stage!r}")
 
 
-async def _our_backends(runtime: Runtime) -> set[int]:
+async def _client_backends(runtime: Runtime) -> set[int]:
     async with runtime.engine.connect() as connection:
         result = await connection.execute(
             text(
@@ -319,25 +306,33 @@ async def _our_backends(runtime: Runtime) -> set[int]:
         return set(result.scalars())
 
 
-@pytest.mark.parametrize("kill_after", [0.0, 0.15, 0.3])
+async def _sessions_ended(runtime: Runtime, before: set[int]) -> None:
+    """Wait until the killed process's database sessions are gone (and so rolled back)."""
+    for _ in range(3000):
+        if not await _client_backends(runtime) - before:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the killed worker's database sessions never ended")
+
+
+@pytest.mark.parametrize("stage", ["scan", "record", "tell"])
 async def test_a_worker_killed_mid_pass_loses_nothing_and_doubles_nothing(
     runtime: Runtime,
     mail_settings: Settings,
     smtp: SmtpSink,
     endpoints: tuple[str, str],
     tmp_path: Path,
-    kill_after: float,
+    stage: str,
 ) -> None:
     world = await load_world(runtime, mail_settings, actions=12_000, people=300, seed=11)
     env = cli_env(endpoints, smtp, tmp_path)
-    ours = await _our_backends(runtime)
+    ours = await _client_backends(runtime)
     process = await start_chase(env)
-    doing = await _pass_in_progress(runtime, time.monotonic())
-    await asyncio.sleep(kill_after + random.uniform(0, 0.05))
-    assert process.returncode is None, "the pass finished before it could be killed"
+    doing = await _wait_for_statement(runtime, process, stage)
+    await asyncio.sleep(random.uniform(0, 0.01))  # a random point inside the stage
     process.send_signal(signal.SIGKILL)
-    await process.wait()
-    await _backends_gone(runtime, ours)
+    assert await process.wait() == -signal.SIGKILL
+    await _sessions_ended(runtime, ours)
 
     # The pass commits whole: a killed one leaves no ledger row, notification or e-mail behind.
     left = (
@@ -345,15 +340,47 @@ async def test_a_worker_killed_mid_pass_loses_nothing_and_doubles_nothing(
         await count(runtime, Notification),
         await count(runtime, OutboxMessage),
     )
-    assert left == (0, 0, 0), f"killed during {doing!r} after {kill_after}s"
+    assert left == (0, 0, 0), f"killed during {doing!r}"
     assert smtp.messages == []
 
-    # Restarted, the chase does the whole job, once.
+    # Restarted, the chase does the whole job, once; a pass after that finds nothing to do.
     out = await finish(await start_chase(env))
     assert f"{len(world.keys)} reminders recorded" in out
     await assert_each_reminder_once(runtime, world, smtp)
-    # And a run after that finds nothing to do.
-    assert " 0 reminders recorded; 0 e-mails queued" in await finish(await start_chase(env))
+    again = await chase_pass(runtime.sessionmaker, mail_settings, NoPublisher(), NOW)
+    assert (again.reminders, again.emails) == (0, 0)
+    assert await send_pending(runtime.sessionmaker, mail_settings) == SendReport(0, 0)
+    await assert_each_reminder_once(runtime, world, smtp)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="outbox.send_pending marks a whole batch (up to 200) sent in one transaction after the SMTP "
+    "server has accepted each message; a worker killed mid-batch rolls the batch back and the restarted "
+    "worker sends those messages again",
+)
+async def test_a_worker_killed_while_sending_does_not_send_an_email_twice(
+    runtime: Runtime,
+    mail_settings: Settings,
+    smtp: SmtpSink,
+    endpoints: tuple[str, str],
+    tmp_path: Path,
+) -> None:
+    world = await load_world(runtime, mail_settings, actions=400, people=40, seed=13)
+    summary = await chase_pass(runtime.sessionmaker, mail_settings, NoPublisher(), NOW)
+    assert summary.emails > 20
+    smtp.delay = 0.02  # a slow mail server: the send takes a while
+    env = cli_env(endpoints, smtp, tmp_path)
+    ours = await _client_backends(runtime)
+    process = await start_chase(env)  # its own pass finds nothing new; it sends what is queued
+    while len(smtp.messages) < 10:
+        assert process.returncode is None, "the send ended before it could be killed"
+        await asyncio.sleep(0.002)
+    process.send_signal(signal.SIGKILL)
+    await process.wait()
+    await _sessions_ended(runtime, ours)
+    smtp.delay = 0
+    await send_pending(runtime.sessionmaker, mail_settings)  # the restarted worker
     await assert_each_reminder_once(runtime, world, smtp)
 
 
@@ -392,7 +419,7 @@ async def test_smtp_down_then_up_delivers_every_email_once(
         assert "cannot reach the mail server" in (message.last_error or "")
         assert message.next_attempt_at >= before + timedelta(seconds=29)  # back-off: 30 s first
     # Retrying at once does nothing: the back-off has not run out.
-    assert await send_pending(runtime.sessionmaker, mail_settings) == type(report)(0, 0)
+    assert await send_pending(runtime.sessionmaker, mail_settings) == SendReport(0, 0)
 
     # Still down when the back-off runs out: the wait doubles.
     await _make_due_now(runtime)
@@ -405,7 +432,7 @@ async def test_smtp_down_then_up_delivers_every_email_once(
 
     # The server comes back; nothing goes until the back-off runs out, then everything, once.
     smtp.start()
-    assert await send_pending(runtime.sessionmaker, mail_settings) == type(report)(0, 0)
+    assert await send_pending(runtime.sessionmaker, mail_settings) == SendReport(0, 0)
     assert smtp.messages == []
     await _make_due_now(runtime)
     report = await send_pending(runtime.sessionmaker, mail_settings)
@@ -415,7 +442,7 @@ async def test_smtp_down_then_up_delivers_every_email_once(
         assert message.sent_at is not None
         assert message.attempts == 3
     # A third send finds nothing.
-    assert await send_pending(runtime.sessionmaker, mail_settings) == type(report)(0, 0)
+    assert await send_pending(runtime.sessionmaker, mail_settings) == SendReport(0, 0)
     assert len(smtp.messages) == summary.emails
 
 

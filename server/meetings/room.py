@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.actions.models import Action, ActionEvent, OutcomeArea
 from server.audit.service import Actor, record
-from server.cases.models import CaseMember
+from server.cases.models import CaseMember, CaseRole
 from server.cases.service import role_of
 from server.config import Settings
 from server.db import transaction, utcnow
@@ -768,6 +768,11 @@ async def assign_action(
         if agency_id not in await _team_agencies(ctx):
             raise Invalid("The agency must be one on the case's team.", field="agency_id")
         item_id, pro_only = await _action_item(ctx, new)
+        if pro_only and owner_role == CaseRole.FAMILY:
+            raise Invalid(
+                "An action under a professionals-only item must be owned by a professional: the family cannot see it.",
+                field="owner_id",
+            )
         action = Action(
             case_id=ctx.meeting.case_id,
             meeting_id=ctx.meeting.id,
