@@ -20,9 +20,23 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ControllerRouterHandler
 
+from server.actions.api import ActionsApi
+from server.actions.pages import ActionPages
 from server.cases.api import CasesApi
+from server.cases.pages import CasePages
 from server.config import REPO_ROOT, load_settings
+from server.endpoints import find
+from server.live.inbox import inbox_socket
+from server.live.pages import RoomPages
+from server.live.socket import meeting_socket
+from server.meetings.api import MeetingsApi
+from server.meetings.pages import MeetingPages
+from server.meetings.schedule_api import ScheduleApi, reschedule_meeting
+from server.meetings.schedule_pages import SchedulePages
+from server.minutes.api import MinutesApi
+from server.minutes.pages import MinutesPages
 from server.people.api import PeopleApi, SessionApi
+from server.people.pages import AccountPages, AdminPages, SignInPages
 from server.runtime import Runtime
 from server.timeutil import set_zone
 from server.web import templating
@@ -44,24 +58,6 @@ class JsonSchemaAtRoot(OpenAPIRenderPlugin):
 
 
 def route_handlers() -> Sequence[ControllerRouterHandler]:
-    from server.actions.api import ActionsApi
-    from server.actions.pages import ActionPages
-    from server.cases.pages import CasePages
-
-    try:  # TEMPORARY until the room pages land
-        from server.live.pages import RoomPages
-    except ImportError:
-        RoomPages = None
-    from server.live.inbox import inbox_socket
-    from server.live.socket import meeting_socket
-    from server.meetings.api import MeetingsApi
-    from server.meetings.pages import MeetingPages
-    from server.meetings.schedule_api import ScheduleApi, reschedule_meeting
-    from server.meetings.schedule_pages import SchedulePages
-    from server.minutes.api import MinutesApi
-    from server.minutes.pages import MinutesPages
-    from server.people.pages import AccountPages, AdminPages, SignInPages
-
     static = create_static_files_router(path="/static", directories=[REPO_ROOT / "static"], name="static")
     handlers: list[ControllerRouterHandler] = [
         SessionApi,
@@ -80,12 +76,11 @@ def route_handlers() -> Sequence[ControllerRouterHandler]:
         ActionPages,
         CasePages,
         MeetingPages,
+        RoomPages,
         SchedulePages,
         MinutesPages,
         static,
     ]
-    if RoomPages is not None:
-        handlers.append(RoomPages)
     return handlers
 
 
@@ -160,18 +155,11 @@ def create_app(runtime: Runtime, *, extra_lifespan: Sequence[Any] = ()) -> Lites
 def create_app_from_env() -> Litestar:
     """Factory for `roundtable serve` workers: each builds its own runtime from the environment.
 
-    With no database configured, the embedded servers for the data folder are used (the parent
-    process has started them; this only finds them)."""
-    from server import embedded
-
+    With no database configured, the embedded servers for the data folder are used: the parent
+    process started them, so this only finds them (and leaves them running)."""
     settings = load_settings()
-    if settings.embedded:
-        servers = embedded.ensure_running(settings.data_dir)
-        database_url, redis_url = servers.database_url, servers.redis_url
-    else:
-        assert settings.database_url is not None and settings.redis_url is not None
-        database_url, redis_url = settings.database_url, settings.redis_url
-    runtime = Runtime(settings, database_url, redis_url)
+    found = find(settings)
+    runtime = Runtime(settings, found.database_url, found.redis_url)
 
     @asynccontextmanager
     async def close_runtime(_: Litestar) -> AsyncIterator[None]:

@@ -6,36 +6,12 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
 
 from server.config import Settings, SettingsError, load_settings
+from server.endpoints import servers
 
 IN_PROCESS_WORKER = "ROUNDTABLE_IN_PROCESS_WORKER"
-
-
-@dataclass(frozen=True, slots=True)
-class Endpoints:
-    database_url: str
-    redis_url: str
-
-
-@contextmanager
-def servers(settings: Settings) -> Iterator[Endpoints]:
-    """The database and Redis to use: the configured ones, or the embedded ones for the data
-    folder (started if needed, and stopped again on exit only if this command started them)."""
-    if not settings.embedded:
-        assert settings.database_url is not None and settings.redis_url is not None
-        yield Endpoints(settings.database_url, settings.redis_url)
-        return
-    from server import embedded
-
-    running = embedded.ensure_running(settings.data_dir)
-    try:
-        yield Endpoints(running.database_url, running.redis_url)
-    finally:
-        embedded.stop(running)
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
