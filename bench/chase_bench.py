@@ -464,14 +464,15 @@ def report(result: dict[str, Any], host: dict[str, str]) -> str:
         f"{result['loaded']['people']:,} people, {result['loaded']['cases']:,} cases; "
         f"loaded in {result['load_seconds']} s",
         "",
-        "trial  first pass: s (cpu)  candidates/s  reminders/s | second pass: s  candidates/s | send: s  e-mails/s",
+        "trial  first pass: s (cpu)  candidates/s  reminders/s | second pass: s (cpu)  candidates/s"
+        " | send: s  e-mails/s",
     ]
     for number, t in enumerate(result["trials"], 1):
         first, second, send = t["first_pass"], t["second_pass"], t["send"]
         lines.append(
             f"{number:>5}  {first['seconds']:>7.3f} ({first['python_cpu_seconds']:.2f})  "
             f"{first['candidates_per_second']:>12,}  {first['reminders_per_second']:>11,} | "
-            f"{second['seconds']:>14.3f}  {second['candidates_per_second']:>12,} | "
+            f"{second['seconds']:>8.3f} ({second['python_cpu_seconds']:.2f})  {second['candidates_per_second']:>12,} | "
             f"{send['seconds']:>7.3f}  {send['emails_per_second']:>9,}"
         )
     first, second, send = (result["median"][k] for k in ("first_pass", "second_pass", "send"))

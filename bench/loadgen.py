@@ -29,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,44 +77,51 @@ class Counters:
 
 
 class Http:
-    """A minimal HTTP/1.1 keep-alive client (a browser keeps its connection to the server open;
-    httpx would cost this process more CPU than the measurement can afford)."""
+    """A minimal HTTP/1.1 client with keep-alive, one per chair (httpx would cost this process
+    more CPU than the measurement can afford). Like a browser, it reuses an idle connection,
+    opens another when all are busy, and does not reuse one idle for longer than uvicorn keeps
+    it open (5 s); connecting on loopback takes ~0.1 ms and happens before t0."""
+
+    IDLE = 4.0
 
     def __init__(self, host: str, port: int, cookie: str) -> None:
         self.host, self.port, self.cookie = host, port, cookie
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-        self.used = 0.0
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
 
-    async def open(self) -> None:
-        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        self.used = time.monotonic()
+    async def open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        return await asyncio.open_connection(self.host, self.port)
+
+    async def warm(self) -> None:
+        reader, writer = await self.open()
+        self.idle.append((reader, writer, time.monotonic()))
+
+    async def take(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        while self.idle:
+            reader, writer, used = self.idle.pop()
+            if time.monotonic() - used < self.IDLE and not writer.is_closing() and not reader.at_eof():
+                return reader, writer
+            writer.close()
+        return await self.open()
 
     async def post(self, path: str, body: bytes, on_send: Callable[[], None]) -> tuple[int, bytes]:
-        # uvicorn closes a connection idle for 5 s; like a browser, use a fresh one then (the
-        # TCP connect on loopback is ~0.1 ms and happens before t0)
-        if self.writer is None or self.writer.is_closing() or time.monotonic() - self.used > 4.0:
-            self.close()
-            await self.open()
         head = (
             f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
             f"Cookie: {self.cookie}; csrftoken={CSRF}\r\nX-CSRFToken: {CSRF}\r\n"
             f"Origin: http://{self.host}:{self.port}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
         ).encode()
+        reader, writer = await self.take()
         on_send()
         for attempt in range(2):
-            assert self.reader is not None
-            assert self.writer is not None
             try:
-                self.writer.write(head + body)
-                raw = await self.reader.readuntil(b"\r\n\r\n")
+                writer.write(head + body)
+                raw = await reader.readuntil(b"\r\n\r\n")
                 break
             except (ConnectionError, asyncio.IncompleteReadError):
+                writer.close()
                 if attempt:
                     raise
-                self.close()
-                await self.open()  # closed under us: resend once, as a browser does
+                reader, writer = await self.open()  # closed under us: resend once, as a browser does
         lines = raw.decode("latin-1").split("\r\n")
         status = int(lines[0].split()[1])
         length, close = 0, False
@@ -123,16 +131,17 @@ class Http:
                 length = int(value)
             elif name.lower() == "connection" and "close" in value.lower():
                 close = True
-        data = await self.reader.readexactly(length) if length else b""
-        self.used = time.monotonic()
+        data = await reader.readexactly(length) if length else b""
         if close:
-            self.close()
+            writer.close()
+        else:
+            self.idle.append((reader, writer, time.monotonic()))
         return status, data
 
     def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
+        for _, writer, _ in self.idle:
+            writer.close()
+        self.idle.clear()
 
 
 class Load:
@@ -241,7 +250,7 @@ class Load:
     async def open_chairs(self) -> None:
         host, port = urlsplit(self.change_url).hostname or "127.0.0.1", urlsplit(self.change_url).port or 80
         self.https = [Http(host, port, f"rt_session={m.chair.token}") for m in self.meetings]
-        await asyncio.gather(*(h.open() for h in self.https))
+        await asyncio.gather(*(h.warm() for h in self.https))
 
     def next_request(self, mi: int) -> tuple[str, str, bytes]:
         """The chair's next change in meeting ``mi``: raise a hand for someone (without a device),
@@ -482,6 +491,19 @@ async def measure(load: Load, args: argparse.Namespace, rate: float, count: int,
         "messages_received": load.counters.messages - messages_before,
         "cpu": cpu_delta(before_cpu, after_cpu),
         "quiet": quiet,
+        "statuses": dict(Counter(str(c.status) for c in changes)),
+        "per_change": [
+            [
+                c.kind,
+                c.status,
+                round(1000 * (c.t0 - changes[0].t0), 2),
+                None if c.http_at is None else round(1000 * (c.http_at - c.t0), 2),
+                None if c.first is None else round(1000 * (c.first - c.t0), 2),
+                None if c.last is None else round(1000 * (c.last - c.t0), 2),
+                c.got,
+            ]
+            for c in changes
+        ],
     }
     if ms:
         log(

@@ -18,10 +18,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from server.actions import service as actions
 from server.actions.models import Action, ReminderLedger
 from server.audit.service import Actor
 from server.cases import service as cases
 from server.config import REPO_ROOT, Settings
+from server.live.events import NoPublisher
 from server.notify.models import Notification, OutboxMessage
 from server.people import service as people
 from server.people.models import User
@@ -273,6 +275,47 @@ async def test_an_inactive_person_is_not_emailed_but_the_others_are(
     assert count_items(smtp.messages) == expected
 
 
+async def test_a_decline_told_at_once_is_not_chased_again(
+    runtime: Runtime, team: Team, mail_settings: Settings, smtp: SmtpSink, endpoints: tuple[str, str]
+) -> None:
+    """The owner declines: the lead and the chair are told at once (and the ledger says so), so the
+    chase sends them nothing more about it, and the owner is not reminded of what they declined."""
+    async with runtime.sessionmaker() as session, session.begin():
+        action = Action(
+            case_id=team.case.id,
+            meeting_id=team.meeting.id,
+            title="Refer to speech and language therapy",
+            owner_id=team.member.id,
+            agency_id=team.member.agency_id,
+            due_date=date(2026, 12, 1),
+            outcome_area="being_healthy",
+        )
+        session.add(action)
+    async with runtime.sessionmaker() as session:
+        owner = await session.get(User, team.member.id)
+        assert owner is not None
+        await actions.change_action(
+            session,
+            NoPublisher(),
+            mail_settings,
+            Actor(owner.id),
+            owner,
+            action.id,
+            actions.ActionChange(acceptance="declined", reason="Not a school matter"),
+            today=date(2026, 11, 30),
+        )
+    report = await chase_once(mail_settings, *endpoints, at=TUESDAY_TEN)
+    assert "0 reminders recorded; 0 e-mails queued" in report
+    assert "E-mail sent: 2;" in report  # the two declines, from the outbox
+    told = sorted((m.rcpt_tos[0], m.subject) for m in smtp.messages)
+    assert told == [
+        (team.chair.email, "Action declined: Refer to speech and language therapy"),
+        (team.lead.email, "Action declined: Refer to speech and language therapy"),
+    ]
+    await chase_once(mail_settings, *endpoints, at="2026-12-15T10:00:00+00:00")  # two weeks on
+    assert len(smtp.messages) == 2
+
+
 async def test_the_chase_command_sends_the_emails_and_exits(
     runtime: Runtime,
     team: Team,
@@ -283,7 +326,7 @@ async def test_the_chase_command_sends_the_emails_and_exits(
 ) -> None:
     plan = await _plan(runtime, team)
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if not k.startswith("ROUNDTABLE_")},  # only what is set here
         "ROUNDTABLE_DATABASE_URL": endpoints[0],
         "ROUNDTABLE_REDIS_URL": endpoints[1],
         "ROUNDTABLE_SECRET_KEY": settings.secret_key,
@@ -311,6 +354,7 @@ async def test_the_chase_command_sends_the_emails_and_exits(
 
 
 async def run_with(command: list[str], env: dict[str, str]) -> tuple[int, str, str]:
+    """Run the command as an operator would; return its exit code, stdout and stderr."""
     process = await asyncio.create_subprocess_exec(
         *command, cwd=REPO_ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )

@@ -13,7 +13,8 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import pytest
 from sqlalchemy import func, select, text, update
 
 from server.actions.chase import ActionFacts, Recipient, due_reminders
-from server.actions.chasing import chase_pass, chase_settings
+from server.actions.chasing import ChaseSummary, chase_pass, chase_settings
 from server.actions.models import ReminderLedger
 from server.config import REPO_ROOT, Settings
 from server.live.events import NoPublisher
@@ -221,15 +222,54 @@ async def finish(process: asyncio.subprocess.Process) -> str:
 # --- (a) two passes at once in one process ------------------------------------------------------
 
 
+@asynccontextmanager
+async def ledger_gate(runtime: Runtime, passes: int) -> AsyncIterator[Callable[[], Awaitable[None]]]:
+    """Hold the ledger in SHARE mode: passes read their candidates, then queue at their ledger
+    INSERT. ``await open_()`` waits until ``passes`` of them queue there, then lets all go at
+    once, so they race for the same keys rather than run one after the other."""
+    async with runtime.engine.connect() as holder:
+        await holder.execute(text("LOCK TABLE reminder_ledger IN SHARE MODE"))
+
+        async def open_() -> None:
+            deadline = time.monotonic() + 60
+            async with runtime.engine.connect() as watcher:
+                while True:
+                    waiting = (
+                        await watcher.execute(
+                            text(
+                                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                                " AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO reminder_ledger%'"
+                            )
+                        )
+                    ).scalar_one()
+                    await watcher.commit()
+                    if waiting >= passes:
+                        break
+                    assert time.monotonic() < deadline, f"only {waiting} of {passes} passes reached the ledger"
+                    await asyncio.sleep(0.005)
+            await holder.rollback()
+
+        yield open_
+        if holder.in_transaction():
+            await holder.rollback()
+
+
 @pytest.mark.parametrize("round_", range(4))
 async def test_two_passes_at_once_record_and_send_each_reminder_once(
     runtime: Runtime, mail_settings: Settings, smtp: SmtpSink, round_: int
 ) -> None:
     world = await load_world(runtime, mail_settings, actions=200, people=24, seed=round_)
-    first, second = await asyncio.gather(
-        chase_pass(runtime.sessionmaker, mail_settings, NoPublisher(), NOW),
-        chase_pass(runtime.sessionmaker, mail_settings, NoPublisher(), NOW),
-    )
+
+    def two_passes() -> Awaitable[list[ChaseSummary]]:
+        return asyncio.gather(*(chase_pass(runtime.sessionmaker, mail_settings, NoPublisher(), NOW) for _ in range(2)))
+
+    if round_ % 2:  # as the event loop interleaves them
+        first, second = await two_passes()
+    else:  # both at the ledger INSERT together
+        async with ledger_gate(runtime, passes=2) as open_:
+            both = asyncio.ensure_future(two_passes())
+            await open_()
+            first, second = await both
     assert first.reminders + second.reminders == len(world.keys)
     assert first.scanned == second.scanned  # both saw every candidate; the ledger split the work
     # Both passes may send e-mail, so each is sent by more than one worker at once too.
@@ -255,7 +295,12 @@ async def test_two_chase_commands_at_once_send_each_reminder_once(
 ) -> None:
     world = await load_world(runtime, mail_settings, actions=2000, people=60, seed=7)
     env = cli_env(endpoints, smtp, tmp_path)
-    outputs = await asyncio.gather(*[finish(await start_chase(env)) for _ in range(2)])
+    async with ledger_gate(runtime, passes=2) as open_:
+        processes = [await start_chase(env) for _ in range(2)]
+        await open_()
+        outputs = await asyncio.gather(*(finish(process) for process in processes))
+    scanned = {int(out.split("Scanned ")[1].split(" ")[0]) for out in outputs}
+    assert len(scanned) == 1, outputs  # both read every candidate before either wrote
     recorded = sum(int(out.split(" reminders recorded")[0].rsplit(" ", 1)[1]) for out in outputs)
     assert recorded == len(world.keys), outputs
     sent = sum(int(out.split("E-mail sent: ")[1].split(";")[0]) for out in outputs)

@@ -351,6 +351,25 @@ async def test_replies_and_points_of_order_jump_the_queue(room: Room) -> None:
     assert speaker["kind"] == "point_of_order"
 
 
+async def test_a_reply_to_the_speaker_is_given_the_floor_next(room: Room) -> None:
+    """Giving the floor ends the current turn; the reply to that turn must still count as a reply
+    when the next speaker is chosen, or replies would never jump the queue."""
+    await room.live(room.member, room.lead, room.family)
+    item = await room.add_item("Health update")
+    await room.open_item(item)
+    await room.raise_hand(room.member)
+    assert (await room.ok(room.chair, "/floor/next"))["speaker_id"] == room.member.id
+    await room.raise_hand(room.lead)  # raised first, an ordinary contribution
+    await room.raise_hand(room.family, "reply")  # a direct reply to the member
+    assert [h["user"]["id"] for h in (await room.state())["queue"]] == [room.family.id, room.lead.id]
+
+    given = await room.ok(room.chair, "/floor/next")
+    assert given["speaker_id"] == room.family.id, "the reply comes next, as the queue showed"
+    assert (await room.state())["speaker"]["kind"] == "reply"
+    # the reply's turn is over: the lead, unheard, is next
+    assert (await room.ok(room.chair, "/floor/next"))["speaker_id"] == room.lead.id
+
+
 async def test_the_chair_raises_a_hand_for_a_team_member(room: Room) -> None:
     await room.live(room.member)
     response = await room.chair.post(room.base + "/hands", {"kind": "contribution", "user_id": room.lead.id})
@@ -675,6 +694,7 @@ async def test_assigning_an_action(room: Room) -> None:
         {**body, "title": "  "},
         {**body, "agenda_item_id": str(uuid.uuid4())},
         {**body, "decision_id": str(uuid.uuid4())},
+        {**body, "agency_id": str(room.outsider.user.agency_id)},
     ):
         response = await room.chair.post(room.base + "/actions", bad)
         assert response.status_code == 422, (bad, response.text)

@@ -117,9 +117,10 @@ async def until(socket: Socket, predicate: Any, within: float = 10.0) -> dict[st
 async def refused(connecting: Any) -> bool:
     """Refused at the handshake, or closed before any message."""
     try:
-        connection = await connecting
+        opened = await connecting
     except InvalidStatus:
         return True
+    connection = opened.connection if isinstance(opened, Socket) else opened
     try:
         await asyncio.wait_for(connection.recv(), 5)
     except ConnectionClosed:

@@ -37,7 +37,7 @@ from server.live.events import (
 )
 from server.live.inbox import Inbox
 from server.live.render import json_message, region_html
-from server.meetings.state import Audience, load_room, view_for
+from server.meetings.state import Audience, RoomView, load_room, view_for
 from server.runtime import Runtime
 
 log = logging.getLogger("roundtable.live")
@@ -70,9 +70,17 @@ class _Meeting:
     task: asyncio.Task[None] | None = None
     pending: set[Region] = field(default_factory=set)
     pending_types: set[str] = field(default_factory=set)
+    fresh: set[Client] = field(default_factory=set)  # waiting for their first whole room
     known_version: int = 0
     json_version: int = 0  # the room version last sent to JSON clients by a broadcast
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+def _by_audience(clients: Iterable[Client]) -> dict[tuple[Audience, bool], list[Client]]:
+    groups: dict[tuple[Audience, bool], list[Client]] = defaultdict(list)
+    for client in clients:
+        groups[(client.audience, client.wants_json)].append(client)
+    return groups
 
 
 class LiveHub(Publisher):
@@ -123,27 +131,38 @@ class LiveHub(Publisher):
     # --- sockets --------------------------------------------------------------------------------
 
     async def connect(self, client: Client) -> None:
-        """Register a socket, send it the whole room, and tell the room it is here."""
+        """Register a socket and tell the room it is here. Its first message, the whole room, is
+        sent by the meeting's own loop, in sequence with the changes: no change can fall between
+        the whole room and the first update, and no update can arrive before the whole room."""
         meeting = self.meetings.get(client.meeting_id)
         if meeting is None:
             meeting = self.meetings[client.meeting_id] = _Meeting()
             meeting.subscriber = await self.channels.subscribe(meeting_channel(client.meeting_id))
             meeting.task = asyncio.create_task(self._meeting_loop(client.meeting_id, meeting), name="live-meeting")
-        await self._send_whole_room(client)
-        meeting.clients.add(client)
+        self._send_whole_room_soon(meeting, client)
         await self._presence(client, +1)
 
     async def disconnect(self, client: Client) -> None:
         meeting = self.meetings.get(client.meeting_id)
-        if meeting is None or client not in meeting.clients:
+        if meeting is None or not (client in meeting.clients or client in meeting.fresh):
             return
         meeting.clients.discard(client)
+        meeting.fresh.discard(client)
         await self._presence(client, -1)
-        if not meeting.clients:
+        if not meeting.clients and not meeting.fresh:
             await self._drop(client.meeting_id)
 
     async def resend(self, client: Client) -> None:
-        await self._send_whole_room(client)
+        """A client that saw a gap asks for the whole room again."""
+        meeting = self.meetings.get(client.meeting_id)
+        if meeting is not None and client in meeting.clients:
+            meeting.clients.discard(client)
+            self._send_whole_room_soon(meeting, client)
+
+    @staticmethod
+    def _send_whole_room_soon(meeting: _Meeting, client: Client) -> None:
+        meeting.fresh.add(client)
+        meeting.wake.set()
 
     async def _drop(self, meeting_id: uuid.UUID) -> None:
         meeting = self.meetings.pop(meeting_id, None)
@@ -187,9 +206,10 @@ class LiveHub(Publisher):
                 meeting.wake.clear()
                 regions, types = meeting.pending, meeting.pending_types
                 meeting.pending, meeting.pending_types = set(), set()
-                if regions:
+                fresh, meeting.fresh = meeting.fresh, set()
+                if regions or fresh:
                     try:
-                        await self._broadcast(meeting_id, meeting, frozenset(regions), frozenset(types))
+                        await self._broadcast(meeting_id, meeting, frozenset(regions), frozenset(types), fresh)
                     except Exception:
                         log.exception("live: broadcasting meeting %s failed", meeting_id)
         finally:
@@ -213,7 +233,12 @@ class LiveHub(Publisher):
             meeting.wake.set()
 
     async def _broadcast(
-        self, meeting_id: uuid.UUID, meeting: _Meeting, regions: frozenset[Region], types: frozenset[str]
+        self,
+        meeting_id: uuid.UUID,
+        meeting: _Meeting,
+        regions: frozenset[Region],
+        types: frozenset[str],
+        fresh: set[Client],
     ) -> None:
         """Read the room once; render once per audience; send the same bytes to that audience.
 
@@ -222,8 +247,6 @@ class LiveHub(Publisher):
         those notices arrive their version has been sent already, so JSON clients are not sent
         the same version twice (browsers still get the regions the notices name)."""
         clients = list(meeting.clients)
-        if not clients:
-            return
         async with self.runtime.sessionmaker() as session:
             room = await load_room(session, meeting_id)
         connected = await self._connected(meeting_id)
@@ -236,24 +259,33 @@ class LiveHub(Publisher):
         kind = next(iter(types)) if len(types) == 1 and not ahead else "change"
         if ahead:
             regions = ALL_REGIONS
-        by_audience: dict[tuple[Audience, bool], list[Client]] = defaultdict(list)
-        for client in clients:
-            by_audience[(client.audience, client.wants_json)].append(client)
-        sends = []
-        for (audience, wants_json), group in by_audience.items():
-            if wants_json and not json_due:
-                continue
-            view = view_for(room, audience, now, connected)
-            payload = json_message(view, kind) if wants_json else region_html(self.templates, view, regions)
-            sends.extend(self._send(client, payload) for client in group)
-        await asyncio.gather(*sends)
+        views: dict[Audience, RoomView] = {}
 
-    async def _send_whole_room(self, client: Client) -> None:
-        async with self.runtime.sessionmaker() as session:
-            room = await load_room(session, client.meeting_id)
-        view = view_for(room, client.audience, utcnow(), await self._connected(client.meeting_id))
-        payload = json_message(view, "state") if client.wants_json else region_html(self.templates, view, ALL_REGIONS)
-        await self._send(client, payload)
+        def view(audience: Audience) -> RoomView:
+            if audience not in views:
+                views[audience] = view_for(room, audience, now, connected)
+            return views[audience]
+
+        sends = []
+        for (audience, wants_json), group in _by_audience(fresh).items():
+            whole = (
+                json_message(view(audience), "state")
+                if wants_json
+                else region_html(self.templates, view(audience), ALL_REGIONS)
+            )
+            sends.extend(self._send(client, whole) for client in group)
+        if regions:
+            for (audience, wants_json), group in _by_audience(clients).items():
+                if wants_json and not json_due:
+                    continue
+                payload = (
+                    json_message(view(audience), kind)
+                    if wants_json
+                    else region_html(self.templates, view(audience), regions)
+                )
+                sends.extend(self._send(client, payload) for client in group)
+        meeting.clients |= fresh
+        await asyncio.gather(*sends)
 
     async def _send(self, client: Client, payload: str) -> None:
         try:

@@ -30,13 +30,21 @@ def _origin_ok(socket: WebSocket, auth: Auth, runtime: Runtime) -> bool:  # type
     return header(socket.scope, b"origin") == runtime.settings.origin
 
 
+async def _refuse(socket: WebSocket, code: int, reason: str) -> None:  # type: ignore[type-arg]
+    """Accept, then close at once with the reason's code, so the client can tell "sign in again"
+    or "gone" from a network fault: closed before the handshake, a browser only ever sees 1006,
+    which the room page retries for ever. (A foreign Origin is still refused at the handshake.)"""
+    await socket.accept()
+    await socket.close(code=code, reason=reason)
+
+
 @websocket("/ws/meetings/{meeting_id:uuid}")
 async def meeting_socket(socket: WebSocket, meeting_id: uuid.UUID, format: str = "html") -> None:  # type: ignore[type-arg]
     runtime: Runtime = socket.app.state["runtime"]
     hub: LiveHub = socket.app.state["live"]
     user, auth = socket.scope.get("user"), socket.scope.get("auth")
     if user is None or auth is None:
-        await socket.close(code=4401, reason="Sign in first.")
+        await _refuse(socket, 4401, "Sign in first.")
         return
     if not _origin_ok(socket, auth, runtime):
         await socket.close(code=4403, reason="This socket only accepts the server's own pages.")
@@ -45,7 +53,7 @@ async def meeting_socket(socket: WebSocket, meeting_id: uuid.UUID, format: str =
         try:
             visible = await visible_meeting(session, user, meeting_id)
         except NotFound:
-            await socket.close(code=4404, reason="No such meeting.")
+            await _refuse(socket, 4404, "No such meeting.")
             return
         async with transaction(session):
             actor = Actor(user.id, client_ip(socket.scope))

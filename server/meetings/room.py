@@ -581,9 +581,11 @@ async def floor_next(
 
     async def op(ctx: Ctx) -> Turn | None:
         now = utcnow()
-        ended = await _end_turn(ctx, now)
+        # The order is taken while the current turn is still open: a reply to the speaker only
+        # jumps the queue while the turn it answers is the current one.
         room = await load_room(ctx.session, ctx.meeting.id)
         order = ordered_hands(room, now)
+        ended = await _end_turn(ctx, now)
         if not order:
             if ended is None:
                 raise Conflict("Nobody is waiting to speak.")

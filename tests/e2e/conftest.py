@@ -64,7 +64,7 @@ def server_url(migrated: str, endpoints: tuple[str, str], tmp_path_factory: pyte
     )
     log_path = folder / "serve.log"
     with log_path.open("w+") as log:
-        process = subprocess.Popen(  # noqa: S603 - our own command
+        process = subprocess.Popen(
             [*_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
             env=env,
             cwd=REPO_ROOT,

@@ -1,0 +1,713 @@
+"""The authorisation matrix, generated from the application's own route list.
+
+Every (method, path) the app serves must have a row in EXPECTED, and every websocket path a row
+in WS_EXPECTED: a new route without a rule fails `test_every_route_has_a_rule`, and a rule for a
+route that no longer exists fails it too. Each row says what each role gets:
+
+    OK        2xx, or a redirect that is not to the sign-in page (the call was carried out)
+    ALLOWED   past the authorisation check (not 401/403/404, not sent to sign in, no 5xx):
+              the call was let through but the state may not fit it (409, 422, ...)
+    403       signed in, may see it, may not do it
+    404       may not know it exists (exactly as for something that does not exist)
+    SIGN_IN   401 for /api, a 303 to /sign-in?next=... for pages; a refused socket
+
+The roles: an administrator (not on the case's team), the case's chair (who also chairs the
+meetings), a professional member (who owns the action), the lead professional, a family member,
+a professional outside the case, and someone not signed in. They are tried least-privileged
+first and the chair last, so a call that succeeds changes nothing that an earlier role's
+expectation depended on; calls that change something run in a fresh case ("world"), and calls
+whose success for one role would change the answer for the next run in a world of their own
+per role.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+from litestar import Litestar
+from litestar.routes import HTTPRoute, WebSocketRoute
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from server.audit.service import Actor
+from server.cases import service as cases
+from server.config import Settings
+from server.db import transaction
+from server.live.events import NoPublisher
+from server.meetings import room
+from server.meetings import service as meetings
+from server.people import service as people
+from server.runtime import Runtime
+from server.timeutil import today_local
+from tests.live_support import Participant
+from tests.support import PASSWORD, Team, csrf
+
+# --- expectations ------------------------------------------------------------------------------
+
+OK = "OK"
+ALLOWED = "ALLOWED"
+FORBIDDEN = "403"
+HIDDEN = "404"
+SIGN_IN = "SIGN_IN"
+
+ROLES = ("anonymous", "outsider", "family", "member", "lead", "admin", "chair")
+
+
+def rule_of(base: dict[str, str], **changes: str) -> dict[str, str]:
+    merged = {**base, **changes}
+    assert set(merged) == set(ROLES), merged
+    return merged
+
+
+PUBLIC = dict.fromkeys(ROLES, OK)
+SIGNED_IN = rule_of(PUBLIC, anonymous=SIGN_IN)
+ADMIN_ONLY = rule_of(dict.fromkeys(ROLES, FORBIDDEN), anonymous=SIGN_IN, admin=OK)
+PROFESSIONALS = rule_of(SIGNED_IN, family=FORBIDDEN)  # and administrators
+# The case's record (reference, team, meeting times): the team and administrators.
+CASE_RECORD = rule_of(SIGNED_IN, outsider=HIDDEN)
+# Changing the team and the schedule, reading the audit trail: the case's chair and administrators.
+CASE_MANAGERS = rule_of(CASE_RECORD, family=FORBIDDEN, member=FORBIDDEN, lead=FORBIDDEN)
+# What is discussed: the team only; an administrator off the team is told nothing.
+TEAM = rule_of(CASE_RECORD, admin=HIDDEN)
+# The meeting's chair runs the room; the rest of the team sees it but may not.
+MEETING_CHAIR = rule_of(TEAM, family=FORBIDDEN, member=FORBIDDEN, lead=FORBIDDEN)
+# An action changes by its owner (the member), the case's chair and the lead professional.
+ACTION_CHANGERS = rule_of(TEAM, family=FORBIDDEN)
+
+
+@dataclass(frozen=True)
+class Rule:
+    expect: dict[str, str]
+    # which meeting of the world a {meeting_id} means: "live", "scheduled" or "ended"
+    meeting: str = "live"
+    # "shared": one world for every read; "fresh": a new case for this call, shared by the roles;
+    # "per_role": a new case for each role (the call's success would change the next answer)
+    world: str = "shared"
+    # a freshly signed-in browser for this call (it ends or replaces its session)
+    own_session: bool = False
+    # the body: (world, role) -> {"json": ...} or {"data": ...}
+    body: Callable[[World, str], dict[str, Any]] | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    why: str = ""
+
+
+def js(fn: Callable[[World, str], Any]) -> Callable[[World, str], dict[str, Any]]:
+    return lambda w, r: {"json": fn(w, r)}
+
+
+def form(fn: Callable[[World, str], dict[str, str]]) -> Callable[[World, str], dict[str, Any]]:
+    return lambda w, r: {"data": fn(w, r)}
+
+
+def soon(days: int = 14) -> str:
+    return (today_local() + timedelta(days=days)).isoformat()
+
+
+def later() -> str:
+    return (datetime.now(UTC) + timedelta(days=30)).isoformat()
+
+
+def who(w: World, role: str) -> str:
+    """The e-mail a role signs in with (someone not signed in uses the member's)."""
+    return w.users["member" if role == "anonymous" else role].email
+
+
+WRONG_PASSWORD_CHANGE = {"current_password": "not the current one at all", "new_password": "a brand new long passphrase"}
+
+M = "/api/meetings/{meeting_id:uuid}"
+R = "/meetings/{meeting_id:uuid}/room"
+
+EXPECTED: dict[tuple[str, str], Rule] = {
+    # --- signing in, the caller's own account ----------------------------------------------
+    ("POST", "/api/session"): Rule(
+        PUBLIC, own_session=True, body=js(lambda w, r: {"email": who(w, r), "password": PASSWORD})
+    ),
+    ("DELETE", "/api/session"): Rule(SIGNED_IN, own_session=True),
+    ("GET", "/api/me"): Rule(SIGNED_IN),
+    ("POST", "/api/me/password"): Rule(
+        rule_of(SIGNED_IN, **dict.fromkeys(ROLES[1:], ALLOWED)),
+        own_session=True,
+        body=js(lambda w, r: WRONG_PASSWORD_CHANGE),
+        why="a wrong current password: 422 once signed in, never a real change",
+    ),
+    ("POST", "/api/tokens"): Rule(SIGNED_IN, body=js(lambda w, r: {"name": f"matrix {r}"})),
+    ("GET", "/sign-in"): Rule(PUBLIC),
+    ("POST", "/sign-in"): Rule(
+        PUBLIC, own_session=True, body=form(lambda w, r: {"email": who(w, r), "password": PASSWORD})
+    ),
+    ("POST", "/sign-out"): Rule(PUBLIC, own_session=True, why="signing out without a session just goes to sign-in"),
+    ("GET", "/account"): Rule(SIGNED_IN),
+    ("POST", "/account/password"): Rule(
+        rule_of(SIGNED_IN, **dict.fromkeys(ROLES[1:], ALLOWED)),
+        own_session=True,
+        body=form(lambda w, r: {**WRONG_PASSWORD_CHANGE, "confirm": WRONG_PASSWORD_CHANGE["new_password"]}),
+    ),
+    ("GET", "/invitations/{token:str}"): Rule(PUBLIC, why="the single-use link is the proof"),
+    ("POST", "/invitations/{token:str}"): Rule(
+        dict.fromkeys(ROLES, ALLOWED),
+        body=form(lambda w, r: {"password": "one long passphrase", "confirm": "another long passphrase"}),
+        why="passwords that differ: 422, the link stays unused",
+    ),
+    # --- people and agencies -------------------------------------------------------------------
+    ("GET", "/api/agencies"): Rule(SIGNED_IN),
+    ("POST", "/api/agencies"): Rule(
+        ADMIN_ONLY, world="fresh", body=js(lambda w, r: {"name": f"Agency {w.tag} {r}", "sector": "health"})
+    ),
+    ("GET", "/api/users"): Rule(PROFESSIONALS),
+    ("POST", "/api/users"): Rule(
+        ADMIN_ONLY,
+        world="fresh",
+        body=js(
+            lambda w, r: {
+                "email": f"new-{w.tag}-{r}@test.example",
+                "name": "Nia New",
+                "agency_id": str(w.users["member"].agency_id),
+                "password": "a long enough passphrase",
+            }
+        ),
+    ),
+    ("GET", "/admin"): Rule(ADMIN_ONLY),
+    ("POST", "/admin/agencies"): Rule(
+        ADMIN_ONLY,
+        world="fresh",
+        body=form(lambda w, r: {"agency_name": f"Agency {w.tag} {r}", "agency_sector": "education"}),
+    ),
+    ("POST", "/admin/users"): Rule(
+        ADMIN_ONLY,
+        world="fresh",
+        body=form(
+            lambda w, r: {
+                "email": f"form-{w.tag}-{r}@test.example",
+                "name": "Fay Form",
+                "agency_id": str(w.users["member"].agency_id),
+                "password": "a long enough passphrase",
+            }
+        ),
+    ),
+    # --- cases ---------------------------------------------------------------------------------
+    ("GET", "/api/cases"): Rule(SIGNED_IN, why="each sees the list of their own cases"),
+    ("POST", "/api/cases"): Rule(
+        PROFESSIONALS,
+        world="fresh",
+        body=js(
+            lambda w, r: {
+                "reference": f"N-{w.tag}-{r}",
+                "display_name": "New child",
+                "lead_professional_id": str(w.users["lead"].id),
+            }
+        ),
+    ),
+    ("GET", "/api/cases/{case_id:uuid}"): Rule(CASE_RECORD),
+    ("POST", "/api/cases/{case_id:uuid}/members"): Rule(
+        CASE_MANAGERS,
+        world="per_role",
+        body=js(lambda w, r: {"user_id": str(w.users["outsider"].id), "role": "professional"}),
+    ),
+    ("DELETE", "/api/cases/{case_id:uuid}/members/{user_id:uuid}"): Rule(CASE_MANAGERS, world="per_role"),
+    ("POST", "/api/cases/{case_id:uuid}/invitations"): Rule(
+        CASE_MANAGERS,
+        world="fresh",
+        body=js(lambda w, r: {"email": f"parent-{w.tag}-{r}@test.example", "name": "Pat Parent"}),
+    ),
+    ("GET", "/api/cases/{case_id:uuid}/actions"): Rule(TEAM),
+    ("GET", "/api/cases/{case_id:uuid}/meetings"): Rule(CASE_RECORD, why="meeting times are part of the record"),
+    ("POST", "/api/cases/{case_id:uuid}/meetings"): Rule(
+        CASE_MANAGERS,
+        world="fresh",
+        body=js(
+            lambda w, r: {"title": f"Review {r}", "kind": "tac", "scheduled_at": later(), "chair_id": str(w.chair_id)}
+        ),
+    ),
+    ("GET", "/api/cases/{case_id:uuid}/audit"): Rule(CASE_MANAGERS),
+    ("GET", "/"): Rule(SIGNED_IN),
+    ("GET", "/cases/new"): Rule(PROFESSIONALS),
+    ("POST", "/cases"): Rule(
+        PROFESSIONALS,
+        world="fresh",
+        body=form(
+            lambda w, r: {
+                "reference": f"F-{w.tag}-{r}",
+                "display_name": "Form child",
+                "lead_professional_id": str(w.users["lead"].id),
+            }
+        ),
+    ),
+    ("GET", "/cases/{case_id:uuid}"): Rule(CASE_RECORD),
+    ("POST", "/cases/{case_id:uuid}/members"): Rule(
+        CASE_MANAGERS,
+        world="per_role",
+        body=form(lambda w, r: {"user_id": str(w.users["outsider"].id), "role": "professional"}),
+    ),
+    ("POST", "/cases/{case_id:uuid}/members/{user_id:uuid}/remove"): Rule(CASE_MANAGERS, world="per_role"),
+    ("POST", "/cases/{case_id:uuid}/invitations"): Rule(
+        CASE_MANAGERS,
+        world="fresh",
+        body=form(lambda w, r: {"invite_email": f"carer-{w.tag}-{r}@test.example", "invite_name": "Cary Carer"}),
+    ),
+    ("GET", "/cases/{case_id:uuid}/audit"): Rule(CASE_MANAGERS),
+    ("GET", "/cases/{case_id:uuid}/audit.csv"): Rule(CASE_MANAGERS),
+    ("GET", "/cases/{case_id:uuid}/actions"): Rule(TEAM),
+    ("GET", "/cases/{case_id:uuid}/actions.csv"): Rule(TEAM),
+    ("GET", "/cases/{case_id:uuid}/meetings/new"): Rule(CASE_MANAGERS),
+    ("POST", "/cases/{case_id:uuid}/meetings"): Rule(
+        CASE_MANAGERS,
+        world="fresh",
+        body=form(
+            lambda w, r: {
+                "title": f"Core group {r}",
+                "kind": "core_group",
+                "scheduled_at": (date.today() + timedelta(days=20)).isoformat() + "T10:00",
+                "chair_id": str(w.chair_id),
+            }
+        ),
+    ),
+    # --- meetings: schedule ------------------------------------------------------------------------
+    ("GET", M): Rule(TEAM),
+    ("PATCH", M): Rule(
+        CASE_MANAGERS, meeting="scheduled", world="fresh", body=js(lambda w, r: {"location": f"Room of {r}"})
+    ),
+    ("POST", M + "/cancel"): Rule(CASE_MANAGERS, meeting="scheduled", world="per_role"),
+    ("GET", "/meetings/{meeting_id:uuid}"): Rule(TEAM),
+    ("POST", "/meetings/{meeting_id:uuid}/agenda"): Rule(
+        MEETING_CHAIR, meeting="scheduled", world="fresh", body=form(lambda w, r: {"title": f"Item by {r}"})
+    ),
+    ("POST", "/meetings/{meeting_id:uuid}/reschedule"): Rule(
+        CASE_MANAGERS, meeting="scheduled", world="fresh", body=form(lambda w, r: {"location": f"Hall of {r}"})
+    ),
+    ("POST", "/meetings/{meeting_id:uuid}/cancel"): Rule(CASE_MANAGERS, meeting="scheduled", world="per_role"),
+    # --- meetings: the live room (JSON) ------------------------------------------------------------
+    ("POST", M + "/start"): Rule(MEETING_CHAIR, meeting="scheduled", world="fresh"),
+    ("POST", M + "/end"): Rule(MEETING_CHAIR, world="fresh"),
+    ("POST", M + "/join"): Rule(TEAM, world="fresh"),
+    ("POST", M + "/leave"): Rule(TEAM, world="fresh", why="everyone on the team is in the room"),
+    ("POST", M + "/agenda"): Rule(MEETING_CHAIR, world="fresh", body=js(lambda w, r: {"title": f"Item by {r}"})),
+    ("POST", M + "/agenda/{item_id:uuid}/open"): Rule(MEETING_CHAIR, world="fresh"),
+    ("POST", M + "/agenda/{item_id:uuid}/move"): Rule(
+        MEETING_CHAIR, world="fresh", body=js(lambda w, r: {"position": 1})
+    ),
+    ("POST", M + "/hands"): Rule(TEAM, world="fresh", body=js(lambda w, r: {"kind": "contribution"})),
+    ("DELETE", M + "/hands/mine"): Rule(
+        rule_of(TEAM, family=ALLOWED, lead=ALLOWED, chair=ALLOWED),
+        world="fresh",
+        why="only the member has a hand up; the others get 409",
+    ),
+    ("POST", M + "/hands/{hand_id:uuid}/move"): Rule(
+        MEETING_CHAIR, world="fresh", body=js(lambda w, r: {"position": 0})
+    ),
+    ("POST", M + "/round"): Rule(MEETING_CHAIR, world="fresh"),
+    ("POST", M + "/floor/next"): Rule(MEETING_CHAIR, world="fresh"),
+    ("POST", M + "/floor/end"): Rule(
+        rule_of(MEETING_CHAIR, lead=OK), world="per_role", why="the chair or the speaker (the lead)"
+    ),
+    ("POST", M + "/decisions"): Rule(
+        MEETING_CHAIR,
+        world="fresh",
+        body=js(lambda w, r: {"agenda_item_id": str(w.item_id), "text": f"Agreed by {r}", "outcome": "agreed"}),
+    ),
+    ("POST", M + "/actions"): Rule(
+        MEETING_CHAIR,
+        world="fresh",
+        body=js(
+            lambda w, r: {
+                "title": f"Visit ({r})",
+                "owner_id": str(w.users["member"].id),
+                "due_date": soon(),
+                "outcome_area": "staying_safe",
+            }
+        ),
+    ),
+    ("GET", M + "/minutes"): Rule(TEAM, meeting="ended"),
+    ("GET", "/meetings/{meeting_id:uuid}/minutes"): Rule(TEAM, meeting="ended"),
+    ("GET", "/meetings/{meeting_id:uuid}/minutes.pdf"): Rule(TEAM, meeting="ended"),
+    # --- meetings: the live room (pages and form posts) --------------------------------------------
+    ("GET", R): Rule(TEAM),
+    ("POST", R + "/start"): Rule(MEETING_CHAIR, meeting="scheduled", world="fresh"),
+    ("POST", R + "/end"): Rule(MEETING_CHAIR, world="fresh"),
+    ("POST", R + "/join"): Rule(TEAM, world="fresh"),
+    ("POST", R + "/leave"): Rule(TEAM, world="fresh"),
+    ("POST", R + "/agenda"): Rule(MEETING_CHAIR, world="fresh", body=form(lambda w, r: {"title": f"Item by {r}"})),
+    ("POST", R + "/open/{item_id:uuid}"): Rule(MEETING_CHAIR, world="fresh"),
+    ("POST", R + "/agenda/{item_id:uuid}/move"): Rule(
+        MEETING_CHAIR, world="fresh", body=form(lambda w, r: {"position": "1"})
+    ),
+    ("POST", R + "/agenda/{item_id:uuid}/visibility"): Rule(
+        MEETING_CHAIR, world="fresh", body=form(lambda w, r: {"professionals_only": "on"})
+    ),
+    ("POST", R + "/hands"): Rule(TEAM, world="fresh", body=form(lambda w, r: {"kind": "contribution"})),
+    ("POST", R + "/hands/lower"): Rule(TEAM, world="fresh", why="without a hand up: back to the room with a message"),
+    ("POST", R + "/hands/{hand_id:uuid}/move"): Rule(
+        MEETING_CHAIR, world="fresh", body=form(lambda w, r: {"position": "0"})
+    ),
+    ("POST", R + "/round"): Rule(MEETING_CHAIR, world="fresh"),
+    ("POST", R + "/floor/next"): Rule(MEETING_CHAIR, world="fresh"),
+    ("POST", R + "/floor/end"): Rule(rule_of(MEETING_CHAIR, lead=OK), world="per_role"),
+    ("POST", R + "/decisions"): Rule(
+        MEETING_CHAIR,
+        world="fresh",
+        body=form(lambda w, r: {"agenda_item_id": str(w.item_id), "text": f"Agreed by {r}", "outcome": "agreed"}),
+    ),
+    ("POST", R + "/actions"): Rule(
+        MEETING_CHAIR,
+        world="fresh",
+        body=form(
+            lambda w, r: {
+                "title": f"Call ({r})",
+                "owner_id": str(w.users["member"].id),
+                "due_date": soon(),
+                "outcome_area": "being_healthy",
+            }
+        ),
+    ),
+    # --- actions and notifications -----------------------------------------------------------------
+    ("GET", "/api/actions/{action_id:uuid}"): Rule(TEAM),
+    ("PATCH", "/api/actions/{action_id:uuid}"): Rule(
+        ACTION_CHANGERS, world="fresh", body=js(lambda w, r: {"progress_note": f"Progress from {r}"})
+    ),
+    ("GET", "/actions/{action_id:uuid}"): Rule(TEAM),
+    ("POST", "/actions/{action_id:uuid}"): Rule(
+        ACTION_CHANGERS, world="fresh", body=form(lambda w, r: {"change": "note", "progress_note": f"Note from {r}"})
+    ),
+    ("GET", "/actions"): Rule(SIGNED_IN, why="one's own actions"),
+    ("GET", "/api/notifications"): Rule(SIGNED_IN),
+    ("POST", "/api/notifications/read"): Rule(SIGNED_IN),
+    ("GET", "/notifications"): Rule(SIGNED_IN),
+    ("POST", "/notifications/read"): Rule(SIGNED_IN),
+    # --- static files and the published OpenAPI document ------------------------------------------
+    ("GET", "/static/{file_path:path}"): Rule(PUBLIC),
+    ("HEAD", "/static/{file_path:path}"): Rule(PUBLIC),
+    ("GET", "/schema"): Rule(PUBLIC, why="the OpenAPI document is public"),
+    ("GET", "/schema/openapi.json"): Rule(PUBLIC),
+    ("GET", "/schema/{path:str}"): Rule(dict.fromkeys(ROLES, HIDDEN), params={"path": "nothing-here"}),
+}
+
+# Every websocket path: "open" when the first message arrives, SIGN_IN / HIDDEN when refused.
+WS_EXPECTED: dict[str, dict[str, str]] = {
+    "/ws/meetings/{meeting_id:uuid}": rule_of(TEAM),
+    "/ws/me": SIGNED_IN,
+}
+
+# OPTIONS is answered for every path by Litestar itself, with nothing about any case in it.
+OPTIONS_RULE = PUBLIC
+
+
+# --- the app's own route list ------------------------------------------------------------------
+
+
+def http_routes(app: Litestar) -> set[tuple[str, str]]:
+    found = set()
+    for route in app.routes:
+        if isinstance(route, HTTPRoute):
+            found |= {(method, route.path) for method in route.methods if method != "OPTIONS"}
+    return found
+
+
+def websocket_routes(app: Litestar) -> set[str]:
+    return {route.path for route in app.routes if isinstance(route, WebSocketRoute)}
+
+
+def test_every_route_has_a_rule(app: Litestar) -> None:
+    kinds = {type(route) for route in app.routes}
+    assert kinds <= {HTTPRoute, WebSocketRoute}, f"a kind of route the matrix does not know: {kinds}"
+    served = http_routes(app)
+    missing = sorted(served - set(EXPECTED))
+    stale = sorted(set(EXPECTED) - served)
+    assert not missing, f"routes without a rule in EXPECTED (add one for every role): {missing}"
+    assert not stale, f"rules for routes the app no longer serves: {stale}"
+    sockets = websocket_routes(app)
+    assert sockets == set(WS_EXPECTED), (
+        f"websocket routes without a rule: {sorted(sockets - set(WS_EXPECTED))}; "
+        f"rules without a route: {sorted(set(WS_EXPECTED) - sockets)}"
+    )
+    for key, rule in EXPECTED.items():
+        assert set(rule.expect) == set(ROLES), key
+
+
+# --- worlds: a case with meetings in every state -------------------------------------------------
+
+
+@dataclass
+class World:
+    tag: str
+    users: dict[str, Any]
+    case_id: uuid.UUID
+    chair_id: uuid.UUID
+    meetings: dict[str, uuid.UUID]
+    item_id: uuid.UUID
+    hand_id: uuid.UUID
+    action_id: uuid.UUID
+    token: str = "no-such-invitation"
+
+
+class Worlds:
+    """Builds cases for the same people through the services (the HTTP calls are what is tested)."""
+
+    def __init__(self, runtime: Runtime, settings: Settings, team: Team) -> None:
+        self.runtime = runtime
+        self.settings = settings
+        self.team = team
+        self.count = 0
+
+    async def build(self, *, ended: bool = False, invitation: bool = False) -> World:
+        import time
+        t0=time.perf_counter()
+        try:
+            return await self._build(ended=ended, invitation=invitation)
+        finally:
+            self.spent = getattr(self,'spent',0)+time.perf_counter()-t0
+
+    async def _build(self, *, ended: bool = False, invitation: bool = False) -> World:
+        self.count += 1
+        tag = f"w{self.count}"
+        t = self.team
+        pub = NoPublisher()
+        as_chair = Actor(t.chair.id)
+        async with self.runtime.sessionmaker() as s:
+            case = await cases.create_case(
+                s, as_chair, t.chair, reference=f"M-{tag}", display_name=f"Child {tag}", lead_professional_id=t.lead.id
+            )
+            await cases.add_member(s, as_chair, t.chair, case.id, t.member.id, "professional")
+            await cases.add_member(s, as_chair, t.chair, case.id, t.family.id, "family")
+
+            async def schedule(title: str) -> uuid.UUID:
+                request = meetings.MeetingRequest(
+                    title=title, kind="tac", scheduled_at=datetime.now(UTC) + timedelta(days=2), chair_id=t.chair.id
+                )
+                return (await meetings.schedule_meeting(s, as_chair, t.chair, case.id, request)).id
+
+            scheduled = await schedule("Scheduled meeting")
+            live = await schedule("Live meeting")
+            await room.start(s, pub, as_chair, t.chair, live)
+            for person in (t.member, t.lead, t.family):
+                await room.join(s, pub, Actor(person.id), person, live)
+            item = await room.add_item(s, pub, as_chair, t.chair, live, "Schooling")
+            await room.add_item(s, pub, as_chair, t.chair, live, "Police information", professionals_only=True)
+            await room.open_item(s, pub, as_chair, t.chair, live, item.id)
+            await room.raise_hand(s, pub, Actor(t.lead.id), t.lead, live, "contribution")
+            await room.floor_next(s, pub, as_chair, t.chair, live)  # the lead has the floor
+            hand = await room.raise_hand(s, pub, Actor(t.member.id), t.member, live, "reply")
+            await room.record_decision(s, pub, as_chair, t.chair, live, item.id, "Support at school", "agreed", [])
+            action = await room.assign_action(
+                s,
+                pub,
+                as_chair,
+                t.chair,
+                live,
+                room.ActionInput("Meet the school", t.member.id, today_local() + timedelta(days=10), "being_healthy"),
+            )
+            found = {"scheduled": scheduled, "live": live}
+            if ended:
+                done = await schedule("Ended meeting")
+                await room.start(s, pub, as_chair, t.chair, done)
+                await room.join(s, pub, Actor(t.family.id), t.family, done)
+                await room.end(s, pub, as_chair, t.chair, done, self.settings)
+                found["ended"] = done
+            token = "no-such-invitation"
+            if invitation:
+                async with transaction(s):
+                    token = people.new_invitation(s, self.settings, t.family.id, case.id, t.chair.id)
+        return World(
+            tag=tag,
+            users=t.roles,
+            case_id=case.id,
+            chair_id=t.chair.id,
+            meetings=found,
+            item_id=item.id,
+            hand_id=hand.id,
+            action_id=action.id,
+            token=token,
+        )
+
+
+def url_for(template: str, rule: Rule, world: World) -> str:
+    values = {
+        "case_id": world.case_id,
+        "meeting_id": world.meetings[rule.meeting],
+        "item_id": world.item_id,
+        "hand_id": world.hand_id,
+        "action_id": world.action_id,
+        "user_id": world.users["member"].id,
+        "token": world.token,
+        "file_path": "css/app.css",
+        **rule.params,
+    }
+
+    def fill(match: re.Match[str]) -> str:
+        return str(values[match.group(1)])
+
+    return re.sub(r"\{(\w+)(?::\w+)?\}", fill, template)
+
+
+# --- callers -------------------------------------------------------------------------------------
+
+
+class Callers:
+    """One browser per role, signed in once; a fresh one for calls that end their session."""
+
+    def __init__(self, app: Litestar, team: Team) -> None:
+        self.app = app
+        self.team = team
+        self.browsers: dict[str, httpx.AsyncClient] = {}
+        self.opened: list[httpx.AsyncClient] = []
+
+    def _client(self) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=self.app, client=("203.0.113.7", 50000))
+        client = httpx.AsyncClient(transport=transport, base_url="http://testserver.local")
+        self.opened.append(client)
+        return client
+
+    async def new_browser(self, role: str) -> httpx.AsyncClient:
+        client = self._client()
+        await client.get("/sign-in")  # the CSRF cookie, as a browser has it
+        if role != "anonymous":
+            user = self.team.roles[role]
+            answer = await client.post(
+                "/api/session", json={"email": user.email, "password": PASSWORD}, headers=csrf(client)
+            )
+            assert answer.status_code == 200, answer.text
+        return client
+
+    async def browser(self, role: str) -> httpx.AsyncClient:
+        if role not in self.browsers:
+            self.browsers[role] = await self.new_browser(role)
+        return self.browsers[role]
+
+    async def close(self) -> None:
+        for client in self.opened:
+            await client.aclose()
+
+
+def observed(path: str, response: httpx.Response) -> str:
+    status = response.status_code
+    if status in (301, 302, 303, 307, 308):
+        target = response.headers.get("location", "")
+        return SIGN_IN if target.startswith("/sign-in?next=") else f"{status} -> {target}"
+    if status == 401 and path.startswith("/api/"):
+        return SIGN_IN
+    return str(status)
+
+
+def fits(expected: str, seen: str, status: int) -> bool:
+    if status >= 500 or seen == SIGN_IN:
+        return expected == SIGN_IN and seen == SIGN_IN
+    if expected == OK:
+        return 200 <= status < 400
+    if expected == ALLOWED:
+        return status not in (401, 403, 404, 405)
+    return seen == expected
+
+
+@pytest.fixture
+async def callers(app: Litestar, team: Team) -> AsyncIterator[Callers]:
+    made = Callers(app, team)
+    yield made
+    await made.close()
+
+
+async def test_every_route_answers_every_role_as_the_table_says(
+    app: Litestar, runtime: Runtime, settings: Settings, team: Team, callers: Callers
+) -> None:
+    worlds = Worlds(runtime, settings, team)
+    shared = await worlds.build(ended=True, invitation=True)
+    served = http_routes(app)
+    mismatches: list[str] = []
+    checked = 0
+    for method, template in sorted(served, key=lambda k: (k[1], k[0])):
+        rule = EXPECTED.get((method, template))
+        if rule is None:
+            continue  # test_every_route_has_a_rule names it
+        world = shared if rule.world == "shared" else await worlds.build()
+        for role in ROLES:
+            if rule.world == "per_role":
+                world = await worlds.build()
+            client = await (callers.new_browser(role) if rule.own_session else callers.browser(role))
+            url = url_for(template, rule, world)
+            extra = rule.body(world, role) if rule.body else {}
+            headers = csrf(client) if method not in ("GET", "HEAD") else {}
+            response = await client.request(method, url, headers=headers, **extra)
+            seen = observed(url, response)
+            checked += 1
+            import os
+            if os.environ.get('MATRIX_DUMP'): print('DUMP', method, template, role, seen, response.status_code, response.text[:100].replace(chr(10),' '))
+            if not fits(rule.expect[role], seen, response.status_code):
+                mismatches.append(
+                    f"{method} {template} as {role}: expected {rule.expect[role]}, got {seen}"
+                    f" ({response.text[:160]!r})"
+                )
+    assert checked >= len(served) * len(ROLES)
+    print('WORLDS', worlds.count, worlds.spent)
+    assert not mismatches, "\n".join(["routes that answer differently from their rule:", *mismatches])
+
+
+async def test_options_answers_every_path_without_revealing_anything(app: Litestar, team: Team) -> None:
+    """OPTIONS is Litestar's own answer on every path: the same for everyone, no case data."""
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as anonymous:
+        world = World(
+            tag="opt",
+            users=team.roles,
+            case_id=team.case.id,
+            chair_id=team.chair.id,
+            meetings=dict.fromkeys(("live", "scheduled", "ended"), team.meeting.id),
+            item_id=uuid.uuid4(),
+            hand_id=uuid.uuid4(),
+            action_id=uuid.uuid4(),
+        )
+        paths = {route.path for route in app.routes if isinstance(route, HTTPRoute)}
+        for template in sorted(paths):
+            rule = EXPECTED.get(next((k for k in EXPECTED if k[1] == template), ("", "")), Rule(PUBLIC))
+            response = await anonymous.options(url_for(template, rule, world))
+            assert OPTIONS_RULE["anonymous"] == OK
+            assert 200 <= response.status_code < 300, (template, response.status_code)
+            assert team.case.reference not in response.text
+
+
+# --- websockets ----------------------------------------------------------------------------------
+
+
+async def socket_answer(live_url: str, path: str, participant: Participant | None) -> str:
+    """"open" when the socket is accepted and speaks first; else how it was refused."""
+    url = live_url.replace("http://", "ws://") + path
+    headers = {"Cookie": participant.cookie_header()} if participant else {}
+    try:
+        connection = await websockets.connect(url, additional_headers=headers, origin="http://testserver.local")
+    except InvalidStatus as refused:
+        return f"http {refused.response.status_code}"
+    try:
+        await asyncio.wait_for(connection.recv(), 5)
+        return "open"
+    except ConnectionClosed as closed:
+        return f"close {closed.rcvd.code if closed.rcvd else None}"
+    finally:
+        await connection.close()
+
+
+SOCKET_REFUSALS = {SIGN_IN: ("close 4401", "http 403"), HIDDEN: ("close 4404", "http 403")}
+
+
+async def test_every_socket_answers_every_role_as_the_table_says(live_url: str, team: Team, app: Litestar) -> None:
+    assert websocket_routes(app) == set(WS_EXPECTED)
+    signed_in: dict[str, Participant | None] = {"anonymous": None}
+    for role in ROLES[1:]:
+        signed_in[role] = await Participant(live_url, team.roles[role]).sign_in()
+    paths = {"/ws/meetings/{meeting_id:uuid}": f"/ws/meetings/{team.meeting.id}?format=json", "/ws/me": "/ws/me"}
+    mismatches = []
+    try:
+        for template, expect in WS_EXPECTED.items():
+            for role in ROLES:
+                answer = await socket_answer(live_url, paths[template], signed_in[role])
+                wanted = ("open",) if expect[role] == OK else SOCKET_REFUSALS[expect[role]]
+                if answer not in wanted:
+                    mismatches.append(f"{template} as {role}: expected {expect[role]}, got {answer}")
+    finally:
+        for participant in signed_in.values():
+            if participant is not None:
+                await participant.close()
+    assert not mismatches, "\n".join(mismatches)
