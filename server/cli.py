@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import sys
 from collections.abc import Callable
 
@@ -12,6 +13,17 @@ from server.config import Settings, SettingsError, load_settings
 from server.endpoints import servers
 
 IN_PROCESS_WORKER = "ROUNDTABLE_IN_PROCESS_WORKER"
+
+
+def exit_cleanly_on_sigterm() -> None:
+    """uvicorn stops on SIGTERM and then re-raises it; with Python's default handler that ends
+    the process at once, skipping the code that stops the embedded servers. Turning SIGTERM
+    into SystemExit lets every `finally` run, so no server is left behind."""
+
+    def handler(signum: int, _frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, handler)
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
@@ -48,6 +60,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     if args.with_worker:
         os.environ[IN_PROCESS_WORKER] = "1"
+    exit_cleanly_on_sigterm()
     with servers(settings):
         uvicorn.run(
             "server.app:create_app_from_env",
@@ -70,6 +83,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from server.migrations import upgrade
 
     os.environ[IN_PROCESS_WORKER] = "1"
+    exit_cleanly_on_sigterm()
     with servers(settings) as ends:
         upgrade(ends.database_url)
         asyncio.run(load_demo(settings, ends.database_url, ends.redis_url))
@@ -93,6 +107,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from server.worker import run_worker
 
+    exit_cleanly_on_sigterm()
     with servers(settings) as ends:
         asyncio.run(run_worker(settings, ends.database_url, ends.redis_url))
     return 0
