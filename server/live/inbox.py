@@ -101,13 +101,13 @@ async def inbox_socket(socket: WebSocket) -> None:  # type: ignore[type-arg]
     runtime: Runtime = socket.app.state["runtime"]
     inbox: Inbox = socket.app.state["live"].inbox
     user, auth = socket.scope.get("user"), socket.scope.get("auth")
-    if user is None or auth is None:
-        await socket.close(code=4401, reason="Sign in first.")
-        return
-    if auth.kind == "session" and header(socket.scope, b"origin") != runtime.settings.origin:
-        await socket.close(code=4403, reason="This socket only accepts the server's own pages.")
+    if auth is not None and auth.kind == "session" and header(socket.scope, b"origin") != runtime.settings.origin:
+        await socket.close(code=4403, reason="This socket only accepts the server's own pages.")  # refused: 403
         return
     await socket.accept()
+    if user is None or auth is None:  # accepted first, so the page learns why and stops retrying
+        await socket.close(code=4401, reason="Sign in first.")
+        return
     client = InboxClient(user.id, auth.session_id, socket)
     await inbox.connect(client)
     try:
