@@ -182,6 +182,7 @@ class Load:
                         open_timeout=120,
                         close_timeout=2,
                         user_agent_header="Mozilla/5.0 (bench)",
+                        compression=None if self.args.no_deflate else "deflate",
                     )
                     break
                 except (OSError, websockets.InvalidStatus, TimeoutError) as error:
@@ -550,6 +551,7 @@ def main() -> int:
     top.add_argument("--runs", default="20x600", help="RATExCOUNT[,RATExCOUNT...]")
     top.add_argument("--wait-quiet", type=float, default=120.0, help="see wait_quiet(); 0 to skip")
     top.add_argument("--quiet-cores", type=float, default=0.25)
+    top.add_argument("--no-deflate", action="store_true", help="do not offer permessage-deflate")
     top.add_argument("--payloads-out")
     top.add_argument("--profile-out")
     top.add_argument("--py-spy", default="py-spy")

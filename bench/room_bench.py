@@ -142,6 +142,8 @@ def loadgen(args: argparse.Namespace, folder: Path, name: str, extra: list[str])
         str(args.wait_quiet),
         *extra,
     ]
+    if args.no_deflate:
+        command.append("--no-deflate")
     subprocess.run(command, check=True, cwd=REPO)
     return dict(json.loads(out.read_text()))
 
@@ -318,6 +320,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     top.add_argument("--profile", action="store_true", help="attach py-spy to the server during the first run")
     top.add_argument("--skip-floor", action="store_true")
+    top.add_argument(
+        "--no-deflate",
+        action="store_true",
+        help="clients do not offer permessage-deflate (browsers do; this shows what compression costs)",
+    )
     top.add_argument("--server-root", default=str(REPO), help="the source tree the server runs from (for A/B)")
     top.add_argument(
         "--serve-arg", action="append", default=[], help="extra argument for `roundtable serve` (repeatable)"

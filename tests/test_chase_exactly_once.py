@@ -273,7 +273,7 @@ async def test_two_passes_at_once_record_and_send_each_reminder_once(
     assert first.reminders + second.reminders == len(world.keys)
     assert first.scanned == second.scanned  # both saw every candidate; the ledger split the work
     # Both passes may send e-mail, so each is sent by more than one worker at once too.
-    reports = await asyncio.gather(*(send_pending(runtime.sessionmaker, mail_settings, batch=7) for _ in range(3)))
+    reports = await asyncio.gather(*(send_pending(runtime.sessionmaker, mail_settings) for _ in range(3)))
     assert sum(r.sent for r in reports) == first.emails + second.emails
     assert sum(r.failed for r in reports) == 0
     await assert_each_reminder_once(runtime, world, smtp)
@@ -398,13 +398,7 @@ async def test_a_worker_killed_mid_pass_loses_nothing_and_doubles_nothing(
     await assert_each_reminder_once(runtime, world, smtp)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="outbox.send_pending marks a whole batch (up to 200) sent in one transaction after the SMTP "
-    "server has accepted each message; a worker killed mid-batch rolls the batch back and the restarted "
-    "worker sends those messages again",
-)
-async def test_a_worker_killed_while_sending_does_not_send_an_email_twice(
+async def test_a_worker_killed_while_sending_repeats_at_most_the_message_in_flight(
     runtime: Runtime,
     mail_settings: Settings,
     smtp: SmtpSink,
@@ -426,7 +420,19 @@ async def test_a_worker_killed_while_sending_does_not_send_an_email_twice(
     await _sessions_ended(runtime, ours)
     smtp.delay = 0
     await send_pending(runtime.sessionmaker, mail_settings)  # the restarted worker
-    await assert_each_reminder_once(runtime, world, smtp)
+    # SMTP has no way to make a send idempotent: a message the server accepted just before the
+    # kill, but whose "sent" was never committed, goes again. Each message commits on its own, so
+    # that is at most the one in flight, and it goes again under the same Message-ID.
+    ids = Counter(received.message["Message-ID"] for received in smtp.messages)
+    repeated = [message_id for message_id, n in ids.items() if n > 1]
+    assert len(repeated) <= 1, repeated
+    assert all(ids[message_id] == 2 for message_id in repeated)
+    received = count_items(smtp.messages)
+    assert set(received) == set(world.items)  # nothing lost
+    in_flight = [received for received in smtp.messages if received.message["Message-ID"] in repeated][:1]
+    extra = sum(received.values()) - sum(world.items.values())
+    assert extra == sum(count_items(in_flight).values())
+    assert await count(runtime, OutboxMessage, OutboxMessage.sent_at.is_(None)) == 0
 
 
 # --- (d) SMTP down, then up ----------------------------------------------------------------------

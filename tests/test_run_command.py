@@ -23,7 +23,11 @@ def _start(data_dir: Path, port: int) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROUNDTABLE_")}
     env |= {"ROUNDTABLE_DATA_DIR": str(data_dir), "PORT": str(port)}
     return subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [sys.executable, "-m", "server.cli", "run"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
 
 

@@ -37,7 +37,7 @@ from server.config import ChaseConfig, Settings
 from server.db import transaction
 from server.live.events import Publisher
 from server.meetings.models import Meeting
-from server.notify.outbox import Email, build_message
+from server.notify.outbox import Email, enqueue_many
 from server.people.models import User
 
 CLOSED = ("done", "cancelled", "not_achieved")
@@ -262,34 +262,10 @@ async def _tell(session: AsyncSession, settings: Settings, recorded: list[Record
             )
         )
     ).all()
-    await _enqueue_all(
+    await enqueue_many(
         session, settings, [_digest(settings, name, address, by_person[pid]) for pid, name, address in people]
     )
     return len(people)
-
-
-_INSERT_OUTBOX = text(
-    "INSERT INTO outbox (id, recipients, subject, message)"
-    " SELECT * FROM unnest(CAST(:id AS uuid[]), CAST(:recipients AS text[]), CAST(:subject AS text[]),"
-    " CAST(:message AS bytea[]))"
-)
-
-
-async def _enqueue_all(session: AsyncSession, settings: Settings, emails: list[Email]) -> None:
-    """The rows :func:`server.notify.outbox.enqueue` writes (no dedupe key, no case), for all the
-    digests of a pass in one statement: one INSERT per person was most of a large pass's time."""
-    if not emails:
-        return
-    messages = [build_message(email, settings.mail_from) for email in emails]
-    await session.execute(
-        _INSERT_OUTBOX,
-        {
-            "id": [uuid.uuid4() for _ in emails],
-            "recipients": [", ".join(email.to) for email in emails],
-            "subject": [email.subject[:300] for email in emails],
-            "message": [message.as_bytes() for message in messages],
-        },
-    )
 
 
 def _digest(settings: Settings, name: str, address: str, items: list[tuple[_Candidate, Reminder]]) -> Email:

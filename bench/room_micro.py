@@ -1,0 +1,149 @@
+"""Micro-benchmark of the steps of one change, in-process, one at a time: how long reading the
+room, deriving the views, rendering the regions and looking up a session take, without sockets.
+
+    python -m bench.room_micro [--profile]
+
+Quicker to iterate on than the whole room benchmark; run it from another source tree with
+PYTHONPATH=/that/tree:. to compare a change (the server package is imported from PYTHONPATH).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import pstats
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from bench.seed import seed
+from server import embedded
+from server.app import create_app
+from server.config import load_settings
+from server.live.events import ALL_REGIONS, Region
+from server.live.render import region_html
+from server.meetings.state import Audience, load_room, view_for
+from server.migrations import upgrade
+from server.people import service as people
+from server.runtime import Runtime
+
+CHANGE = frozenset({Region.QUEUE, Region.PEOPLE})
+FLOOR = frozenset({Region.FLOOR, Region.QUEUE, Region.PEOPLE, Region.BALANCE})
+
+
+async def timed(name: str, repeat: int, step: Callable[[], Awaitable[Any]], out: dict[str, float]) -> None:
+    for _ in range(5):
+        await step()
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        await step()
+        samples.append(1000 * (time.perf_counter() - started))
+    out[name] = statistics.median(samples)
+    print(f"{name:<52} {out[name]:7.3f} ms (median of {repeat})")
+
+
+async def run(args: argparse.Namespace, database_url: str, redis_url: str, folder: Path) -> None:
+    meetings = await seed(database_url, args.size, args.size)
+    meeting_id = uuid.UUID(meetings[0].meeting_id)
+    settings = load_settings(
+        {
+            "ROUNDTABLE_DATABASE_URL": database_url,
+            "ROUNDTABLE_REDIS_URL": redis_url,
+            "ROUNDTABLE_SECRET_KEY": "x" * 40,
+            "ROUNDTABLE_DATA_DIR": str(folder),
+        }
+    )
+    runtime = Runtime(settings, database_url, redis_url)
+    app = create_app(runtime)
+    env = app.template_engine.engine  # type: ignore[union-attr]
+    token = meetings[0].members[1].token
+    out: dict[str, float] = {}
+    rooms: list[Any] = []
+
+    async def read() -> None:
+        async with runtime.sessionmaker() as session:
+            rooms[:] = [await load_room(session, meeting_id)]
+
+    await read()
+    room = rooms[0]
+    now = room.meeting.started_at
+
+    async def views() -> None:
+        for audience in Audience:
+            view_for(room, audience, now, frozenset())
+
+    def renderer(regions: frozenset[Region], audiences: tuple[Audience, ...]) -> Callable[[], Awaitable[None]]:
+        prepared = [view_for(room, a, now, frozenset()) for a in audiences]
+
+        async def step() -> None:
+            for view in prepared:
+                region_html(env, view, regions)
+
+        return step
+
+    async def lookup() -> None:
+        async with runtime.sessionmaker() as session:
+            await people.user_for_session(session, settings, token)
+
+    async def broadcast_work() -> None:
+        await read()
+        for audience in Audience:
+            region_html(env, view_for(rooms[0], audience, now, frozenset()), CHANGE)
+
+    await timed("load_room (one session, pool checkout included)", args.repeat, read, out)
+    await timed("view_for x 3 audiences", args.repeat, views, out)
+    for region in Region:
+        chair = renderer(frozenset({region}), (Audience.CHAIR,))
+        await timed(f"render {region.value} (chair)", args.repeat, chair, out)
+    await timed("render queue+people x 3 audiences (a hand)", args.repeat, renderer(CHANGE, tuple(Audience)), out)
+    await timed("render floor+queue+people+balance x 3 (next)", args.repeat, renderer(FLOOR, tuple(Audience)), out)
+    whole = renderer(ALL_REGIONS, (Audience.PROFESSIONALS,))
+    await timed("render the whole room, 1 audience (on connect)", args.repeat, whole, out)
+    await timed("user_for_session (AuthMiddleware, per request)", args.repeat, lookup, out)
+    await timed("broadcast work of a hand (read + 3 renders)", args.repeat, broadcast_work, out)
+    if args.profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(args.repeat):
+            await broadcast_work()
+            await lookup()
+        profiler.disable()
+        stream = io.StringIO()
+        pstats.Stats(profiler, stream=stream).sort_stats("cumulative").print_stats(45)
+        print(stream.getvalue())
+    await runtime.close()
+
+
+def main() -> int:
+    top = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    top.add_argument("--size", type=int, default=20)
+    top.add_argument("--repeat", type=int, default=200)
+    top.add_argument("--profile", action="store_true", help="cProfile the broadcast work and the session lookup")
+    args = top.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="roundtable-micro-"))
+    servers = embedded.ensure_running(folder / "servers")
+    try:
+        upgrade(servers.database_url)
+        try:
+            import uvloop
+
+            uvloop.run(run(args, servers.database_url, servers.redis_url, folder))
+        except ImportError:
+            asyncio.run(run(args, servers.database_url, servers.redis_url, folder))
+    finally:
+        embedded.stop(servers)
+        shutil.rmtree(folder, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
