@@ -14,6 +14,7 @@ from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.enums import OpenAPIMediaType
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import OpenAPIRenderPlugin
 from litestar.static_files import create_static_files_router
@@ -51,7 +52,7 @@ class JsonSchemaAtRoot(OpenAPIRenderPlugin):
     """Serve the OpenAPI document itself at /schema, so integrators fetch one well-known URL."""
 
     def __init__(self) -> None:
-        super().__init__(path="/", media_type="application/vnd.oai.openapi+json")
+        super().__init__(path="/", media_type=OpenAPIMediaType.OPENAPI_JSON)
 
     def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:  # type: ignore[type-arg]
         return self.render_json(request, openapi_schema)

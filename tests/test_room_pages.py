@@ -11,7 +11,8 @@ import httpx
 from httpx import AsyncClient
 
 from server.audit.service import Actor
-from server.meetings import service as meetings
+from server.live.events import NoPublisher
+from server.meetings import room
 from server.runtime import Runtime
 from server.timeutil import today_local
 from tests.support import Team
@@ -40,9 +41,9 @@ async def htmx(client: AsyncClient, path: str, fields: dict[str, str] | None = N
 async def add_items(runtime: Runtime, team: Team) -> tuple[str, str]:
     async with runtime.sessionmaker() as session:
         actor = Actor(team.chair.id)
-        shared = await meetings.add_agenda_item(session, actor, team.chair, team.meeting.id, "School and nursery")
-        secret = await meetings.add_agenda_item(
-            session, actor, team.chair, team.meeting.id, SECRET, professionals_only=True
+        shared = await room.add_item(session, NoPublisher(), actor, team.chair, team.meeting.id, "School and nursery")
+        secret = await room.add_item(
+            session, NoPublisher(), actor, team.chair, team.meeting.id, SECRET, professionals_only=True
         )
     return str(shared.id), str(secret.id)
 

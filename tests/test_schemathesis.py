@@ -25,6 +25,7 @@ from hypothesis.errors import Unsatisfiable
 from litestar import Litestar
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error, response_schema_conformance
+from schemathesis.core.failures import Failure, FailureGroup
 
 from server.config import Settings
 from server.runtime import Runtime
@@ -78,7 +79,7 @@ def explore(label: str, strategy: Any, examples: int, checks: list[Any], send: A
         response = send(case)
         try:
             case.validate_response(response, checks=checks)
-        except Exception as failure:  # schemathesis raises a group of failures
+        except (FailureGroup, Failure) as failure:
             seen.append(f"{label}: {str(failure).strip()[:600]}\n  {case.as_curl_command()}")
             return
         if problem := error_shape_problem(response):

@@ -4,10 +4,10 @@ plan with filters and a CSV export; my actions across cases; my notifications.""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.params import QueryParameter
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +25,7 @@ from server.people.models import User
 from server.timeutil import today_local
 from server.web.forms import form_data, parse_uuid
 from server.web.render import page, redirect
+from server.web.types import HttpRequest
 
 OUTCOME_AREAS = [(area.value, label) for area, label in OUTCOME_AREA_LABELS.items()]
 
@@ -82,11 +83,11 @@ class ActionPages(Controller):
 
     async def _action_page(
         self,
-        request: Request,
+        request: HttpRequest,
         db: AsyncSession,
         user: User,
         actor: Actor,
-        action_id: UUID,  # type: ignore[type-arg]
+        action_id: UUID,
         status_code: int = 200,
         errors: dict[str, str] | None = None,
     ) -> Template:
@@ -108,20 +109,22 @@ class ActionPages(Controller):
         )
 
     @get("/actions/{action_id:uuid}")
-    async def action(self, request: Request, action_id: UUID, db: AsyncSession, user: User, actor: Actor) -> Template:  # type: ignore[type-arg]
+    async def action(
+        self, request: HttpRequest, action_id: UUID, db: AsyncSession, user: User, actor: Actor
+    ) -> Template:
         return await self._action_page(request, db, user, actor, action_id)
 
     @post("/actions/{action_id:uuid}")
     async def change(
         self,
-        request: Request,
+        request: HttpRequest,
         action_id: UUID,
         db: AsyncSession,
         user: User,
-        actor: Actor,  # type: ignore[type-arg]
+        actor: Actor,
         publisher: Publisher,
         settings: Settings,
-    ) -> Response:  # type: ignore[type-arg]
+    ) -> Response[Any]:
         data = await form_data(request)
         try:
             change = change_from_form(data)
@@ -137,11 +140,11 @@ class ActionPages(Controller):
     @get("/cases/{case_id:uuid}/actions")
     async def plan(
         self,
-        request: Request,
+        request: HttpRequest,
         case_id: UUID,
         db: AsyncSession,
         user: User,
-        actor: Actor,  # type: ignore[type-arg]
+        actor: Actor,
         show: Annotated[str | None, QueryParameter(name="state")] = None,  # "state" is reserved by Litestar
         overdue: bool = False,
         mine: bool = False,
@@ -196,7 +199,7 @@ class ActionPages(Controller):
         )
 
     @get("/actions")
-    async def mine(self, request: Request, db: AsyncSession, user: User, overdue: bool = False) -> Template:  # type: ignore[type-arg]
+    async def mine(self, request: HttpRequest, db: AsyncSession, user: User, overdue: bool = False) -> Template:
         rows = await service.open_actions_of_owner(db, user.id)
         today = today_local()
         if overdue:
@@ -204,11 +207,11 @@ class ActionPages(Controller):
         return page(request, "actions/mine.html", my_actions=rows, today=today, overdue=overdue)
 
     @get("/notifications")
-    async def inbox(self, request: Request, db: AsyncSession, user: User) -> Template:  # type: ignore[type-arg]
+    async def inbox(self, request: HttpRequest, db: AsyncSession, user: User) -> Template:
         items = await notifications.inbox(db, user.id, limit=100)
         return page(request, "actions/notifications.html", items=items)
 
     @post("/notifications/read")
-    async def mark_read(self, request: Request, db: AsyncSession, user: User) -> Response:  # type: ignore[type-arg]
+    async def mark_read(self, request: HttpRequest, db: AsyncSession, user: User) -> Response[Any]:
         await notifications.mark_all_read(db, user.id)
         return redirect(request, "/notifications", flash="All marked as read.")

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
+from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.response import Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.actions import service as actions
+from server.actions.models import Action
 from server.audit.models import AuditEvent
 from server.audit.service import Actor, record
 from server.audit.trail import TrailFilter, case_trail, trail_csv
@@ -29,13 +31,14 @@ from server.people.models import User
 from server.timeutil import today_local
 from server.web.forms import field_errors, form_data, parse_uuid
 from server.web.render import page, redirect
+from server.web.types import HttpRequest
 
 
 class CasePages(Controller):
     include_in_schema = False
 
     @get("/")
-    async def home(self, request: Request, db: AsyncSession, user: User) -> Template:  # type: ignore[type-arg]
+    async def home(self, request: HttpRequest, db: AsyncSession, user: User) -> Template:
         return page(
             request,
             "cases/home.html",
@@ -47,8 +50,8 @@ class CasePages(Controller):
         )
 
     async def _new_form(
-        self, request: Request, db: AsyncSession, status_code: int = 200, **context: object
-    ) -> Template:  # type: ignore[type-arg]
+        self, request: HttpRequest, db: AsyncSession, status_code: int = 200, **context: object
+    ) -> Template:
         professionals = [u for u in await people.list_users(db) if u.agency.sector != "family" and u.is_active]
         context.setdefault("errors", {})
         context.setdefault("values", {})
@@ -61,13 +64,13 @@ class CasePages(Controller):
         )
 
     @get("/cases/new")
-    async def new_case(self, request: Request, db: AsyncSession, user: User) -> Template:  # type: ignore[type-arg]
+    async def new_case(self, request: HttpRequest, db: AsyncSession, user: User) -> Template:
         if not may_create_case(is_admin=user.is_admin, sector=user.agency.sector):
             raise Forbidden("Only professionals and administrators can open a case.")
         return await self._new_form(request, db, values={"lead_professional_id": str(user.id)})
 
     @post("/cases")
-    async def create_case(self, request: Request, db: AsyncSession, user: User, actor: Actor) -> Response:  # type: ignore[type-arg]
+    async def create_case(self, request: HttpRequest, db: AsyncSession, user: User, actor: Actor) -> Response[Any]:
         data = await form_data(request)
         try:
             lead = parse_uuid(
@@ -91,17 +94,17 @@ class CasePages(Controller):
 
     async def _case_page(
         self,
-        request: Request,
+        request: HttpRequest,
         db: AsyncSession,
         user: User,
         actor: Actor,
-        case_id: UUID,  # type: ignore[type-arg]
+        case_id: UUID,
         status_code: int = 200,
         **context: object,
     ) -> Template:
         visible = await service.visible_case(db, user, case_id)
         team = await service.team(db, case_id)
-        plan = []
+        plan: Sequence[Action] = []
         if visible.access.can_see_content:
             plan = await actions.actions_of_case(
                 db,
@@ -134,11 +137,13 @@ class CasePages(Controller):
         )
 
     @get("/cases/{case_id:uuid}")
-    async def case(self, request: Request, case_id: UUID, db: AsyncSession, user: User, actor: Actor) -> Template:  # type: ignore[type-arg]
+    async def case(self, request: HttpRequest, case_id: UUID, db: AsyncSession, user: User, actor: Actor) -> Template:
         return await self._case_page(request, db, user, actor, case_id)
 
     @post("/cases/{case_id:uuid}/members")
-    async def add_member(self, request: Request, case_id: UUID, db: AsyncSession, user: User, actor: Actor) -> Response:  # type: ignore[type-arg]
+    async def add_member(
+        self, request: HttpRequest, case_id: UUID, db: AsyncSession, user: User, actor: Actor
+    ) -> Response[Any]:
         data = await form_data(request)
         try:
             member_id = parse_uuid(data.get("user_id"), "user_id", "Choose a person to add.")
@@ -154,14 +159,14 @@ class CasePages(Controller):
     @post("/cases/{case_id:uuid}/members/{user_id:uuid}/remove")
     async def remove_member(
         self,
-        request: Request,
+        request: HttpRequest,
         case_id: UUID,
         user_id: UUID,
         db: AsyncSession,
         user: User,
         actor: Actor,
         publisher: Publisher,
-    ) -> Response:  # type: ignore[type-arg]
+    ) -> Response[Any]:
         try:
             await service.remove_member(db, publisher, actor, user, case_id, user_id)
         except DomainError as error:
@@ -173,13 +178,13 @@ class CasePages(Controller):
     @post("/cases/{case_id:uuid}/invitations")
     async def invite(
         self,
-        request: Request,
+        request: HttpRequest,
         case_id: UUID,
         db: AsyncSession,
         user: User,
         actor: Actor,
-        settings: Settings,  # type: ignore[type-arg]
-    ) -> Response:  # type: ignore[type-arg]
+        settings: Settings,
+    ) -> Response[Any]:
         data = await form_data(request)
         try:
             invited = await invite_family_member(
@@ -197,11 +202,11 @@ class CasePages(Controller):
     @get("/cases/{case_id:uuid}/audit")
     async def audit(
         self,
-        request: Request,
+        request: HttpRequest,
         case_id: UUID,
         db: AsyncSession,
         user: User,
-        actor: Actor,  # type: ignore[type-arg]
+        actor: Actor,
         verb: str | None = None,
         since: date | None = None,
         until: date | None = None,

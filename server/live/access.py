@@ -50,10 +50,10 @@ async def open_socket_access(
             )
     members: set[tuple[uuid.UUID, uuid.UUID]] = set()
     if memberships:
-        rows = await session.execute(
+        member_rows = await session.execute(
             select(CaseMember.case_id, CaseMember.user_id).where(
                 tuple_(CaseMember.case_id, CaseMember.user_id).in_(list(memberships))
             )
         )
-        members = {(case_id, user_id) for case_id, user_id in rows}
+        members = {(case_id, user_id) for case_id, user_id in member_rows}
     return SocketAccess(frozenset(live), frozenset(members))

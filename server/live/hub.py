@@ -18,6 +18,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from typing import cast
 
 from jinja2 import Environment
 from litestar.channels import ChannelsPlugin, Subscriber
@@ -184,7 +185,7 @@ class LiveHub(Publisher):
             pipe.expire(key, PRESENCE_TTL)
             count, _ = await pipe.execute()
         if int(count) <= 0:
-            await redis.hdel(key, str(client.user_id))
+            await cast(Awaitable[int], redis.hdel(key, str(client.user_id)))
         if (delta > 0 and int(count) == 1) or (delta < 0 and int(count) <= 0):
             await self.channels.wait_published(
                 MeetingChanged(client.meeting_id, 0, "presence", frozenset({Region.PEOPLE})).encode(),
@@ -192,7 +193,7 @@ class LiveHub(Publisher):
             )
 
     async def _connected(self, meeting_id: uuid.UUID) -> frozenset[uuid.UUID]:
-        counts = await self.runtime.redis.hgetall(f"presence:{meeting_id}")
+        counts = await cast(Awaitable[dict[bytes, bytes]], self.runtime.redis.hgetall(f"presence:{meeting_id}"))
         return frozenset(uuid.UUID(k.decode()) for k, v in counts.items() if int(v) > 0)
 
     # --- fan-out --------------------------------------------------------------------------------
@@ -266,7 +267,7 @@ class LiveHub(Publisher):
                 views[audience] = view_for(room, audience, now, connected)
             return views[audience]
 
-        sends = []
+        sends: list[Awaitable[None]] = []
         for (audience, wants_json), group in _by_audience(fresh).items():
             whole = (
                 json_message(view(audience), "state")
@@ -320,7 +321,8 @@ class LiveHub(Publisher):
         personal = self.inbox.clients()
         if not clients and not personal:
             return
-        sessions = {c.session_id for c in [*clients, *personal] if c.session_id is not None}
+        sessions = {c.session_id for c in clients if c.session_id is not None}
+        sessions |= {c.session_id for c in personal if c.session_id is not None}
         async with self.runtime.sessionmaker() as session, transaction(session):
             allowed = await open_socket_access(
                 session, self.runtime.settings, sessions, {(c.case_id, c.user_id) for c in clients}

@@ -11,7 +11,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from litestar import WebSocket, websocket
+from litestar import websocket
 from litestar.channels import ChannelsPlugin, Subscriber
 from litestar.exceptions import WebSocketDisconnect
 
@@ -19,13 +19,14 @@ from server.live.events import user_channel
 from server.notify.notifications import unread_count
 from server.runtime import Runtime
 from server.web.security import header
+from server.web.types import Socket
 
 
 @dataclass(eq=False)
 class InboxClient:
     user_id: uuid.UUID
     session_id: uuid.UUID | None
-    socket: WebSocket  # type: ignore[type-arg]
+    socket: Socket
 
 
 @dataclass
@@ -97,7 +98,7 @@ class Inbox:
 
 
 @websocket("/ws/me")
-async def inbox_socket(socket: WebSocket) -> None:  # type: ignore[type-arg]
+async def inbox_socket(socket: Socket) -> None:
     runtime: Runtime = socket.app.state["runtime"]
     inbox: Inbox = socket.app.state["live"].inbox
     user, auth = socket.scope.get("user"), socket.scope.get("auth")

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +28,7 @@ from server.meetings.state import audience_for, load_room, view_for
 from server.people.models import User
 from server.web.forms import checked, form_data, parse_int, parse_uuid
 from server.web.render import is_htmx, page, redirect
+from server.web.types import HttpRequest
 
 ERRORS_TARGET = "#room-errors"
 MAX_POSITIONS = 100
@@ -79,7 +80,7 @@ class RoomPages(Controller):
     @get("/")
     async def room_page(
         self,
-        request: Request,  # type: ignore[type-arg]
+        request: HttpRequest,
         meeting_id: UUID,
         db: AsyncSession,
         user: User,
@@ -103,7 +104,7 @@ class RoomPages(Controller):
 
     async def _answer(
         self,
-        request: Request,  # type: ignore[type-arg]
+        request: HttpRequest,
         meeting_id: UUID,
         operation: Operation,
         done: str,
@@ -132,7 +133,7 @@ class RoomPages(Controller):
     @post("/start")
     async def start(
         self,
-        request: Request,  # type: ignore[type-arg]
+        request: HttpRequest,
         meeting_id: UUID,
         db: AsyncSession,
         user: User,
@@ -147,7 +148,7 @@ class RoomPages(Controller):
     @post("/end")
     async def end(
         self,
-        request: Request,  # type: ignore[type-arg]
+        request: HttpRequest,
         meeting_id: UUID,
         db: AsyncSession,
         user: User,
@@ -163,7 +164,7 @@ class RoomPages(Controller):
     @post("/join")
     async def join(
         self,
-        request: Request,  # type: ignore[type-arg]
+        request: HttpRequest,
         meeting_id: UUID,
         db: AsyncSession,
         user: User,
@@ -178,7 +179,7 @@ class RoomPages(Controller):
     @post("/leave")
     async def leave(
         self,
-        request: Request,  # type: ignore[type-arg]
+        request: HttpRequest,
         meeting_id: UUID,
         db: AsyncSession,
         user: User,
@@ -195,7 +196,7 @@ class RoomPages(Controller):
     @post("/open/{item_id:uuid}")
     async def open_item(
         self,
-        request: Request,  # type: ignore[type-arg]
+        request: HttpRequest,
         meeting_id: UUID,
         item_id: UUID,
         db: AsyncSession,
@@ -211,7 +212,7 @@ class RoomPages(Controller):
     @post("/agenda")
     async def add_item(
         self,
-        request: Request,  # type: ignore[type-arg]
+        request: HttpRequest,
         meeting_id: UUID,
         db: AsyncSession,
         user: User,
@@ -234,7 +235,7 @@ class RoomPages(Controller):
     @post("/agenda/{item_id:uuid}/move")
     async def move_item(
         self,
-        request: Request,  # type: ignore[type-arg]
+        request: HttpRequest,
         meeting_id: UUID,
         item_id: UUID,
         db: AsyncSession,
@@ -250,7 +251,7 @@ class RoomPages(Controller):
     @post("/agenda/{item_id:uuid}/visibility")
     async def visibility(
         self,
-        request: Request,  # type: ignore[type-arg]
+        request: HttpRequest,
         meeting_id: UUID,
         item_id: UUID,
         db: AsyncSession,
@@ -270,7 +271,7 @@ class RoomPages(Controller):
     @post("/hands")
     async def raise_hand(
         self,
-        request: Request,  # type: ignore[type-arg]
+        request: HttpRequest,
         meeting_id: UUID,
         db: AsyncSession,
         user: User,
@@ -294,7 +295,7 @@ class RoomPages(Controller):
     @post("/hands/lower")
     async def lower_hand(
         self,
-        request: Request,  # type: ignore[type-arg]
+        request: HttpRequest,
         meeting_id: UUID,
         db: AsyncSession,
         user: User,
@@ -309,7 +310,7 @@ class RoomPages(Controller):
     @post("/hands/{hand_id:uuid}/move")
     async def move_hand(
         self,
-        request: Request,  # type: ignore[type-arg]
+        request: HttpRequest,
         meeting_id: UUID,
         hand_id: UUID,
         db: AsyncSession,
@@ -325,7 +326,7 @@ class RoomPages(Controller):
     @post("/round")
     async def start_round(
         self,
-        request: Request,  # type: ignore[type-arg]
+        request: HttpRequest,
         meeting_id: UUID,
         db: AsyncSession,
         user: User,
@@ -340,7 +341,7 @@ class RoomPages(Controller):
     @post("/floor/next")
     async def floor_next(
         self,
-        request: Request,  # type: ignore[type-arg]
+        request: HttpRequest,
         meeting_id: UUID,
         db: AsyncSession,
         user: User,
@@ -356,7 +357,7 @@ class RoomPages(Controller):
     @post("/floor/end")
     async def floor_end(
         self,
-        request: Request,  # type: ignore[type-arg]
+        request: HttpRequest,
         meeting_id: UUID,
         db: AsyncSession,
         user: User,
@@ -373,7 +374,7 @@ class RoomPages(Controller):
     @post("/decisions")
     async def record_decision(
         self,
-        request: Request,  # type: ignore[type-arg]
+        request: HttpRequest,
         meeting_id: UUID,
         db: AsyncSession,
         user: User,
@@ -401,7 +402,7 @@ class RoomPages(Controller):
     @post("/actions")
     async def assign_action(
         self,
-        request: Request,  # type: ignore[type-arg]
+        request: HttpRequest,
         meeting_id: UUID,
         db: AsyncSession,
         user: User,

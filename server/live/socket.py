@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from litestar import WebSocket, websocket
+from litestar import websocket
 from litestar.exceptions import WebSocketDisconnect
 
 from server.audit.service import Actor, record
@@ -17,12 +17,13 @@ from server.meetings.service import visible_meeting
 from server.meetings.state import audience_for
 from server.runtime import Runtime
 from server.web.security import Auth, client_ip, header
+from server.web.types import Socket
 
 MAX_MESSAGE = 4096
 MAX_MESSAGES_PER_10S = 50
 
 
-def _origin_ok(socket: WebSocket, auth: Auth, runtime: Runtime) -> bool:  # type: ignore[type-arg]
+def _origin_ok(socket: Socket, auth: Auth, runtime: Runtime) -> bool:
     """Cookies ride along on cross-site socket requests, so a cookie-authenticated socket must
     come from our own pages. Bearer-token clients send no cookies and need no Origin."""
     if auth.kind != "session":
@@ -30,7 +31,7 @@ def _origin_ok(socket: WebSocket, auth: Auth, runtime: Runtime) -> bool:  # type
     return header(socket.scope, b"origin") == runtime.settings.origin
 
 
-async def _refuse(socket: WebSocket, code: int, reason: str) -> None:  # type: ignore[type-arg]
+async def _refuse(socket: Socket, code: int, reason: str) -> None:
     """Accept, then close at once with the reason's code, so the client can tell "sign in again"
     or "gone" from a network fault: closed before the handshake, a browser only ever sees 1006,
     which the room page retries for ever. (A foreign Origin is still refused at the handshake.)"""
@@ -39,7 +40,7 @@ async def _refuse(socket: WebSocket, code: int, reason: str) -> None:  # type: i
 
 
 @websocket("/ws/meetings/{meeting_id:uuid}")
-async def meeting_socket(socket: WebSocket, meeting_id: uuid.UUID, format: str = "html") -> None:  # type: ignore[type-arg]
+async def meeting_socket(socket: Socket, meeting_id: uuid.UUID, format: str = "html") -> None:
     runtime: Runtime = socket.app.state["runtime"]
     hub: LiveHub = socket.app.state["live"]
     user, auth = socket.scope.get("user"), socket.scope.get("auth")
@@ -87,7 +88,7 @@ async def meeting_socket(socket: WebSocket, meeting_id: uuid.UUID, format: str =
         await hub.disconnect(client)
 
 
-async def _listen(socket: WebSocket, hub: LiveHub, client: Client) -> None:  # type: ignore[type-arg]
+async def _listen(socket: Socket, hub: LiveHub, client: Client) -> None:
     """Clients only ask for the whole room again (after a gap); anything else is ignored.
     Oversized or too frequent messages close the socket."""
     window_start, count = time.monotonic(), 0

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,12 +16,14 @@ from server.cases.models import CaseRole
 from server.config import Settings
 from server.db import transaction
 from server.errors import DomainError, Invalid
-from server.meetings import service
+from server.live.events import Publisher
+from server.meetings import room, service
 from server.meetings.models import MeetingKind
 from server.people.models import User
 from server.timeutil import zone
 from server.web.forms import checked, field_errors, form_data, parse_int, parse_uuid
 from server.web.render import page, redirect
+from server.web.types import HttpRequest
 
 
 def _local_datetime(value: str | None) -> datetime:
@@ -36,10 +39,10 @@ class MeetingPages(Controller):
 
     async def _new_form(
         self,
-        request: Request,
+        request: HttpRequest,
         db: AsyncSession,
         user: User,
-        case_id: UUID,  # type: ignore[type-arg]
+        case_id: UUID,
         status_code: int = 200,
         **context: object,
     ) -> Template:
@@ -59,19 +62,19 @@ class MeetingPages(Controller):
         )
 
     @get("/cases/{case_id:uuid}/meetings/new")
-    async def new_meeting(self, request: Request, case_id: UUID, db: AsyncSession, user: User) -> Template:  # type: ignore[type-arg]
+    async def new_meeting(self, request: HttpRequest, case_id: UUID, db: AsyncSession, user: User) -> Template:
         return await self._new_form(request, db, user, case_id)
 
     @post("/cases/{case_id:uuid}/meetings")
     async def schedule(
         self,
-        request: Request,
+        request: HttpRequest,
         case_id: UUID,
         db: AsyncSession,
         user: User,
         actor: Actor,
-        settings: Settings,  # type: ignore[type-arg]
-    ) -> Response:  # type: ignore[type-arg]
+        settings: Settings,
+    ) -> Response[Any]:
         data = await form_data(request)
         try:
             minutes = parse_int(
@@ -96,11 +99,11 @@ class MeetingPages(Controller):
 
     async def _meeting_page(
         self,
-        request: Request,
+        request: HttpRequest,
         db: AsyncSession,
         user: User,
         actor: Actor,
-        meeting_id: UUID,  # type: ignore[type-arg]
+        meeting_id: UUID,
         status_code: int = 200,
         **context: object,
     ) -> Template:
@@ -134,17 +137,20 @@ class MeetingPages(Controller):
         )
 
     @get("/meetings/{meeting_id:uuid}")
-    async def meeting(self, request: Request, meeting_id: UUID, db: AsyncSession, user: User, actor: Actor) -> Template:  # type: ignore[type-arg]
+    async def meeting(
+        self, request: HttpRequest, meeting_id: UUID, db: AsyncSession, user: User, actor: Actor
+    ) -> Template:
         return await self._meeting_page(request, db, user, actor, meeting_id)
 
     @post("/meetings/{meeting_id:uuid}/agenda")
     async def add_item(
-        self, request: Request, meeting_id: UUID, db: AsyncSession, user: User, actor: Actor
-    ) -> Response:  # type: ignore[type-arg]
+        self, request: HttpRequest, meeting_id: UUID, db: AsyncSession, user: User, actor: Actor, publisher: Publisher
+    ) -> Response[Any]:
         data = await form_data(request)
         try:
-            await service.add_agenda_item(
+            await room.add_item(
                 db,
+                publisher,
                 actor,
                 user,
                 meeting_id,

@@ -293,8 +293,10 @@ async def add_item(
     minutes: str = "",
 ) -> AgendaItem:
     title = title.strip()
-    if not title or len(title) > 300:
-        raise Invalid("Give the agenda item a title of up to 300 characters.", field="title")
+    if not title:
+        raise Invalid("Enter the agenda item's title.", field="title")
+    if len(title) > 300:
+        raise Invalid("Keep the title to 300 characters.", field="title")
 
     async def op(ctx: Ctx) -> AgendaItem:
         last = await ctx.session.scalar(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, post
+from litestar import Controller, Response, post
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +20,7 @@ from server.people.models import User
 from server.timeutil import zone
 from server.web.forms import form_data, parse_int
 from server.web.render import redirect
+from server.web.types import HttpRequest
 
 
 def _local_datetime(value: str | None) -> datetime | None:
@@ -38,14 +40,14 @@ class SchedulePages(Controller):
     @post("/reschedule")
     async def reschedule(
         self,
-        request: Request,  # type: ignore[type-arg]
+        request: HttpRequest,
         meeting_id: UUID,
         db: AsyncSession,
         user: User,
         actor: Actor,
         publisher: Publisher,
         settings: Settings,
-    ) -> Response:  # type: ignore[type-arg]
+    ) -> Response[Any]:
         data = await form_data(request)
         back = f"/meetings/{meeting_id}"
         sequence = await db.scalar(select(Meeting.calendar_sequence).where(Meeting.id == meeting_id))
@@ -74,14 +76,14 @@ class SchedulePages(Controller):
     @post("/cancel")
     async def cancel(
         self,
-        request: Request,  # type: ignore[type-arg]
+        request: HttpRequest,
         meeting_id: UUID,
         db: AsyncSession,
         user: User,
         actor: Actor,
         publisher: Publisher,
         settings: Settings,
-    ) -> Response:  # type: ignore[type-arg]
+    ) -> Response[Any]:
         back = f"/meetings/{meeting_id}"
         try:
             await invitations.cancel(db, publisher, actor, user, meeting_id, settings=settings)

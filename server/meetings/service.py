@@ -7,16 +7,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.actions.models import OPEN_STATUSES, Action
 from server.audit.service import Actor, record
 from server.cases.models import CaseMember, CaseRole
 from server.cases.service import VisibleCase, managed_case, role_of, visible_case
-from server.db import transaction
 from server.config import Settings
-from server.errors import Conflict, Forbidden, Invalid, NotFound
+from server.db import transaction
+from server.errors import Forbidden, Invalid, NotFound
 from server.meetings.invitations import invite
 from server.meetings.models import AgendaItem, Meeting, MeetingKind, MeetingStatus
 from server.people.models import User
@@ -166,62 +166,9 @@ async def agenda(
     return (await session.scalars(query)).all()
 
 
-async def bump_version(session: AsyncSession, meeting_id: uuid.UUID) -> int:
-    """Raise the meeting's version in the caller's transaction; the row lock orders concurrent changes."""
-    version = await session.scalar(
-        update(Meeting).where(Meeting.id == meeting_id).values(version=Meeting.version + 1).returning(Meeting.version)
-    )
-    assert version is not None
-    return version
-
-
 async def reload(session: AsyncSession, meeting_id: uuid.UUID) -> Meeting:
     """The meeting with its chair loaded, after a change committed."""
     meeting = await session.get(Meeting, meeting_id, populate_existing=True)
     if meeting is None:
         raise NotFound("No such meeting.")
     return meeting
-
-
-async def add_agenda_item(
-    session: AsyncSession,
-    actor: Actor,
-    by: User,
-    meeting_id: uuid.UUID,
-    title: str,
-    *,
-    professionals_only: bool = False,
-    minutes: str = "",
-) -> AgendaItem:
-    """Append an item to the agenda (chair only; not once the meeting has ended)."""
-    title = title.strip()
-    if not title:
-        raise Invalid("Enter the agenda item's title.", field="title")
-    if len(title) > 300:
-        raise Invalid("Keep the title to 300 characters.", field="title")
-    async with transaction(session):
-        visible = await chaired_meeting(session, by, meeting_id)
-        if visible.meeting.status in (MeetingStatus.ENDED, MeetingStatus.CANCELLED):
-            raise Conflict("The meeting has ended; its agenda is a record now.")
-        last = await session.scalar(select(func.max(AgendaItem.position)).where(AgendaItem.meeting_id == meeting_id))
-        item = AgendaItem(
-            meeting_id=meeting_id,
-            position=(last if last is not None else -1) + 1,
-            title=title,
-            professionals_only=professionals_only,
-            minutes=minutes,
-        )
-        session.add(item)
-        await session.flush()
-        await bump_version(session, meeting_id)
-        record(
-            session,
-            actor,
-            "agenda.add",
-            "agenda_item",
-            item.id,
-            case_id=visible.meeting.case_id,
-            meeting_id=meeting_id,
-            professionals_only=professionals_only,
-        )
-    return item

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Response, get
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +15,7 @@ from server.minutes.pdf import build_pdf
 from server.minutes.service import minutes_for, pdf_filename
 from server.people.models import User
 from server.web.render import page
+from server.web.types import HttpRequest
 
 
 class MinutesPages(Controller):
@@ -24,7 +25,7 @@ class MinutesPages(Controller):
     @get("/minutes")
     async def minutes(
         self,
-        request: Request,  # type: ignore[type-arg]
+        request: HttpRequest,
         meeting_id: UUID,
         db: AsyncSession,
         user: User,

@@ -13,4 +13,5 @@ def next_retry_after(attempts: int) -> timedelta:
     is retried often at first and never abandoned."""
     if attempts < 1:
         return timedelta(0)
-    return min(FIRST_RETRY * (2 ** min(attempts - 1, 16)), LONGEST_WAIT)
+    wait: timedelta = FIRST_RETRY * (2 ** min(attempts - 1, 16))
+    return min(wait, LONGEST_WAIT)

@@ -52,7 +52,7 @@ def build_message(email: Email, sender: str) -> Message:
     message: Message
     if email.html is None and not email.attachments:
         message = MIMEText(email.text, "plain", "utf-8")
-        message["Subject"] = Header(email.subject, "utf-8")
+        message["Subject"] = Header(email.subject, "utf-8").encode()
     else:
         rich = EmailMessage()
         rich.set_content(email.text)

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Response, delete, get, post
 from litestar.status_codes import HTTP_201_CREATED
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +19,7 @@ from server.people.models import User
 from server.people.shapes import agency_json, user_json
 from server.web.security import SESSION_COOKIE, Auth, client_ip
 from server.web.sessions import end_browser_session, set_session_cookie
+from server.web.types import HttpRequest
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -64,11 +65,11 @@ class SessionApi(Controller):
     @post("/session", status_code=200)
     async def sign_in(
         self,
-        request: Request,
+        request: HttpRequest,
         data: SignIn,
         db: AsyncSession,
         redis: Redis,
-        settings: Settings,  # type: ignore[type-arg]
+        settings: Settings,
     ) -> Response[dict[str, Any]]:
         """Sign in with e-mail and password; sets the session cookie."""
         user, token = await service.sign_in(
@@ -86,8 +87,8 @@ class SessionApi(Controller):
 
     @delete("/session", status_code=200)
     async def sign_out(
-        self, request: Request, db: AsyncSession, actor: Actor, auth: Auth | None
-    ) -> Response[dict[str, Any]]:  # type: ignore[type-arg]
+        self, request: HttpRequest, db: AsyncSession, actor: Actor, auth: Auth | None
+    ) -> Response[dict[str, Any]]:
         """Sign out: ends this browser session and closes its live sockets."""
         if auth is None:
             raise NotSignedIn("Sign in first.")
@@ -99,12 +100,12 @@ class SessionApi(Controller):
     @post("/me/password", status_code=200)
     async def change_password(
         self,
-        request: Request,
+        request: HttpRequest,
         data: PasswordChange,
         db: AsyncSession,
         user: User,
         actor: Actor,
-        settings: Settings,  # type: ignore[type-arg]
+        settings: Settings,
     ) -> Response[dict[str, Any]]:
         """Change your password: every session you have ends, on every device; this one is renewed."""
         token = await service.change_password(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Request, Response, get, post
+from typing import Any
+
+from litestar import Controller, Response, get, post
 from litestar.response import Template
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +19,7 @@ from server.web.forms import checked, field_errors, form_data, parse_uuid
 from server.web.render import page, redirect
 from server.web.security import SESSION_COOKIE, Auth, client_ip
 from server.web.sessions import end_browser_session, set_session_cookie
+from server.web.types import HttpRequest
 
 
 def _safe_next(target: str | None) -> str:
@@ -30,17 +33,17 @@ class SignInPages(Controller):
     include_in_schema = False
 
     @get("/sign-in")
-    async def sign_in_form(self, request: Request, next: str | None = None) -> Template:  # type: ignore[type-arg]
+    async def sign_in_form(self, request: HttpRequest, next: str | None = None) -> Template:
         return page(request, "auth/sign_in.html", error=None, email="", next=_safe_next(next))
 
     @post("/sign-in")
     async def sign_in(
         self,
-        request: Request,
+        request: HttpRequest,
         db: AsyncSession,
         redis: Redis,
-        settings: Settings,  # type: ignore[type-arg]
-    ) -> Response:  # type: ignore[type-arg]
+        settings: Settings,
+    ) -> Response[Any]:
         data = await form_data(request)
         email, target = data.get("email", ""), _safe_next(data.get("next"))
         try:
@@ -76,7 +79,7 @@ class SignInPages(Controller):
         return response
 
     @post("/sign-out")
-    async def sign_out(self, request: Request, db: AsyncSession, actor: Actor, auth: Auth | None) -> Response:  # type: ignore[type-arg]
+    async def sign_out(self, request: HttpRequest, db: AsyncSession, actor: Actor, auth: Auth | None) -> Response[Any]:
         if auth is not None:
             await end_browser_session(request, db, actor, auth)
         response = redirect(request, "/sign-in", flash="You have signed out.", category="info")
@@ -88,7 +91,9 @@ class AdminPages(Controller):
     path = "/admin"
     include_in_schema = False
 
-    async def _render(self, request: Request, db: AsyncSession, status_code: int = 200, **context: object) -> Template:  # type: ignore[type-arg]
+    async def _render(
+        self, request: HttpRequest, db: AsyncSession, status_code: int = 200, **context: object
+    ) -> Template:
         context.setdefault("errors", {})
         context.setdefault("values", {})
         return page(
@@ -102,12 +107,12 @@ class AdminPages(Controller):
         )
 
     @get("/")
-    async def index(self, request: Request, db: AsyncSession, user: User) -> Template:  # type: ignore[type-arg]
+    async def index(self, request: HttpRequest, db: AsyncSession, user: User) -> Template:
         require_admin(user)
         return await self._render(request, db)
 
     @post("/agencies")
-    async def create_agency(self, request: Request, db: AsyncSession, user: User, actor: Actor) -> Response:  # type: ignore[type-arg]
+    async def create_agency(self, request: HttpRequest, db: AsyncSession, user: User, actor: Actor) -> Response[Any]:
         require_admin(user)
         data = await form_data(request)
         try:
@@ -118,7 +123,7 @@ class AdminPages(Controller):
         return redirect(request, "/admin", flash=f"Agency {agency.name} added.")
 
     @post("/users")
-    async def create_user(self, request: Request, db: AsyncSession, user: User, actor: Actor) -> Response:  # type: ignore[type-arg]
+    async def create_user(self, request: HttpRequest, db: AsyncSession, user: User, actor: Actor) -> Response[Any]:
         require_admin(user)
         data = await form_data(request)
         try:
@@ -142,18 +147,18 @@ class AccountPages(Controller):
     include_in_schema = False
 
     @get("/invitations/{token:str}")
-    async def invitation(self, request: Request, token: str, db: AsyncSession) -> Template:  # type: ignore[type-arg]
+    async def invitation(self, request: HttpRequest, token: str, db: AsyncSession) -> Template:
         _, person = await service.invitation_for(db, token[:200])
         return page(request, "auth/invitation.html", person=person, token=token, errors={})
 
     @post("/invitations/{token:str}")
     async def accept(
         self,
-        request: Request,
+        request: HttpRequest,
         token: str,
         db: AsyncSession,
-        settings: Settings,  # type: ignore[type-arg]
-    ) -> Response:  # type: ignore[type-arg]
+        settings: Settings,
+    ) -> Response[Any]:
         data = await form_data(request)
         if data.get("password") != data.get("confirm"):
             _, person = await service.invitation_for(db, token[:200])
@@ -179,18 +184,18 @@ class AccountPages(Controller):
         return response
 
     @get("/account")
-    async def account(self, request: Request, user: User) -> Template:  # type: ignore[type-arg]
+    async def account(self, request: HttpRequest, user: User) -> Template:
         return page(request, "account/account.html", errors={})
 
     @post("/account/password")
     async def change_password(
         self,
-        request: Request,
+        request: HttpRequest,
         db: AsyncSession,
         user: User,
         actor: Actor,
-        settings: Settings,  # type: ignore[type-arg]
-    ) -> Response:  # type: ignore[type-arg]
+        settings: Settings,
+    ) -> Response[Any]:
         data = await form_data(request)
         if data.get("new_password") != data.get("confirm"):
             errors = {"confirm": "The two new passwords are not the same."}

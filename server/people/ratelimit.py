@@ -1,7 +1,15 @@
-"""Sign-in attempt limits per account and per address, counted in Redis so every process agrees."""
+"""Sign-in attempt limits per account and per address, counted in Redis so every process agrees.
+
+An attempt is counted *before* its password is checked, atomically: a check that only read the
+counters would let twenty guesses sent at once all pass it before the first failure is counted.
+A refused attempt (429) gives its count back at once; a successful one clears the account's
+counter and gives back its count at the address; a failed one keeps it (`count_failure`). The
+keys counted by `check` are remembered for the rest of the sign-in in a context variable, so the
+callers' protocol (check, then count_failure or clear_account) is unchanged."""
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -18,29 +26,64 @@ class Limit:
 PER_ACCOUNT = Limit(attempts=5, window_seconds=15 * 60)
 PER_ADDRESS = Limit(attempts=30, window_seconds=15 * 60)
 
+# Keys this sign-in has counted in advance (set by check, settled by count_failure / clear_account).
+_counted: ContextVar[tuple[str, ...]] = ContextVar("signin_counted", default=())
+
+# Give one count back, never below zero and never creating a key whose window has gone.
+_GIVE_BACK = """
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+if count > 0 then return redis.call('DECR', KEYS[1]) end
+return 0
+"""
+
 
 async def check(redis: Redis, email: str, ip: str | None) -> None:
-    """Refuse before any password work when either counter is spent."""
-    for key, limit in _keys(email, ip):
-        count = await redis.get(key)
-        if count is not None and int(count) >= limit.attempts:
-            ttl = await redis.ttl(key)
-            raise TooManyAttempts(
-                "Too many sign-in attempts. Wait a few minutes and try again.",
-                retry_after=max(int(ttl), 1),
-            )
+    """Count this attempt, and refuse it before any password work when a counter is spent."""
+    keys = _keys(email, ip)
+    async with redis.pipeline(transaction=True) as pipe:
+        for key, limit in keys:
+            pipe.incr(key)
+            pipe.expire(key, limit.window_seconds, nx=True)
+        results = await pipe.execute()
+    counts = [int(count) for count in results[0::2]]
+    spent = [key for (key, limit), count in zip(keys, counts, strict=True) if count > limit.attempts]
+    if spent:
+        for key, _ in keys:
+            await _give_back(redis, key)
+        _counted.set(())
+        ttl = await redis.ttl(spent[0])
+        raise TooManyAttempts(
+            "Too many sign-in attempts. Wait a few minutes and try again.",
+            retry_after=max(int(ttl), 1),
+        )
+    _counted.set(tuple(key for key, _ in keys))
 
 
 async def count_failure(redis: Redis, email: str, ip: str | None) -> None:
+    """A failed attempt stays counted (counting it now if `check` did not)."""
+    counted = _counted.get()
+    _counted.set(())
     async with redis.pipeline(transaction=True) as pipe:
         for key, limit in _keys(email, ip):
-            pipe.incr(key)
-            pipe.expire(key, limit.window_seconds, nx=True)
+            if key not in counted:
+                pipe.incr(key)
+                pipe.expire(key, limit.window_seconds, nx=True)
         await pipe.execute()
 
 
 async def clear_account(redis: Redis, email: str) -> None:
-    await redis.delete(f"signin:account:{email}")
+    """A successful sign-in: the account starts afresh, and the address gets its count back."""
+    account = f"signin:account:{email}"
+    counted = _counted.get()
+    _counted.set(())
+    await redis.delete(account)
+    for key in counted:
+        if key != account:
+            await _give_back(redis, key)
+
+
+async def _give_back(redis: Redis, key: str) -> None:
+    await redis.eval(_GIVE_BACK, 1, key)  # type: ignore[misc]
 
 
 def _keys(email: str, ip: str | None) -> list[tuple[str, Limit]]:

@@ -17,7 +17,8 @@ from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
 from sqlalchemy import update
 
 from server.audit.service import Actor
-from server.meetings import service as meetings
+from server.live.events import NoPublisher
+from server.meetings import room
 from server.meetings.models import Meeting
 from server.runtime import Runtime
 from server.timeutil import today_local
@@ -71,9 +72,9 @@ async def enter_room(browser: Browser, base: str, email: str, name: str, room_pa
 async def room(browser: Browser, server_url: str, team: Team, runtime: Runtime) -> AsyncIterator[dict[str, Person]]:
     chair = Actor(team.chair.id)
     async with runtime.sessionmaker() as session:
-        await meetings.add_agenda_item(session, chair, team.chair, team.meeting.id, OPEN_TITLE)
-        await meetings.add_agenda_item(
-            session, chair, team.chair, team.meeting.id, SECRET_TITLE, professionals_only=True
+        await room.add_item(session, NoPublisher(), chair, team.chair, team.meeting.id, OPEN_TITLE)
+        await room.add_item(
+            session, NoPublisher(), chair, team.chair, team.meeting.id, SECRET_TITLE, professionals_only=True
         )
         await session.execute(
             update(Meeting).where(Meeting.id == team.meeting.id).values(turn_limit_seconds=TURN_SECONDS)
