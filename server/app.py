@@ -17,6 +17,7 @@ from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.enums import OpenAPIMediaType
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import OpenAPIRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ControllerRouterHandler
@@ -145,6 +146,21 @@ def create_app(runtime: Runtime, *, extra_lifespan: Sequence[Any] = ()) -> Lites
             description="Live multi-agency meetings around a child, and the action plan after them.",
             path="/schema",
             render_plugins=[JsonSchemaAtRoot()],
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(
+                        type="http", scheme="bearer", description="A personal API token from POST /api/tokens."
+                    ),
+                    "session": SecurityScheme(
+                        type="apiKey",
+                        name="rt_session",
+                        security_scheme_in="cookie",
+                        description="The browser session from POST /api/session; state changes also need "
+                        "the csrftoken cookie echoed in the x-csrftoken header.",
+                    ),
+                }
+            ),
+            security=[{"bearer": []}, {"session": []}],
         ),
         state={"runtime": runtime},  # type: ignore[arg-type]
         plugins=[channels],

@@ -18,7 +18,7 @@ from server.people import service as people
 from server.people.models import Sector, User
 from server.timeutil import today_local, zone
 
-DEMO_PASSWORD = "roundtable-demo"
+DEMO_PASSWORD = "roundtable-demo"  # noqa: S105 - the published demo password
 SYSTEM = Actor(user_id=None, ip=None)
 
 AGENCIES = [

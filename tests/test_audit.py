@@ -492,6 +492,9 @@ async def test_the_trail_filters_by_verb_person_and_dates(
     assert views
     assert {r["verb"] for r in views} == {"case.view"}
     assert {r["actor_id"] for r in views} == {str(team.member.id), str(team.chair.id)}
+    # the verb is matched as typed, as a prefix: no wildcards
+    assert (await client.get(trail, params={"verb": "%"})).json() == []
+    assert (await client.get(trail, params={"verb": "case_view"})).json() == []
     family_of_verbs = (await client.get(trail, params={"verb": "case."})).json()
     assert {r["verb"] for r in family_of_verbs} >= {"case.view", "case.create", "case.member.add"}
 

@@ -660,7 +660,7 @@ async def test_options_answers_every_path_without_revealing_anything(app: Litest
 
 
 async def socket_answer(live_url: str, path: str, participant: Participant | None) -> str:
-    """ "open" when the socket is accepted and speaks first; else how it was refused."""
+    """How a socket answers: "open" when it is accepted and speaks first, else the refusal."""
     url = live_url.replace("http://", "ws://") + path
     headers = {"Cookie": participant.cookie_header()} if participant else {}
     try:
@@ -687,12 +687,13 @@ async def test_every_socket_answers_every_role_as_the_table_says(live_url: str, 
     signed_in: dict[str, Participant | None] = {"anonymous": None}
     for role in ROLES[1:]:
         signed_in[role] = await Participant(live_url, team.roles[role]).sign_in()
-    paths = {"/ws/meetings/{meeting_id:uuid}": f"/ws/meetings/{team.meeting.id}?format=json", "/ws/me": "/ws/me"}
+    world = World("sockets", team.roles, team.case.id, team.chair.id, {"live": team.meeting.id})
     mismatches = []
     try:
         for template, expect in WS_EXPECTED.items():
             for role in ROLES:
-                answer = await socket_answer(live_url, paths[template], signed_in[role])
+                path = url_for(template, Rule(expect), world) + "?format=json"
+                answer = await socket_answer(live_url, path, signed_in[role])
                 wanted = ("open",) if expect[role] == OK else SOCKET_REFUSALS[expect[role]]
                 if answer not in wanted:
                     mismatches.append(f"{template} as {role}: expected {expect[role]}, got {answer}")

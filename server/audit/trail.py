@@ -39,7 +39,7 @@ async def case_trail(
         raise Forbidden("Only the case's chair and administrators can read its audit trail.")
     query = select(AuditEvent).where(AuditEvent.case_id == case_id)
     if filters.verb:
-        query = query.where(AuditEvent.verb.startswith(filters.verb))
+        query = query.where(AuditEvent.verb.startswith(filters.verb, autoescape=True))
     if filters.actor_id:
         query = query.where(AuditEvent.actor_id == filters.actor_id)
     if filters.since:

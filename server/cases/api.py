@@ -130,8 +130,10 @@ class CasesApi(Controller):
         return [action_json(a, today) for a in found]
 
     @get("/{case_id:uuid}/meetings")
-    async def list_meetings(self, case_id: UUID, db: AsyncSession, user: User) -> list[dict[str, Any]]:
+    async def list_meetings(self, case_id: UUID, db: AsyncSession, user: User, actor: Actor) -> list[dict[str, Any]]:
         await service.visible_case(db, user, case_id)
+        async with transaction(db):
+            record(db, actor, "case.view", "case", case_id, case_id=case_id, via="api:meetings")
         return [meeting_summary(m) for m in await meetings.meetings_of_case(db, case_id)]
 
     @post("/{case_id:uuid}/meetings", status_code=HTTP_201_CREATED)

@@ -70,6 +70,7 @@ class SessionApi(Controller):
         db: AsyncSession,
         redis: Redis,
         settings: Settings,
+        auth: Auth | None,
     ) -> Response[dict[str, Any]]:
         """Sign in with e-mail and password; sets the session cookie."""
         user, token = await service.sign_in(
@@ -80,6 +81,7 @@ class SessionApi(Controller):
             data.password,
             ip=client_ip(request.scope),
             user_agent=request.headers.get("user-agent"),
+            replaces=auth.session_id if auth else None,
         )
         response = Response({"user": user_json(user)})
         set_session_cookie(response, token, settings)

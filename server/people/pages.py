@@ -43,6 +43,7 @@ class SignInPages(Controller):
         db: AsyncSession,
         redis: Redis,
         settings: Settings,
+        auth: Auth | None,
     ) -> Response[Any]:
         data = await form_data(request)
         email, target = data.get("email", ""), _safe_next(data.get("next"))
@@ -55,6 +56,7 @@ class SignInPages(Controller):
                 data.get("password", ""),
                 ip=client_ip(request.scope),
                 user_agent=request.headers.get("user-agent"),
+                replaces=auth.session_id if auth else None,
             )
         except TooManyAttempts as error:
             return page(

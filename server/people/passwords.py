@@ -52,9 +52,14 @@ def password_problem(password: str, *, email: str = "", name: str = "") -> str |
     lowered = password.lower()
     if lowered in COMMON_PASSWORDS or len(set(lowered)) < 4:
         return "That password is too common or too easy to guess; choose another."
-    local_part = email.split("@")[0].lower()
-    if (local_part and len(local_part) >= 4 and local_part in lowered) or (
-        name and name.lower().replace(" ", "") in lowered.replace(" ", "")
-    ):
+    letters = _letters(lowered)
+    local_part = _letters(email.split("@")[0].lower())
+    name_letters = _letters(name.lower())
+    if (len(local_part) >= 4 and local_part in letters) or (len(name_letters) >= 4 and name_letters in letters):
         return "Do not use your name or e-mail address in your password."
     return None
+
+
+def _letters(text: str) -> str:
+    """Letters and digits only, so 'rosa-parks-1955' is seen to contain the name 'Rosa Parks'."""
+    return "".join(ch for ch in text if ch.isalnum())

@@ -132,8 +132,10 @@ async def sign_in(
     *,
     ip: str | None,
     user_agent: str | None,
+    replaces: uuid.UUID | None = None,
 ) -> tuple[User, str]:
-    """Check the password and open a new session (a fresh token: sessions rotate at sign-in).
+    """Check the password and open a new session (a fresh token: sessions rotate at sign-in);
+    the session this browser had before, if any, ends.
 
     The same message and the same argon2 work whether or not the e-mail exists.
     """
@@ -146,6 +148,8 @@ async def sign_in(
             record(session, Actor(user.id if user else None, ip), "signin.failed", "user", email=email)
             user = None
         else:
+            if replaces is not None:
+                await session.execute(update(UserSession).where(UserSession.id == replaces).values(ended_at=utcnow()))
             token = _open_session(session, settings, user, ip=ip, user_agent=user_agent)
             record(session, Actor(user.id, ip), "signin", "user", user.id)
     if user is None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any, cast
 
-from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.di import Provide
 from redis.asyncio import Redis
@@ -17,46 +17,47 @@ from server.live.events import NoPublisher, Publisher
 from server.people.models import User
 from server.runtime import Runtime
 from server.web.security import Auth, client_ip
+from server.web.types import HttpRequest
 
 
-def runtime(connection: ASGIConnection) -> Runtime:  # type: ignore[type-arg]
+def runtime(connection: ASGIConnection[Any, Any, Any, Any]) -> Runtime:
     return connection.app.state["runtime"]  # type: ignore[no-any-return]
 
 
-async def provide_db(request: Request) -> AsyncIterator[AsyncSession]:  # type: ignore[type-arg]
+async def provide_db(request: HttpRequest) -> AsyncIterator[AsyncSession]:
     async with runtime(request).sessionmaker() as session:
         yield session
 
 
-def provide_user(request: Request) -> User:  # type: ignore[type-arg]
+def provide_user(request: HttpRequest) -> User:
     user = request.scope.get("user")
     if user is None:
         raise NotSignedIn("Sign in first.")
-    return user  # type: ignore[no-any-return]
+    return cast(User, user)
 
 
-def provide_optional_user(request: Request) -> User | None:  # type: ignore[type-arg]
-    return request.scope.get("user")
+def provide_optional_user(request: HttpRequest) -> User | None:
+    return cast(User | None, request.scope.get("user"))
 
 
-def provide_auth(request: Request) -> Auth | None:  # type: ignore[type-arg]
-    return request.scope.get("auth")
+def provide_auth(request: HttpRequest) -> Auth | None:
+    return cast(Auth | None, request.scope.get("auth"))
 
 
-def provide_actor(request: Request) -> Actor:  # type: ignore[type-arg]
+def provide_actor(request: HttpRequest) -> Actor:
     user = request.scope.get("user")
     return Actor(user.id if user else None, client_ip(request.scope))
 
 
-def provide_settings(request: Request) -> Settings:  # type: ignore[type-arg]
+def provide_settings(request: HttpRequest) -> Settings:
     return runtime(request).settings
 
 
-def provide_redis(request: Request) -> Redis:  # type: ignore[type-arg]
+def provide_redis(request: HttpRequest) -> Redis:
     return runtime(request).redis
 
 
-def provide_publisher(request: Request) -> Publisher:  # type: ignore[type-arg]
+def provide_publisher(request: HttpRequest) -> Publisher:
     """The live hub tells every web process about a change after its commit."""
     return request.app.state.get("live") or NoPublisher()
 

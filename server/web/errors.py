@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from litestar import MediaType, Request, Response
+from litestar import MediaType, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
@@ -12,15 +13,16 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from server.errors import Conflict, DomainError, Invalid, NotSignedIn, TooManyAttempts
 from server.web.render import page
+from server.web.types import HttpRequest
 
 log = logging.getLogger("roundtable")
 
 
-def wants_json(request: Request) -> bool:  # type: ignore[type-arg]
+def wants_json(request: HttpRequest) -> bool:
     return request.url.path.startswith("/api/") or request.url.path.startswith("/schema")
 
 
-def _json(status: int, detail: str, **extra: object) -> Response:  # type: ignore[type-arg]
+def _json(status: int, detail: str, **extra: object) -> Response[Any]:
     return Response(
         {"status_code": status, "detail": detail, **extra},
         status_code=status,
@@ -28,7 +30,7 @@ def _json(status: int, detail: str, **extra: object) -> Response:  # type: ignor
     )
 
 
-def domain_error(request: Request, exc: DomainError) -> Response:  # type: ignore[type-arg]
+def domain_error(request: HttpRequest, exc: DomainError) -> Response[Any]:
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyAttempts) else {}
     if wants_json(request):
         extra = {"field": exc.field} if exc.field else {}
@@ -43,10 +45,10 @@ def domain_error(request: Request, exc: DomainError) -> Response:  # type: ignor
         status_code=exc.status_code,
         status=exc.status_code,
         message=exc.detail,
-    )  # type: ignore[return-value]
+    )
 
 
-def http_error(request: Request, exc: HTTPException) -> Response:  # type: ignore[type-arg]
+def http_error(request: HttpRequest, exc: HTTPException) -> Response[Any]:
     detail = exc.detail
     if exc.status_code >= 500:
         log.error("server error on %s %s: %s", request.method, request.url.path, exc.detail, exc_info=exc)
@@ -61,7 +63,7 @@ def http_error(request: Request, exc: HTTPException) -> Response:  # type: ignor
         status_code=exc.status_code,
         status=exc.status_code,
         message=detail,
-    )  # type: ignore[return-value]
+    )
 
 
 def _validation_detail(exc: ValidationException) -> str | None:
@@ -74,15 +76,15 @@ def _validation_detail(exc: ValidationException) -> str | None:
     return None
 
 
-def server_error(request: Request, exc: Exception) -> Response:  # type: ignore[type-arg]
+def server_error(request: HttpRequest, exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     detail = "Something went wrong on our side. Nothing you sent was lost; please try again."
     if wants_json(request):
         return _json(HTTP_500_INTERNAL_SERVER_ERROR, detail)
-    return page(request, "errors/error.html", status_code=500, status=500, message=detail)  # type: ignore[return-value]
+    return page(request, "errors/error.html", status_code=500, status=500, message=detail)
 
 
-def database_refusal(request: Request, exc: DBAPIError) -> Response:  # type: ignore[type-arg]
+def database_refusal(request: HttpRequest, exc: DBAPIError) -> Response[Any]:
     """Backstops for input that only the database can judge: a unique key taken by a request
     that raced this one (409), or text PostgreSQL cannot store (422). Anything else is ours."""
     state = getattr(getattr(exc, "orig", None), "sqlstate", None) or getattr(

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hmac
 import secrets
 import uuid
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qs
 
 from litestar.datastructures import MutableScopeHeaders
@@ -17,6 +18,11 @@ from server.people import service as people
 
 if TYPE_CHECKING:
     from server.runtime import Runtime
+
+# The CSRF middleware reads and replays raw ASGI messages; plain dicts describe them honestly.
+RawScope = dict[str, Any]
+RawReceive = Callable[[], Awaitable[dict[str, Any]]]
+RawSend = Callable[[dict[str, Any]], Awaitable[None]]
 
 SESSION_COOKIE = "rt_session"
 CSRF_COOKIE = "csrftoken"
@@ -40,18 +46,18 @@ class Auth:
     session_id: uuid.UUID | None = None
 
 
-def runtime_of(scope: Scope) -> Runtime:
+def runtime_of(scope: Mapping[str, Any]) -> Runtime:
     return scope["litestar_app"].state["runtime"]  # type: ignore[no-any-return]
 
 
-def header(scope: Scope, name: bytes) -> str | None:
+def header(scope: Mapping[str, Any], name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
         if key == name:
             return str(value.decode("latin-1"))
     return None
 
 
-def cookies(scope: Scope) -> dict[str, str]:
+def cookies(scope: Mapping[str, Any]) -> dict[str, str]:
     raw = header(scope, b"cookie")
     if not raw:
         return {}
@@ -63,14 +69,14 @@ def cookies(scope: Scope) -> dict[str, str]:
     return {key: morsel.value for key, morsel in jar.items()}
 
 
-def bearer_token(scope: Scope) -> str | None:
+def bearer_token(scope: Mapping[str, Any]) -> str | None:
     value = header(scope, b"authorization")
     if value and value[:7].lower() == "bearer ":
         return value[7:].strip() or None
     return None
 
 
-def client_ip(scope: Scope) -> str | None:
+def client_ip(scope: Mapping[str, Any]) -> str | None:
     client = scope.get("client")
     return client[0] if client else None
 
@@ -109,9 +115,10 @@ class CsrfMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, asgi_scope: Scope, asgi_receive: Receive, asgi_send: Send) -> None:
+        scope, receive, send = cast(RawScope, asgi_scope), cast(RawReceive, asgi_receive), cast(RawSend, asgi_send)
         if scope["type"] != "http" or scope["path"].startswith("/static/"):
-            await self.app(scope, receive, send)
+            await self.app(asgi_scope, asgi_receive, asgi_send)
             return
         existing = cookies(scope).get(CSRF_COOKIE)
         scope["csrf_token"] = existing or secrets.token_urlsafe(32)
@@ -122,9 +129,9 @@ class CsrfMiddleware:
                 return
         if existing is None:
             send = _with_cookie(send, scope)
-        await self.app(scope, receive, send)
+        await self.app(asgi_scope, cast(Receive, receive), cast(Send, send))
 
-    async def _check(self, scope: Scope, receive: Receive, expected: str | None) -> tuple[Receive, bool]:
+    async def _check(self, scope: RawScope, receive: RawReceive, expected: str | None) -> tuple[RawReceive, bool]:
         if not expected:
             return receive, False
         sent = header(scope, CSRF_HEADER)
@@ -140,7 +147,7 @@ class CsrfMiddleware:
         return receive, hmac.compare_digest(field, expected)
 
 
-async def _buffer_body(receive: Receive) -> tuple[bytes | None, Receive]:
+async def _buffer_body(receive: RawReceive) -> tuple[bytes | None, RawReceive]:
     """Read the whole body (bounded) and hand the handler a receive that replays it."""
     chunks: list[bytes] = []
     size = 0
@@ -158,7 +165,7 @@ async def _buffer_body(receive: Receive) -> tuple[bytes | None, Receive]:
     body = b"".join(chunks)
     replayed = False
 
-    async def replay() -> Message:
+    async def replay() -> dict[str, Any]:
         nonlocal replayed
         if not replayed:
             replayed = True
@@ -168,7 +175,7 @@ async def _buffer_body(receive: Receive) -> tuple[bytes | None, Receive]:
     return body, replay
 
 
-async def _refuse(scope: Scope, send: Send) -> None:
+async def _refuse(scope: RawScope, send: RawSend) -> None:
     wants_json = scope["path"].startswith("/api/")
     if wants_json:
         body = b'{"status_code":403,"detail":"The CSRF token is missing or wrong. Reload the page and try again."}'
@@ -180,13 +187,13 @@ async def _refuse(scope: Scope, send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def _with_cookie(send: Send, scope: Scope) -> Send:
+def _with_cookie(send: RawSend, scope: RawScope) -> RawSend:
     secure = runtime_of(scope).settings.secure_cookies
     cookie = f"{CSRF_COOKIE}={scope['csrf_token']}; Path=/; SameSite=Lax" + ("; Secure" if secure else "")
 
-    async def wrapped(message: Message) -> None:
+    async def wrapped(message: dict[str, Any]) -> None:
         if message["type"] == "http.response.start":
-            MutableScopeHeaders.from_message(message).add("set-cookie", cookie)
+            MutableScopeHeaders.from_message(cast(Message, message)).add("set-cookie", cookie)
         await send(message)
 
     return wrapped

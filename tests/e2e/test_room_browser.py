@@ -18,7 +18,7 @@ from sqlalchemy import update
 
 from server.audit.service import Actor
 from server.live.events import NoPublisher
-from server.meetings import room
+from server.meetings import room as room_operations
 from server.meetings.models import Meeting
 from server.runtime import Runtime
 from server.timeutil import today_local
@@ -72,8 +72,8 @@ async def enter_room(browser: Browser, base: str, email: str, name: str, room_pa
 async def room(browser: Browser, server_url: str, team: Team, runtime: Runtime) -> AsyncIterator[dict[str, Person]]:
     chair = Actor(team.chair.id)
     async with runtime.sessionmaker() as session:
-        await room.add_item(session, NoPublisher(), chair, team.chair, team.meeting.id, OPEN_TITLE)
-        await room.add_item(
+        await room_operations.add_item(session, NoPublisher(), chair, team.chair, team.meeting.id, OPEN_TITLE)
+        await room_operations.add_item(
             session, NoPublisher(), chair, team.chair, team.meeting.id, SECRET_TITLE, professionals_only=True
         )
         await session.execute(
