@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.actions.models import Action
+from server.actions.models import OPEN_STATUSES, Action
 from server.actions.shapes import action_json
 from server.cases.models import Case, CaseMember, CaseRole
 from server.errors import NotFound
@@ -61,6 +61,7 @@ class Room:
     turns: Sequence[Turn]
     decisions: Sequence[Decision]
     actions: Sequence[Action]
+    carried_actions: Sequence[Action]  # still open from earlier meetings: the action review
     agencies: dict[uuid.UUID, Agency]
 
 
@@ -87,9 +88,16 @@ async def load_room(session: AsyncSession, meeting_id: uuid.UUID) -> Room:
     turns = await rows(select(Turn).where(Turn.meeting_id == meeting_id).order_by(Turn.started_at))
     decisions = await rows(select(Decision).where(Decision.meeting_id == meeting_id).order_by(Decision.created_at))
     actions = await rows(select(Action).where(Action.meeting_id == meeting_id).order_by(Action.created_at))
+    carried = await rows(
+        select(Action)
+        .where(
+            Action.case_id == case.id, Action.status.in_(OPEN_STATUSES), Action.meeting_id.is_distinct_from(meeting_id)
+        )
+        .order_by(Action.due_date)
+    )
     agency_ids = {m.user.agency_id for m in team} | {a.agency_id for a in attendance}
     agencies = {a.id: a for a in await rows(select(Agency).where(Agency.id.in_(agency_ids)))} if agency_ids else {}
-    return Room(meeting, case, agenda, team, attendance, hands, turns, decisions, actions, agencies)
+    return Room(meeting, case, agenda, team, attendance, hands, turns, decisions, actions, carried, agencies)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +126,7 @@ class RoomView:
     time_by_user: Sequence[tuple[User, float]]
     decisions: Sequence[Decision]
     actions: Sequence[Action]
+    carried_actions: Sequence[Action]
     connected: frozenset[uuid.UUID] = field(default_factory=frozenset)
 
     @property
@@ -210,6 +219,9 @@ def view_for(room: Room, audience: Audience, now: datetime, connected: frozenset
             for a in room.actions
             if a.agenda_item_id not in hidden_items
             and not (a.professionals_only and not audience.sees_professionals_only)
+        ],
+        carried_actions=[
+            a for a in room.carried_actions if audience.sees_professionals_only or not a.professionals_only
         ],
         connected=connected,
     )
@@ -309,4 +321,5 @@ def state_json(view: RoomView) -> dict[str, Any]:
             for d in view.decisions
         ],
         "actions": [action_json(a, today) for a in view.actions],
+        "review_actions": [action_json(a, today) for a in view.carried_actions],
     }
