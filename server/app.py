@@ -37,6 +37,7 @@ from server.meetings.schedule_api import ScheduleApi, reschedule_meeting
 from server.meetings.schedule_pages import SchedulePages
 from server.minutes.api import MinutesApi
 from server.minutes.pages import MinutesPages
+from server.notify.pages import OutboxPages
 from server.people.api import PeopleApi, SessionApi
 from server.people.pages import AccountPages, AdminPages, SignInPages
 from server.runtime import Runtime
@@ -74,6 +75,7 @@ def route_handlers() -> Sequence[ControllerRouterHandler]:
         inbox_socket,
         SignInPages,
         AdminPages,
+        OutboxPages,
         AccountPages,
         ActionPages,
         CasePages,

@@ -36,6 +36,7 @@ import pytest
 import websockets
 from litestar import Litestar
 from litestar.routes import HTTPRoute, WebSocketRoute
+from sqlalchemy import select
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from server.audit.service import Actor
@@ -45,6 +46,7 @@ from server.db import transaction
 from server.live.events import NoPublisher
 from server.meetings import room
 from server.meetings import service as meetings
+from server.notify.models import OutboxMessage
 from server.people import service as people
 from server.runtime import Runtime
 from server.timeutil import today_local
@@ -187,6 +189,8 @@ EXPECTED: dict[tuple[str, str], Rule] = {
         world="shared",
     ),
     ("GET", "/admin"): Rule(ADMIN_ONLY),
+    ("GET", "/admin/outbox"): Rule(ADMIN_ONLY),
+    ("GET", "/admin/outbox/{message_id:uuid}"): Rule(ADMIN_ONLY),
     ("POST", "/admin/agencies"): Rule(
         ADMIN_ONLY,
         body=form(lambda w, r: {"agency_name": f"Agency {w.tag} {r}", "agency_sector": "education"}),
@@ -446,6 +450,7 @@ class World:
     hand_id: uuid.UUID | None = None
     action_id: uuid.UUID | None = None
     token: str = "no-such-invitation"
+    message_id: uuid.UUID | None = None
 
 
 class Worlds:
@@ -510,6 +515,8 @@ class Worlds:
                 await room.end(s, pub, as_chair, t.chair, done, self.settings)
                 async with transaction(s):
                     world.token = people.new_invitation(s, self.settings, t.family.id, case.id, t.chair.id)
+                world.message_id = await s.scalar(select(OutboxMessage.id).limit(1))  # the minutes e-mail
+                assert world.message_id is not None, "ending the meeting should have e-mailed the minutes"
         return world
 
 
@@ -522,6 +529,7 @@ def url_for(template: str, rule: Rule, world: World) -> str:
         "action_id": world.action_id,
         "user_id": world.users["member"].id,
         "token": world.token,
+        "message_id": world.message_id,
         "file_path": "css/app.css",
         "path": "nothing-here",
         **rule.params,
@@ -647,7 +655,7 @@ async def test_options_answers_every_path_without_revealing_anything(app: Litest
         team.chair.id,
         dict.fromkeys(("live", "scheduled", "ended"), team.meeting.id),
     )
-    world.item_id = world.hand_id = world.action_id = uuid.uuid4()
+    world.item_id = world.hand_id = world.action_id = world.message_id = uuid.uuid4()
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as anonymous:
         for template in sorted({route.path for route in app.routes if isinstance(route, HTTPRoute)}):
             response = await anonymous.options(url_for(template, Rule(OPTIONS_RULE), world))

@@ -220,3 +220,19 @@ def _keep_locally(row: OutboxMessage, data_dir: Path) -> None:
     row.sent_at = utcnow()
     row.attempts += 1
     row.last_error = "no mail server configured: kept as a file in the data folder"
+
+
+async def recent(session: AsyncSession, *, limit: int = 100) -> Sequence[OutboxMessage]:
+    """The newest messages, for administrators to see what was (or would have been) sent."""
+    return (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.created_at.desc()).limit(limit))).all()
+
+
+def readable_text(raw: bytes) -> str:
+    """The plain-text body of a stored message, with its attachments named."""
+    from email import message_from_bytes, policy
+
+    message = message_from_bytes(raw, policy=policy.default)
+    body = message.get_body(preferencelist=("plain",)) if isinstance(message, EmailMessage) else None
+    text = body.get_content() if body is not None else ""
+    names = [part.get_filename() for part in message.walk() if part.get_filename()]
+    return text + ("\n\nAttached: " + ", ".join(str(n) for n in names) if names else "")
