@@ -8,8 +8,8 @@ A bare asyncio process (uvloop when available) with
     `websockets.broadcast`s to each audience of that meeting the very bytes the real server sent
     it for a change of that kind, then answers 200.
 
-Same wire settings as the real server (permessage-deflate, window 2^12, memLevel 5, which are
-both websockets' and uvicorn's defaults), so the comparison is the application's cost.
+Same wire settings as the real server (--compression: permessage-deflate as the real server
+negotiates it), so the comparison is the application's cost.
 
     python -m bench.floor_server --database-url postgresql://... --payloads payloads.json \\
         --port 8101 --http-port 8102
@@ -31,6 +31,7 @@ from urllib.parse import parse_qs, urlsplit
 import asyncpg
 import websockets
 from websockets.asyncio.server import ServerConnection, serve
+from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 
 Rooms = dict[str, dict[str, set[ServerConnection]]]
 
@@ -91,7 +92,23 @@ async def run(args: argparse.Namespace) -> None:
             writer.close()
 
     http_server = await asyncio.start_server(http, args.host, args.http_port, backlog=1024)
-    async with serve(socket, args.host, args.port, max_size=65536, ping_interval=20, backlog=1024):
+    compression: dict[str, Any] = {}
+    if args.compression == "off":
+        compression = {"compression": None}
+    elif args.compression == "lean":  # as server/live/wsdeflate.py: no context takeover
+        compression = {
+            "compression": None,
+            "extensions": [
+                ServerPerMessageDeflateFactory(
+                    server_no_context_takeover=True,
+                    client_no_context_takeover=True,
+                    server_max_window_bits=12,
+                    client_max_window_bits=12,
+                    compress_settings={"memLevel": 5},
+                )
+            ],
+        }
+    async with serve(socket, args.host, args.port, max_size=65536, ping_interval=20, backlog=1024, **compression):
         print("ready", flush=True)
         async with http_server:
             await asyncio.Future()
@@ -104,6 +121,13 @@ def main() -> int:
     top.add_argument("--host", default="127.0.0.1")
     top.add_argument("--port", type=int, required=True, help="websocket port")
     top.add_argument("--http-port", type=int, required=True, help="change endpoint port")
+    top.add_argument(
+        "--compression",
+        choices=["standard", "lean", "off"],
+        default="standard",
+        help="permessage-deflate as the real server negotiates it (standard: websockets' and uvicorn's "
+        "defaults; lean: without context takeover; off)",
+    )
     args = top.parse_args()
     try:
         import uvloop

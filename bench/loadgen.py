@@ -144,6 +144,15 @@ class Http:
         self.idle.clear()
 
 
+def negotiated(ws: ClientConnection) -> str:
+    """permessage-deflate as the server accepted it: off, lean (no context takeover on the
+    server's side: no per-socket compressor) or standard."""
+    extensions = ws.protocol.extensions
+    if not extensions:
+        return "off"
+    return "lean" if getattr(extensions[0], "remote_no_context_takeover", False) else "standard"
+
+
 class Load:
     def __init__(self, args: argparse.Namespace, meetings: list[MeetingSpec]) -> None:
         self.args = args
@@ -157,6 +166,7 @@ class Load:
         self.readers: list[asyncio.Task[None]] = []
         self.samples: dict[str, dict[str, str]] = {}  # change kind -> audience -> message
         self.whole: dict[str, str] = {}  # audience -> the whole room sent on connect
+        self.compression = ""  # what the server negotiated: standard, lean or off
         self.https: list[Http] = []
         self.cycle = [0] * len(meetings)
         self.hands: list[list[str]] = [[] for _ in meetings]
@@ -192,6 +202,8 @@ class Load:
                     await asyncio.sleep(0.5 * (attempt + 1))
             first = await ws.recv()  # the whole room, sent on connect
             self.whole.setdefault(member.audience, str(first))
+            if not self.compression:
+                self.compression = negotiated(ws)
         self.sockets.append(ws)
         self.readers.append(asyncio.create_task(self.read(ws, mi, pi, member.audience)))
 
@@ -411,6 +423,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     per = (after - before) / result["participants"] / 1024
     log(f"connected in {connect_s:.1f} s, quiet after {settle_s:.1f} s more; RSS {after / 2**20:.1f} MiB")
     log(f"memory per connected participant: {per:.1f} KiB")
+    result["compression"] = load.compression
     result["connect_seconds"] = round(connect_s, 2)
     result["settle_seconds"] = round(settle_s, 2)
     result["rss_before_mib"] = round(before / 2**20, 2)

@@ -235,6 +235,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     str(ws_port),
                     "--http-port",
                     str(http_port),
+                    "--compression",
+                    args.floor_compression or result["real"].get("compression") or "standard",
                 ],
                 cwd=REPO,
                 stdout=subprocess.PIPE,
@@ -268,7 +270,7 @@ def report(result: dict[str, Any]) -> list[str]:
         if not part:
             continue
         lines.append(
-            f"{name}: {part['participants']} participants;"
+            f"{name} (permessage-deflate: {part.get('compression')}): {part['participants']} participants;"
             f" RSS {part['rss_before_mib']} -> {part['rss_connected_mib']} MiB"
             f" = {part['kib_per_participant']} KiB per participant; connected in {part['connect_seconds']} s"
         )
@@ -320,6 +322,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     top.add_argument("--profile", action="store_true", help="attach py-spy to the server during the first run")
     top.add_argument("--skip-floor", action="store_true")
+    top.add_argument(
+        "--floor-compression",
+        choices=["standard", "lean", "off"],
+        help="permessage-deflate of the floor (default: what the real server negotiated, so that both "
+        "send the same bytes on the wire)",
+    )
     top.add_argument(
         "--no-deflate",
         action="store_true",

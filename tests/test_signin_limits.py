@@ -318,9 +318,9 @@ async def test_an_ended_or_expired_session_loses_its_open_sockets_at_the_recheck
     assert await closed_code(sockets["family"]) == 4401
     # the chair's socket is untouched
     await chair.post(f"/api/meetings/{team.meeting.id}/start")
-    while (message := await sockets["chair"].next())["type"] == "presence":
-        pass
-    assert message["type"] == "started"
+    while (message := await sockets["chair"].next())["state"]["status"] != "live":
+        pass  # presence messages from the closed sockets may come first, or be merged with this
+    assert message["type"] in ("started", "change")
     for socket in sockets.values():
         await socket.close()
     for person in (member, family, chair):
