@@ -257,7 +257,8 @@ class LiveHub(Publisher):
         meeting.known_version = max(meeting.known_version, version)
         json_due = version > meeting.json_version or "presence" in types
         meeting.json_version = max(meeting.json_version, version)
-        kind = next(iter(types)) if len(types) == 1 and not ahead else "change"
+        real = types - {"presence"} or types  # presence merged into a real change does not hide it
+        kind = next(iter(real)) if len(real) == 1 and not ahead else "change"
         if ahead:
             regions = ALL_REGIONS
         views: dict[Audience, RoomView] = {}
