@@ -44,7 +44,7 @@ from sqlalchemy import event, text
 
 from server import embedded
 from server.actions.chase import earliest_due_date_to_scan
-from server.actions.chasing import chase_pass, chase_settings
+from server.actions.chasing import chase_pass
 from server.config import load_settings
 from server.db import import_all_models
 from server.live.events import NoPublisher
@@ -115,7 +115,7 @@ async def load(runtime: Runtime, shape: Shape) -> dict[str, int]:
     the last day that can have a "before due" reminder. The rest are due later, over four months.
     All are open (60% open, 30% in progress, 10% accepted and open)."""
     rng = random.Random(shape.seed)
-    rules = chase_settings(runtime.settings.chase)
+    rules = runtime.settings.chase
     latest = earliest_due_date_to_scan(NOW, rules)
     earliest = _working_days_back(NOW.date(), 15)
     window = [earliest + timedelta(days=d) for d in range((latest - earliest).days + 1)]

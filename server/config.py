@@ -16,26 +16,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from server.actions.chase import ChaseSettings, parse_bank_holidays
+
 PREFIX = "ROUNDTABLE_"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message names it."""
-
-
-@dataclass(frozen=True, slots=True)
-class ChaseConfig:
-    """When the worker reminds and escalates; documented in README.md."""
-
-    lead_working_days: int = 2
-    overdue_repeat_days: int = 7
-    escalate_lead_after: int = 3
-    escalate_chair_after: int = 10
-    work_start: time = time(9)
-    work_end: time = time(17)
-    timezone: str = "Europe/London"
-    bank_holidays: frozenset[date] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +42,7 @@ class Settings:
     session_idle_minutes: int = 30
     session_max_hours: int = 12
     invitation_days: int = 7
-    chase: ChaseConfig = field(default_factory=ChaseConfig)
+    chase: ChaseSettings = field(default_factory=ChaseSettings)
 
     @property
     def embedded(self) -> bool:
@@ -117,13 +105,10 @@ def _dates(env: Mapping[str, str], name: str) -> frozenset[date]:
     raw = _get(env, name)
     if raw is None:
         return frozenset()
-    days: set[date] = set()
-    for item in raw.split(","):
-        try:
-            days.add(date.fromisoformat(item.strip()))
-        except ValueError:
-            raise SettingsError(f"{PREFIX}{name} must be comma-separated dates like 2026-12-25, not {item!r}") from None
-    return frozenset(days)
+    try:
+        return parse_bank_holidays(raw)
+    except ValueError as error:
+        raise SettingsError(f"{PREFIX}{name}: {error}") from None
 
 
 def _timezone(env: Mapping[str, str], name: str, default: str) -> str:
@@ -135,8 +120,10 @@ def _timezone(env: Mapping[str, str], name: str, default: str) -> str:
     return raw
 
 
-def _chase(env: Mapping[str, str]) -> ChaseConfig:
-    config = ChaseConfig(
+def _chase(env: Mapping[str, str]) -> ChaseSettings:
+    if _time(env, "WORKING_HOURS_END", time(17)) <= _time(env, "WORKING_HOURS_START", time(9)):
+        raise SettingsError(f"{PREFIX}WORKING_HOURS_END must be later than the start")
+    return ChaseSettings(
         lead_working_days=_int(env, "REMIND_BEFORE_WORKING_DAYS", 2),
         overdue_repeat_days=_int(env, "REMIND_OVERDUE_EVERY_DAYS", 7, minimum=1),
         escalate_lead_after=_int(env, "ESCALATE_LEAD_AFTER_WORKING_DAYS", 3, minimum=1),
@@ -146,9 +133,6 @@ def _chase(env: Mapping[str, str]) -> ChaseConfig:
         timezone=_timezone(env, "TIMEZONE", "Europe/London"),
         bank_holidays=_dates(env, "BANK_HOLIDAYS"),
     )
-    if config.work_end <= config.work_start:
-        raise SettingsError(f"{PREFIX}WORKING_HOURS_END must be later than the start")
-    return config
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:

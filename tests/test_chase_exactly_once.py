@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import func, select, text, update
 
 from server.actions.chase import ActionFacts, Recipient, due_reminders
-from server.actions.chasing import ChaseSummary, chase_pass, chase_settings
+from server.actions.chasing import ChaseSummary, chase_pass
 from server.actions.models import ReminderLedger
 from server.config import REPO_ROOT, Settings
 from server.live.events import NoPublisher
@@ -72,7 +72,7 @@ async def load_world(runtime: Runtime, settings: Settings, *, actions: int, peop
     """Cases with a lead and a chair, and ``actions`` actions spread over ``people`` owners, due from
     four weeks ago to four weeks ahead, in every status the chase cares about (bulk COPY)."""
     rng = random.Random(seed)
-    rules = chase_settings(settings.chase)
+    rules = settings.chase
     agency = uuid.uuid4()
     persons = [uuid.uuid4() for _ in range(people)]
     emails = {person: f"person{i}@load.example" for i, person in enumerate(persons)}

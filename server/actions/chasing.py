@@ -23,7 +23,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.actions.chase import (
     ActionFacts,
-    ChaseSettings,
     Recipient,
     Reminder,
     Stage,
@@ -33,7 +32,7 @@ from server.actions.chase import (
 )
 from server.actions.models import Acceptance, Action, ReminderLedger
 from server.cases.models import Case, CaseMember, CaseRole
-from server.config import ChaseConfig, Settings
+from server.config import Settings
 from server.db import transaction
 from server.live.events import Publisher
 from server.meetings.models import Meeting
@@ -51,19 +50,6 @@ STAGE_WORDS = {
     Stage.DECLINED: "was declined by its owner",
     Stage.BLOCKED: "is blocked",
 }
-
-
-def chase_settings(config: ChaseConfig) -> ChaseSettings:
-    return ChaseSettings(
-        lead_working_days=config.lead_working_days,
-        overdue_repeat_days=config.overdue_repeat_days,
-        escalate_lead_after=config.escalate_lead_after,
-        escalate_chair_after=config.escalate_chair_after,
-        work_start=config.work_start,
-        work_end=config.work_end,
-        timezone=config.timezone,
-        bank_holidays=config.bank_holidays,
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +89,7 @@ class _Candidate:
 async def chase_pass(
     maker: async_sessionmaker[AsyncSession], settings: Settings, publisher: Publisher, now: datetime
 ) -> ChaseSummary:
-    rules = chase_settings(settings.chase)
+    rules = settings.chase
     if not in_working_hours(now, rules):
         return ChaseSummary(0, 0, 0, in_working_hours=False)
     async with maker() as session, transaction(session):
