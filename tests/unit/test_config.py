@@ -39,10 +39,10 @@ def test_a_bad_setting_is_named(env: dict[str, str], named: str) -> None:
 
 
 def test_external_servers_and_defaults(tmp_path: Path) -> None:
-    settings = load_settings({**EXTERNAL, "ROUNDTABLE_DATA_DIR": str(tmp_path), "HOST": "0.0.0.0", "PORT": "9000"})
+    settings = load_settings({**EXTERNAL, "ROUNDTABLE_DATA_DIR": str(tmp_path), "HOST": "127.0.0.2", "PORT": "9000"})
     assert not settings.embedded
-    assert (settings.host, settings.port) == ("0.0.0.0", 9000)
-    assert settings.base_url == "http://0.0.0.0:9000"
+    assert (settings.host, settings.port) == ("127.0.0.2", 9000)
+    assert settings.base_url == "http://127.0.0.2:9000"
     assert settings.chase.timezone == "Europe/London"
     assert not settings.secure_cookies
 
