@@ -1,6 +1,6 @@
 """Where the server's time goes, from py-spy's collapsed stacks (`py-spy record --format raw`).
 
-    python -m bench.profile_summary bench/results/profile-latest.txt
+    python -m bench.profile_summary bench/results/profile-after.txt
 
 Every sample is one moment the server's thread was on the CPU (py-spy leaves idle samples out).
 Three views:

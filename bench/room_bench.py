@@ -214,7 +214,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
             profile = summarise((folder / "profile.txt").read_text())
             result["profile"] = profile
-            shutil.copy(folder / "profile.txt", Path(args.results) / "profile-latest.txt")
+            shutil.copy(folder / "profile.txt", Path(args.results) / f"profile-{args.label or 'latest'}.txt")
             log("profile (share of samples):")
             for line in profile["report"]:
                 print(line, file=sys.stderr)
@@ -290,6 +290,34 @@ def report(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+def targets(result: dict[str, Any]) -> list[tuple[str, bool]]:
+    """The issue's targets, on the first run: (what, met)."""
+    real, floor = result.get("real"), result.get("floor")
+    if not real:
+        return []
+    run = real["runs"][0]
+    last = run["last_ms"]
+    checks = [
+        (f"{real['participants']} participants connected (target 2,000)", real["participants"] >= 2000),
+        (
+            f"every change reached everyone ({run['errors']} errors, {run['incomplete']} incomplete)",
+            run["errors"] == 0 and run["incomplete"] == 0,
+        ),
+        (f"p99 {last['p99']:.1f} ms (target < 100 ms)", last["p99"] is not None and last["p99"] < 100),
+        (f"{real['kib_per_participant']:.1f} KiB per idle participant (target < 50)", real["kib_per_participant"] < 50),
+    ]
+    if floor:
+        floor_p50 = floor["runs"][0]["last_ms"]["p50"]
+        checks.append(
+            (
+                f"p50 {last['p50']:.1f} ms = {last['p50'] / floor_p50:.2f}x the floor's {floor_p50:.1f} ms"
+                " (target <= 3x)",
+                last["p50"] <= 3 * floor_p50,
+            )
+        )
+    return checks
+
+
 def main(argv: list[str] | None = None) -> int:
     top = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     top.add_argument("--participants", type=int, default=2000)
@@ -341,6 +369,11 @@ def main(argv: list[str] | None = None) -> int:
     top.add_argument("--redis-url", help="an external Redis/Valkey, with --database-url")
     top.add_argument("--results", default=str(REPO / "bench" / "results"))
     top.add_argument("--label", default="", help="a word to put in the results file name")
+    top.add_argument(
+        "--per-change",
+        action="store_true",
+        help="keep every change's timings in the results file ([kind, status, t0, http, first, last, got])",
+    )
     top.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, spec, payloads)")
     args = top.parse_args(argv)
     if args.database_url and not args.redis_url:
@@ -354,13 +387,19 @@ def main(argv: list[str] | None = None) -> int:
             with contextlib.suppress(OSError):  # the autogroup is the caller's shell session's too
                 Path("/proc/self/autogroup").write_text("0")
     lines = report(result)
+    checks = targets(result)
+    lines += [f"{'met   ' if met else 'MISSED'} {what}" for what, met in checks]
     result["summary"] = lines
+    if not args.per_change:
+        for part in (result.get("real"), result.get("floor")):
+            for phase in [*(part or {}).get("runs", []), (part or {}).get("profiled_run") or {}]:
+                phase.pop("per_change", None)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     out = Path(args.results) / f"{stamp}{'-' + args.label if args.label else ''}.json"
     out.write_text(json.dumps(result, indent=2))
     print("\n".join(lines))
     print(f"results: {out}")
-    return 0
+    return 0 if all(met for _, met in checks) else 1
 
 
 if __name__ == "__main__":
