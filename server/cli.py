@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from server.config import Settings, SettingsError, load_settings
 from server.endpoints import servers
@@ -55,6 +56,19 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def ws_options(compression: str) -> dict[str, Any]:
+    """uvicorn's websocket options for --ws-compression: lean (the default: permessage-deflate
+    without per-socket state, see server/live/wsdeflate.py), standard (uvicorn's, ~45 KiB of zlib
+    state per socket) or off (the HTML goes uncompressed, ~5x the bytes)."""
+    if compression == "off":
+        return {"ws_per_message_deflate": False}
+    if compression == "standard":
+        return {}
+    from server.live.wsdeflate import LeanDeflateProtocol
+
+    return {"ws": LeanDeflateProtocol}
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -71,6 +85,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             proxy_headers=args.proxy_headers,
             log_level="info",
             ws_max_size=64 * 1024,
+            **ws_options(args.ws_compression),
         )
     return 0
 
@@ -100,6 +115,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
             port=settings.port,
             log_level="warning",
             ws_max_size=64 * 1024,
+            **ws_options("lean"),
         )
     return 0
 
@@ -151,6 +167,13 @@ def parser() -> argparse.ArgumentParser:
         help="also run the background worker in each web process",
     )
     serve.add_argument("--proxy-headers", action="store_true", help="trust X-Forwarded-* from a reverse proxy")
+    serve.add_argument(
+        "--ws-compression",
+        choices=["lean", "standard", "off"],
+        default="lean",
+        help="permessage-deflate on the live sockets: lean (default; no per-socket zlib state), "
+        "standard (uvicorn's, ~45 KiB per socket) or off",
+    )
     add(
         "worker",
         cmd_worker,

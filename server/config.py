@@ -42,6 +42,7 @@ class Settings:
     session_idle_minutes: int = 30
     session_max_hours: int = 12
     invitation_days: int = 7
+    session_cache_seconds: int = 30
     chase: ChaseSettings = field(default_factory=ChaseSettings)
 
     @property
@@ -169,6 +170,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         session_idle_minutes=_int(env, "SESSION_IDLE_MINUTES", 30, minimum=1),
         session_max_hours=_int(env, "SESSION_MAX_HOURS", 12, minimum=1),
         invitation_days=_int(env, "INVITATION_DAYS", 7, minimum=1),
+        session_cache_seconds=_int(env, "SESSION_CACHE_SECONDS", 30),
         chase=_chase(env),
     )
 

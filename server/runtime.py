@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from server.config import Settings
 from server.db import make_engine, make_sessionmaker
+from server.people.session_cache import SessionCache
 
 
 @dataclass
@@ -19,8 +20,10 @@ class Runtime:
     engine: AsyncEngine = field(init=False)
     sessionmaker: async_sessionmaker[AsyncSession] = field(init=False)
     redis: Redis = field(init=False)
+    session_cache: SessionCache = field(init=False)
 
     def __post_init__(self) -> None:
+        self.session_cache = SessionCache(self.settings.session_cache_seconds)
         self.engine = make_engine(self.database_url)
         self.sessionmaker = make_sessionmaker(self.engine)
         self.redis = Redis.from_url(self.redis_url, decode_responses=False)

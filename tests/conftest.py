@@ -58,6 +58,7 @@ def settings(data_dir: Path, endpoints: tuple[str, str]) -> Settings:
         "ROUNDTABLE_SECRET_KEY": TEST_SECRET,
         "ROUNDTABLE_DATA_DIR": str(data_dir),
         "ROUNDTABLE_BASE_URL": "http://testserver.local",
+        "ROUNDTABLE_SESSION_CACHE_SECONDS": "0",  # tests move session rows in the database
     }
     return load_settings(env)
 

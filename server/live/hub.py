@@ -38,7 +38,7 @@ from server.live.events import (
 )
 from server.live.inbox import Inbox
 from server.live.render import json_message, region_html
-from server.meetings.state import Audience, RoomView, load_room, view_for
+from server.meetings.state import Audience, RoomView, family_sees_all, load_room, view_for
 from server.runtime import Runtime
 
 log = logging.getLogger("roundtable.live")
@@ -73,6 +73,7 @@ class _Meeting:
     pending_types: set[str] = field(default_factory=set)
     fresh: set[Client] = field(default_factory=set)  # waiting for their first whole room
     known_version: int = 0
+    clients_seen_version: bool = False  # a version has gone out: later ones can be compared
     json_version: int = 0  # the room version last sent to JSON clients by a broadcast
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -101,6 +102,7 @@ class LiveHub(Publisher):
         await self.channels.wait_published(change.encode(), meeting_channel(change.meeting_id))
 
     async def access_changed(self) -> None:
+        self.runtime.session_cache.clear()  # this process at once; the others on RECHECK
         await self.channels.wait_published(RECHECK, CONTROL_CHANNEL)
 
     async def users_changed(self, user_ids: Iterable[uuid.UUID], kind: str) -> None:
@@ -255,43 +257,58 @@ class LiveHub(Publisher):
         version = room.meeting.version
         ahead = bool(meeting.known_version) and version > meeting.known_version
         meeting.known_version = max(meeting.known_version, version)
-        json_due = version > meeting.json_version or "presence" in types
+        newer = version > meeting.json_version
+        json_due = newer or "presence" in types
         meeting.json_version = max(meeting.json_version, version)
-        real = types - {"presence"} or types  # presence merged into a real change does not hide it
+        real = types - {"presence"}  # presence merged into a real change does not hide it
+        if not real:  # only presence notices so far: a newer room means a change is on its way
+            real = {"change"} if newer and meeting.clients_seen_version else types
         kind = next(iter(real)) if len(real) == 1 and not ahead else "change"
+        meeting.clients_seen_version = True
         if ahead:
             regions = ALL_REGIONS
         views: dict[Audience, RoomView] = {}
+        family_as_professionals = family_sees_all(room)
+        payloads: dict[tuple[Audience, bool, bool], str] = {}
 
         def view(audience: Audience) -> RoomView:
+            if audience is Audience.FAMILY and family_as_professionals:
+                audience = Audience.PROFESSIONALS  # nothing is hidden from the family: same view
             if audience not in views:
                 views[audience] = view_for(room, audience, now, connected)
             return views[audience]
 
+        def payload(audience: Audience, wants_json: bool, whole: bool) -> str:
+            """Rendered once per distinct view, so the family and the professionals share bytes
+            whenever they see the same (and the socket layer compresses them once)."""
+            shown = view(audience)
+            key = (shown.audience, wants_json, whole)
+            if key not in payloads:
+                if wants_json:
+                    payloads[key] = json_message(shown, "state" if whole else kind)
+                else:
+                    payloads[key] = region_html(self.templates, shown, ALL_REGIONS if whole else regions)
+            return payloads[key]
+
         sends: list[Awaitable[None]] = []
         for (audience, wants_json), group in _by_audience(fresh).items():
-            whole = (
-                json_message(view(audience), "state")
-                if wants_json
-                else region_html(self.templates, view(audience), ALL_REGIONS)
-            )
+            whole = payload(audience, wants_json, whole=True)
             sends.extend(self._send(client, whole) for client in group)
         if regions:
             for (audience, wants_json), group in _by_audience(clients).items():
                 if wants_json and not json_due:
                     continue
-                payload = (
-                    json_message(view(audience), kind)
-                    if wants_json
-                    else region_html(self.templates, view(audience), regions)
-                )
-                sends.extend(self._send(client, payload) for client in group)
+                change = payload(audience, wants_json, whole=False)
+                sends.extend(self._send(client, change) for client in group)
         meeting.clients |= fresh
         await asyncio.gather(*sends)
 
     async def _send(self, client: Client, payload: str) -> None:
         try:
-            await asyncio.wait_for(client.send(payload), SEND_TIMEOUT)
+            # asyncio.timeout, not wait_for: wait_for (3.11) runs the send in a task of its own,
+            # a second task per socket per change on top of gather's
+            async with asyncio.timeout(SEND_TIMEOUT):
+                await client.send(payload)
         except Exception:  # a dead or stuck socket: drop it, the browser reconnects
             await self._safe_close(client, 1011, "Could not deliver an update.")
             await self.disconnect(client)
@@ -305,6 +322,7 @@ class LiveHub(Publisher):
     async def _control_loop(self, subscriber: Subscriber) -> None:
         async for raw in subscriber.iter_events():
             if raw == RECHECK:
+                self.runtime.session_cache.clear()
                 await self.recheck()
 
     async def _recheck_loop(self) -> None:

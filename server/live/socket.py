@@ -14,7 +14,8 @@ from server.db import transaction
 from server.errors import NotFound
 from server.live.hub import Client, LiveHub
 from server.meetings.service import visible_meeting
-from server.meetings.state import audience_for
+from server.meetings.state import Audience, audience_for
+from server.people.models import User
 from server.runtime import Runtime
 from server.web.security import Auth, client_ip, header
 from server.web.types import Socket
@@ -50,12 +51,44 @@ async def meeting_socket(socket: Socket, meeting_id: uuid.UUID, format: str = "h
     if not _origin_ok(socket, auth, runtime):
         await socket.close(code=4403, reason="This socket only accepts the server's own pages.")
         return
+    admitted = await _admit(runtime, socket, user, meeting_id, format)
+    if admitted is None:
+        await _refuse(socket, 4404, "No such meeting.")
+        return
+    case_id, audience = admitted
+    user_id = user.id
+    del user, admitted  # the socket lives for hours: keep ids, not ORM rows (and their session), here
+    await socket.accept()
+    client = Client(
+        meeting_id=meeting_id,
+        case_id=case_id,
+        user_id=user_id,
+        session_id=auth.session_id,
+        audience=audience,
+        wants_json=format == "json",
+        send=socket.send_text,
+        close=lambda code, reason: socket.close(code=code, reason=reason),
+    )
+    await hub.connect(client)
+    try:
+        await _listen(socket, hub, client)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        await hub.disconnect(client)
+
+
+async def _admit(
+    runtime: Runtime, socket: Socket, user: User, meeting_id: uuid.UUID, format: str
+) -> tuple[uuid.UUID, Audience] | None:
+    """The case and audience of a member's socket (audited), or None if the meeting is not
+    theirs to see. A function of its own, so that the rows read and the closed session die
+    with its frame instead of living as long as the socket."""
     async with runtime.sessionmaker() as session:
         try:
             visible = await visible_meeting(session, user, meeting_id)
         except NotFound:
-            await _refuse(socket, 4404, "No such meeting.")
-            return
+            return None
         async with transaction(session):
             actor = Actor(user.id, client_ip(socket.scope))
             record(
@@ -68,24 +101,7 @@ async def meeting_socket(socket: Socket, meeting_id: uuid.UUID, format: str = "h
                 meeting_id=meeting_id,
                 format=format,
             )
-    await socket.accept()
-    client = Client(
-        meeting_id=meeting_id,
-        case_id=visible.meeting.case_id,
-        user_id=user.id,
-        session_id=auth.session_id,
-        audience=audience_for(visible.case.access.role, is_chair=visible.is_chair),
-        wants_json=format == "json",
-        send=socket.send_text,
-        close=lambda code, reason: socket.close(code=code, reason=reason),
-    )
-    await hub.connect(client)
-    try:
-        await _listen(socket, hub, client)
-    except WebSocketDisconnect:
-        pass
-    finally:
-        await hub.disconnect(client)
+        return visible.meeting.case_id, audience_for(visible.case.access.role, is_chair=visible.is_chair)
 
 
 async def _listen(socket: Socket, hub: LiveHub, client: Client) -> None:

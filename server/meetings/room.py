@@ -36,7 +36,7 @@ from server.meetings.models import (
     Position,
     Turn,
 )
-from server.meetings.state import load_room, ordered_hands, rule_hand, rule_turn
+from server.meetings.state import order_hands, queue_rows, rule_hand, rule_turn
 from server.minutes.service import issue_minutes
 from server.people.models import User
 from server.timeutil import today_local
@@ -585,8 +585,8 @@ async def floor_next(
         now = utcnow()
         # The order is taken while the current turn is still open: a reply to the speaker only
         # jumps the queue while the turn it answers is the current one.
-        room = await load_room(ctx.session, ctx.meeting.id)
-        order = ordered_hands(room, now)
+        hands, turns = await queue_rows(ctx.session, ctx.meeting.id)  # not the whole room
+        order = order_hands(hands, turns, ctx.meeting.open_item_id, now)
         ended = await _end_turn(ctx, now)
         if not order:
             if ended is None:

@@ -66,11 +66,17 @@ class Room:
 
 
 async def load_room(session: AsyncSession, meeting_id: uuid.UUID) -> Room:
-    meeting = await session.get(Meeting, meeting_id, populate_existing=True)
-    if meeting is None:
+    found = (
+        await session.execute(
+            select(Meeting, Case)
+            .join(Case, Case.id == Meeting.case_id)
+            .where(Meeting.id == meeting_id)
+            .execution_options(populate_existing=True)
+        )
+    ).first()
+    if found is None:
         raise NotFound("No such meeting.")
-    case = await session.get(Case, meeting.case_id)
-    assert case is not None
+    meeting, case = found
 
     async def rows(query: Any) -> list[Any]:
         return list((await session.scalars(query)).unique().all())
@@ -84,8 +90,7 @@ async def load_room(session: AsyncSession, meeting_id: uuid.UUID) -> Room:
     attendance = await rows(
         select(Attendance).where(Attendance.meeting_id == meeting_id).order_by(Attendance.joined_at)
     )
-    hands = await rows(select(Hand).where(Hand.meeting_id == meeting_id, Hand.state == "waiting"))
-    turns = await rows(select(Turn).where(Turn.meeting_id == meeting_id).order_by(Turn.started_at))
+    hands, turns = await queue_rows(session, meeting_id)
     decisions = await rows(select(Decision).where(Decision.meeting_id == meeting_id).order_by(Decision.created_at))
     actions = await rows(select(Action).where(Action.meeting_id == meeting_id).order_by(Action.created_at))
     carried = await rows(
@@ -95,9 +100,19 @@ async def load_room(session: AsyncSession, meeting_id: uuid.UUID) -> Room:
         )
         .order_by(Action.due_date)
     )
-    agency_ids = {m.user.agency_id for m in team} | {a.agency_id for a in attendance}
-    agencies = {a.id: a for a in await rows(select(Agency).where(Agency.id.in_(agency_ids)))} if agency_ids else {}
+    # the people's agencies came with them (joined); read only those an attendance row names otherwise
+    agencies = {m.user.agency.id: m.user.agency for m in team} | {a.user.agency.id: a.user.agency for a in attendance}
+    missing = {a.agency_id for a in attendance} - agencies.keys()
+    if missing:
+        agencies |= {a.id: a for a in await rows(select(Agency).where(Agency.id.in_(missing)))}
     return Room(meeting, case, agenda, team, attendance, hands, turns, decisions, actions, carried, agencies)
+
+
+async def queue_rows(session: AsyncSession, meeting_id: uuid.UUID) -> tuple[list[Hand], list[Turn]]:
+    """The waiting hands and the turns: all the queue order depends on (with the open item)."""
+    hands = (await session.scalars(select(Hand).where(Hand.meeting_id == meeting_id, Hand.state == "waiting"))).all()
+    turns = (await session.scalars(select(Turn).where(Turn.meeting_id == meeting_id).order_by(Turn.started_at))).all()
+    return list(hands), list(turns)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,16 +179,30 @@ def rule_turn(turn: Turn) -> queue.Turn:
 
 def ordered_hands(room: Room, now: datetime) -> list[Hand]:
     """The waiting hands in the order the equal-voice rules give (for every audience)."""
-    by_id = {h.id: h for h in room.hands}
-    current = next((t for t in room.turns if t.ended_at is None), None)
+    return order_hands(room.hands, room.turns, room.meeting.open_item_id, now)
+
+
+def order_hands(
+    hands: Sequence[Hand], turns: Sequence[Turn], open_item_id: uuid.UUID | None, now: datetime
+) -> list[Hand]:
+    by_id = {h.id: h for h in hands}
+    current = next((t for t in turns if t.ended_at is None), None)
     order = queue.order_queue(
-        [rule_hand(h) for h in room.hands],
-        [rule_turn(t) for t in room.turns],
-        open_item_id=room.meeting.open_item_id,
+        [rule_hand(h) for h in hands],
+        [rule_turn(t) for t in turns],
+        open_item_id=open_item_id,
         current_turn_id=current.id if current else None,
         now=now,
     )
     return [by_id[h.id] for h in order]
+
+
+def family_sees_all(room: Room) -> bool:
+    """True when nothing in the room is for professionals only: then the family's view of it
+    is the professionals' view (view_for leaves out nothing else), and so are its bytes."""
+    return not any(i.professionals_only for i in room.agenda) and not any(
+        a.professionals_only for a in (*room.actions, *room.carried_actions)
+    )
 
 
 def view_for(room: Room, audience: Audience, now: datetime, connected: frozenset[uuid.UUID] = frozenset()) -> RoomView:

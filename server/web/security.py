@@ -101,7 +101,11 @@ class AuthMiddleware:
                 return (user, Auth("token")) if user else (None, None)
             cookie = cookies(scope).get(SESSION_COOKIE)
             if cookie:
-                found = await people.user_for_session(session, runtime.settings, cookie)
+                found = runtime.session_cache.get(cookie)
+                if found is None:
+                    found = await people.user_for_session(session, runtime.settings, cookie)
+                    if found:
+                        runtime.session_cache.put(cookie, *found)
                 if found:
                     return found[0], Auth("session", found[1])
         return None, None
