@@ -262,7 +262,7 @@ class LiveHub(Publisher):
         meeting.json_version = max(meeting.json_version, version)
         real = types - {"presence"}  # presence merged into a real change does not hide it
         if not real:  # only presence notices so far: a newer room means a change is on its way
-            real = {"change"} if newer and meeting.clients_seen_version else types
+            real = frozenset({"change"}) if newer and meeting.clients_seen_version else types
         kind = next(iter(real)) if len(real) == 1 and not ahead else "change"
         meeting.clients_seen_version = True
         if ahead:
