@@ -39,31 +39,13 @@ CLOSED_STATUSES = (ActionStatus.DONE, ActionStatus.CANCELLED, ActionStatus.NOT_A
 STATUS_FILTERS = ("open", "overdue", "done")
 
 
-def filter_actions(query, status: str | None, today: date):  # type: ignore[no-untyped-def]
+def api_filter(status: str | None) -> PlanFilter:
+    """The API's ?status= (open, overdue or done; none for all) as an action plan filter."""
     if status is None:
-        return query
+        return PlanFilter(state="all")
     if status not in STATUS_FILTERS:
         raise Invalid("status must be open, overdue or done.", field="status")
-    if status == "open":
-        return query.where(Action.status.in_(OPEN_STATUSES))
-    if status == "overdue":
-        return query.where(Action.status.in_(OPEN_STATUSES), Action.due_date < today)
-    return query.where(Action.status == "done")
-
-
-async def actions_of_case(
-    session: AsyncSession,
-    case_id: uuid.UUID,
-    *,
-    status: str | None,
-    today: date,
-    include_professionals_only: bool,
-) -> Sequence[Action]:
-    query = select(Action).where(Action.case_id == case_id)
-    if not include_professionals_only:
-        query = query.where(Action.professionals_only.is_(False))
-    query = filter_actions(query, status, today).order_by(Action.due_date, Action.created_at)
-    return (await session.scalars(query)).all()
+    return PlanFilter(state="done" if status == "done" else "open", overdue=status == "overdue")
 
 
 async def open_actions_of_owner(session: AsyncSession, owner_id: uuid.UUID) -> Sequence[Action]:
@@ -409,7 +391,7 @@ async def _after_commit(publisher: Publisher, session: AsyncSession, action: Act
 class PlanFilter:
     """What the action plan page and its CSV export show."""
 
-    state: str = "open"  # open, closed or all
+    state: str = "open"  # open, closed, done or all
     overdue: bool = False
     owner_id: uuid.UUID | None = None
     agency_id: uuid.UUID | None = None
@@ -424,6 +406,8 @@ async def action_plan(
         query = query.where(Action.professionals_only.is_(False))
     if plan.state == "open":
         query = query.where(Action.status.in_(OPEN_STATUSES))
+    elif plan.state == "done":
+        query = query.where(Action.status == ActionStatus.DONE)
     elif plan.state == "closed":
         query = query.where(Action.status.in_(CLOSED_STATUSES))
     if plan.overdue:

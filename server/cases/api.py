@@ -118,10 +118,10 @@ class CasesApi(Controller):
     ) -> list[dict[str, Any]]:
         visible = await service.visible_case(db, user, case_id, content=True)
         today = today_local()
-        found = await actions.actions_of_case(
+        found = await actions.action_plan(
             db,
             case_id,
-            status=status,
+            actions.api_filter(status),
             today=today,
             include_professionals_only=visible.access.sees_professionals_only,
         )

@@ -106,10 +106,10 @@ class CasePages(Controller):
         team = await service.team(db, case_id)
         plan: Sequence[Action] = []
         if visible.access.can_see_content:
-            plan = await actions.actions_of_case(
+            plan = await actions.action_plan(
                 db,
                 case_id,
-                status=None,
+                actions.PlanFilter(state="all"),
                 today=today_local(),
                 include_professionals_only=visible.access.sees_professionals_only,
             )
