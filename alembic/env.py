@@ -8,7 +8,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from alembic import context
-from server.db import Base, import_all_models
+from server.platform.db import Base, import_all_models
 
 import_all_models()
 config = context.config

@@ -42,15 +42,15 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from sqlalchemy import event, text
 
-from server import embedded
 from server.actions.chase import earliest_due_date_to_scan
 from server.actions.chasing import chase_pass
 from server.config import load_settings
-from server.db import import_all_models
 from server.live.events import NoPublisher
-from server.migrations import upgrade
 from server.notify.outbox import send_pending
-from server.runtime import Runtime
+from server.platform import embedded
+from server.platform.db import import_all_models
+from server.platform.migrations import upgrade
+from server.platform.runtime import Runtime
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)  # a Tuesday, 10:00 in London
 SECRET = "chase-bench-secret-key-that-is-long-enough-0123456789"  # noqa: S105 (a throw-away database)

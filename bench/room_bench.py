@@ -158,14 +158,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             database_url, redis_url = args.database_url, args.redis_url
             postgres_pid = valkey_pid = None
         else:
-            from server import embedded
+            from server.platform import embedded
 
             servers = embedded.ensure_running(folder / "servers")
             database_url, redis_url = servers.database_url, servers.redis_url
             postgres_pid, valkey_pid = servers.postgres_pid, servers.valkey_pid
             for pid in (postgres_pid, valkey_pid):
                 prioritise(pid, args.nice)
-        from server.migrations import upgrade
+        from server.platform.migrations import upgrade
 
         upgrade(database_url)
         started = time.perf_counter()
@@ -253,7 +253,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         result["server_log_tail"] = (folder / "server.log").read_text().splitlines()[-5:]
     finally:
         if servers is not None:
-            from server import embedded
+            from server.platform import embedded
 
             embedded.stop(servers)
         if not args.keep:

@@ -25,15 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from bench.seed import seed
-from server import embedded
 from server.app import create_app
 from server.config import load_settings
 from server.live.events import ALL_REGIONS, Region
 from server.live.render import region_html
 from server.meetings.state import Audience, load_room, view_for
-from server.migrations import upgrade
 from server.people import service as people
-from server.runtime import Runtime
+from server.platform import embedded
+from server.platform.migrations import upgrade
+from server.platform.runtime import Runtime
 
 CHANGE = frozenset({Region.QUEUE, Region.PEOPLE})
 FLOOR = frozenset({Region.FLOOR, Region.QUEUE, Region.PEOPLE, Region.BALANCE})

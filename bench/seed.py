@@ -21,10 +21,10 @@ from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from server.cases.models import Case, CaseMember
-from server.db import import_all_models
 from server.meetings.models import AgendaItem, Attendance, Meeting, Turn
 from server.people.models import Agency, User, UserSession
 from server.people.tokens import digest
+from server.platform.db import import_all_models
 
 PROFESSIONAL_AGENCIES = [
     ("Health visiting", "health"),

@@ -28,7 +28,6 @@ from server.actions.pages import ActionPages
 from server.cases.api import CasesApi
 from server.cases.pages import CasePages
 from server.config import REPO_ROOT, load_settings
-from server.endpoints import find
 from server.live.inbox import inbox_socket
 from server.live.pages import RoomPages
 from server.live.socket import meeting_socket
@@ -41,7 +40,8 @@ from server.minutes.pages import MinutesPages
 from server.notify.pages import OutboxPages
 from server.people.api import PeopleApi, SessionApi
 from server.people.pages import AccountPages, AdminPages, SignInPages
-from server.runtime import Runtime
+from server.platform.endpoints import find
+from server.platform.runtime import Runtime
 from server.timeutil import set_zone
 from server.web import templating
 from server.web.deps import DEPENDENCIES

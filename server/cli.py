@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from server.config import Settings, SettingsError, load_settings
-from server.endpoints import servers
+from server.platform.endpoints import servers
 
 IN_PROCESS_WORKER = "ROUNDTABLE_IN_PROCESS_WORKER"
 
@@ -28,7 +28,7 @@ def exit_cleanly_on_sigterm() -> None:
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
-    from server.migrations import upgrade
+    from server.platform.migrations import upgrade
 
     with servers(settings) as ends:
         upgrade(ends.database_url, args.revision)
@@ -95,7 +95,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from server.demo import DEMO_PASSWORD, DEMO_SIGN_INS, load_demo
-    from server.migrations import upgrade
+    from server.platform.migrations import upgrade
 
     os.environ[IN_PROCESS_WORKER] = "1"
     exit_cleanly_on_sigterm()
@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as error:  # one line for the operator; the details are in the log
-        from server.embedded import EmbeddedError
+        from server.platform.embedded import EmbeddedError
 
         if isinstance(error, EmbeddedError | SettingsError | OSError):
             print(f"roundtable: {error}", file=sys.stderr)

@@ -11,11 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.audit.service import Actor
 from server.cases import service as cases
 from server.config import Settings
-from server.db import make_engine, make_sessionmaker, transaction
 from server.meetings import service as meetings
 from server.meetings.models import AgendaItem
 from server.people import service as people
 from server.people.models import Sector, User
+from server.platform.db import make_engine, make_sessionmaker, transaction
 from server.timeutil import today_local, zone
 
 DEMO_PASSWORD = "roundtable-demo"  # noqa: S105 - the published demo password

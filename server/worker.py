@@ -13,10 +13,10 @@ from arq.worker import Worker
 
 from server.actions.chasing import chase_pass
 from server.config import Settings, SettingsError
-from server.db import utcnow
 from server.live.events import RedisPublisher
 from server.notify.outbox import send_pending
-from server.runtime import Runtime
+from server.platform.db import utcnow
+from server.platform.runtime import Runtime
 
 log = logging.getLogger("roundtable.worker")
 

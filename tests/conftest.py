@@ -17,10 +17,10 @@ from sqlalchemy import text
 
 from server.app import create_app
 from server.config import Settings, load_settings
-from server.db import Base, import_all_models
-from server.migrations import upgrade
-from server.runtime import Runtime
-from tests.support import Team, make_team
+from server.platform.db import Base, import_all_models
+from server.platform.migrations import upgrade
+from server.platform.runtime import Runtime
+from tests.support import Team, free_port, make_team
 
 import_all_models()
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-the-rules-0123456789"
@@ -41,7 +41,7 @@ def endpoints(data_dir: Path) -> Iterator[tuple[str, str]]:
     if database_url and redis_url:
         yield database_url, redis_url
         return
-    from server import embedded
+    from server.platform import embedded
 
     servers = embedded.ensure_running(data_dir / "servers")
     try:
@@ -134,14 +134,6 @@ def fast_password_hashing() -> Iterator[None]:
     passwords._HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     yield
     passwords._HASHER = real
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

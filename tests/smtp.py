@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 import threading
 import time
 import uuid
@@ -34,12 +33,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from server.actions.chasing import STAGE_WORDS
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.support import free_port
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 from httpx import AsyncClient
 
 from server.audit.service import Actor
@@ -15,7 +17,7 @@ from server.meetings import service as meetings
 from server.meetings.models import Meeting
 from server.people import service as people
 from server.people.models import Sector, User
-from server.runtime import Runtime
+from server.platform.runtime import Runtime
 
 PASSWORD = "correct horse battery staple"
 SYSTEM = Actor(None)
@@ -100,3 +102,31 @@ async def sign_in(client: AsyncClient, user: User | str, password: str = PASSWOR
 def csrf(client: AsyncClient) -> dict[str, str]:
     token = client.cookies.get("csrftoken")
     return {"x-csrftoken": token} if token else {}
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Person:
+    """One signed-in browser-like client of the JSON API."""
+
+    def __init__(self, client: httpx.AsyncClient, user: User) -> None:
+        self.client = client
+        self.user = user
+
+    @property
+    def id(self) -> str:
+        return str(self.user.id)
+
+    async def get(self, path: str) -> httpx.Response:
+        return await self.client.get(path)
+
+    async def post(self, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
+        return await self.client.post(path, json=body or {}, headers=csrf(self.client))
+
+    async def delete(self, path: str, **params: str) -> httpx.Response:
+        return await self.client.delete(path, params=params, headers=csrf(self.client))

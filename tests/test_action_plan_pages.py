@@ -28,7 +28,7 @@ from server.audit.service import Actor
 from server.cases import service as cases
 from server.cases.models import Case
 from server.people.models import User
-from server.runtime import Runtime
+from server.platform.runtime import Runtime
 from server.timeutil import today_local
 from tests.support import SYSTEM, Team, csrf, sign_in
 

@@ -23,27 +23,14 @@ from sqlalchemy import select
 from server.actions.models import ReminderLedger
 from server.notify.models import OutboxMessage
 from server.people.models import User
-from server.runtime import Runtime
+from server.platform.runtime import Runtime
 from server.timeutil import today_local
+from tests import support
 from tests.support import Team, csrf, sign_in
 
 
-class Person:
-    """One signed-in browser-like client."""
-
-    def __init__(self, client: httpx.AsyncClient, user: User) -> None:
-        self.client = client
-        self.user = user
-
-    @property
-    def id(self) -> str:
-        return str(self.user.id)
-
-    async def get(self, path: str) -> httpx.Response:
-        return await self.client.get(path)
-
-    async def post(self, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
-        return await self.client.post(path, json=body or {}, headers=csrf(self.client))
+class Person(support.Person):
+    """A signed-in client, with the action calls."""
 
     async def patch(self, action_id: str, body: Any) -> httpx.Response:
         return await self.client.patch(f"/api/actions/{action_id}", json=body, headers=csrf(self.client))

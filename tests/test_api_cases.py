@@ -5,31 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from httpx import AsyncClient, Response
 from sqlalchemy import select
 
 from server.actions.models import Action
 from server.meetings.models import AgendaItem
-from server.people import passwords
 from server.people.models import User
-from server.runtime import Runtime
+from server.platform.runtime import Runtime
 from tests.support import Team, csrf, sign_in
 
 ACTION_REVIEW = "Review of actions from the last meeting"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def cheap_password_hashing() -> Iterator[None]:
-    """Still argon2id, with the smallest cost: a team of six would otherwise take a second."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(passwords, "_HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-        yield
 
 
 def error_body(response: Response, *statuses: int) -> dict[str, Any]:

@@ -5,31 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
-import pytest
-from argon2 import PasswordHasher
 from httpx import AsyncClient
 from litestar import Litestar
 from sqlalchemy import select, update
 
-from server.people import passwords
 from server.people.models import ApiToken, User
-from server.runtime import Runtime
+from server.platform.runtime import Runtime
 from tests.support import PASSWORD, Team, csrf, sign_in
 
 BASE = "http://testserver.local"
 NEW_PASSWORD = "a perfectly fine passphrase"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def cheap_password_hashing() -> Iterator[None]:
-    """Still argon2id, with the smallest cost: a team of six would otherwise take a second."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(passwords, "_HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-        yield
 
 
 @asynccontextmanager

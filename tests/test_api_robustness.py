@@ -10,32 +10,21 @@ import json
 import types
 import typing
 import uuid
-from collections.abc import Iterator
 from datetime import date, datetime, time
 from typing import Any
 
 import httpx
 import msgspec
 import pytest
-from argon2 import PasswordHasher
 from httpx import AsyncClient
 from litestar import Litestar
 from litestar.routes import HTTPRoute
 
-from server.people import passwords
-from server.runtime import Runtime
+from server.platform.runtime import Runtime
 from tests.support import PASSWORD, Team, csrf, sign_in
 
 HUGE = "x" * 200_000
 NUL = "a\x00b"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def cheap_password_hashing() -> Iterator[None]:
-    """Still argon2id, with the smallest cost: a team of six would otherwise take a second."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(passwords, "_HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-        yield
 
 
 # --- what the routes expect -----------------------------------------------------------------

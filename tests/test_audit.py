@@ -27,7 +27,7 @@ from server.audit.models import AuditEvent
 from server.config import Settings
 from server.exports import FORMULA_STARTS
 from server.notify.models import OutboxMessage
-from server.runtime import Runtime
+from server.platform.runtime import Runtime
 from server.timeutil import today_local
 from server.web.security import SESSION_COOKIE
 from tests.live_support import Participant

@@ -42,13 +42,13 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from server.audit.service import Actor
 from server.cases import service as cases
 from server.config import Settings
-from server.db import transaction
 from server.live.events import NoPublisher
 from server.meetings import room
 from server.meetings import service as meetings
 from server.notify.models import OutboxMessage
 from server.people import service as people
-from server.runtime import Runtime
+from server.platform.db import transaction
+from server.platform.runtime import Runtime
 from server.timeutil import today_local
 from server.web.render import FLASH_KEY
 from tests.live_support import Participant

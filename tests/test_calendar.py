@@ -18,13 +18,13 @@ from icalendar import Calendar, Event
 from litestar import Litestar
 from sqlalchemy import select
 
-from server.db import transaction
 from server.meetings.invitations import invite
 from server.meetings.models import Meeting
 from server.notify.calendar import meeting_ics
 from server.notify.models import OutboxMessage
 from server.people.models import User
-from server.runtime import Runtime
+from server.platform.db import transaction
+from server.platform.runtime import Runtime
 from tests.support import Team, csrf, sign_in
 
 LONDON = ZoneInfo("Europe/London")

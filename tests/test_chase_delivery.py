@@ -27,7 +27,7 @@ from server.live.events import NoPublisher
 from server.notify.models import Notification, OutboxMessage
 from server.people import service as people
 from server.people.models import User
-from server.runtime import Runtime
+from server.platform.runtime import Runtime
 from server.worker import chase_once
 from tests.smtp import SmtpSink, count_items, digest_items, running_sink
 from tests.support import SYSTEM, Team

@@ -28,7 +28,7 @@ from server.config import REPO_ROOT, Settings
 from server.live.events import NoPublisher
 from server.notify.models import Notification, OutboxMessage
 from server.notify.outbox import SendReport, send_pending
-from server.runtime import Runtime
+from server.platform.runtime import Runtime
 from tests.smtp import Item, SmtpSink, count_items, running_sink
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)  # Tuesday, 10:00 in London

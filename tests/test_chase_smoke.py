@@ -11,7 +11,7 @@ from server.actions.models import Action, ReminderLedger
 from server.config import Settings
 from server.live.events import NoPublisher
 from server.notify.models import Notification, OutboxMessage
-from server.runtime import Runtime
+from server.platform.runtime import Runtime
 from tests.support import Team
 
 

@@ -14,7 +14,7 @@ import psutil
 import pytest
 import redis.asyncio as aioredis
 
-from server.embedded import EmbeddedError, EmbeddedServers, ensure_running, stop
+from server.platform.embedded import EmbeddedError, EmbeddedServers, ensure_running, stop
 
 pytestmark = pytest.mark.slow
 
@@ -146,7 +146,7 @@ _CHILD = """
 import json, sys
 from dataclasses import asdict
 from pathlib import Path
-from server.embedded import ensure_running
+from server.platform.embedded import ensure_running
 print(json.dumps(asdict(ensure_running(Path(sys.argv[1]))), default=str))
 """
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 
 from server.notify.models import OutboxMessage
 from server.people.models import Invitation
-from server.runtime import Runtime
+from server.platform.runtime import Runtime
 from tests.support import PASSWORD, Team, csrf, sign_in
 
 NEW_PASSWORD = "a long new family password"

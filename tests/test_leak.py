@@ -18,7 +18,7 @@ import websockets
 from sqlalchemy import select
 
 from server.notify.models import OutboxMessage
-from server.runtime import Runtime
+from server.platform.runtime import Runtime
 from server.timeutil import today_local
 from tests.live_support import Participant
 from tests.pdftext import pdf_text

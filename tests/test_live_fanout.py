@@ -9,34 +9,24 @@ import asyncio
 import json
 import re
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 import websockets
-from argon2 import PasswordHasher
 from litestar import Litestar
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from server.audit.service import Actor
 from server.live.events import MeetingChanged, NoPublisher, Publisher, Region
 from server.meetings import room as room_ops
-from server.people import passwords
-from server.runtime import Runtime
+from server.platform.runtime import Runtime
 from server.timeutil import today_local
 from tests.live_support import Participant, Socket
 from tests.support import Team
 
 MARKER = "OKAPI-5K2W-professionals-only"
 WAIT = 5.0
-
-
-@pytest.fixture(autouse=True, scope="module")
-def cheap_password_hashing() -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(passwords, "_HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-        yield
 
 
 @pytest.fixture

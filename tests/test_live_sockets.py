@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.runtime import Runtime
+from server.platform.runtime import Runtime
 from tests.live_support import Participant
 from tests.support import Team
 

@@ -15,8 +15,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from server.db import Base, import_all_models
-from server.migrations import downgrade, upgrade
+from server.platform.db import Base, import_all_models
+from server.platform.migrations import downgrade, upgrade
 
 import_all_models()
 TEST_DATABASE = "roundtable_migrations_test"

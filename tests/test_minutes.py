@@ -20,14 +20,14 @@ from sqlalchemy import select
 
 from server.audit.models import AuditEvent
 from server.config import Settings
-from server.db import transaction
 from server.minutes.models import IssuedMinutes
 from server.minutes.pdf import build_pdf
 from server.minutes.service import issue_minutes
 from server.notify.models import OutboxMessage
 from server.notify.outbox import send_pending
 from server.people.models import User
-from server.runtime import Runtime
+from server.platform.db import transaction
+from server.platform.runtime import Runtime
 from tests.pdftext import pdf_text
 from tests.smtp import running_sink
 from tests.support import Team, csrf, sign_in

@@ -5,29 +5,18 @@ must get right (security headers, one heading, labelled controls, no inline scri
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import datetime
 from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from argon2 import PasswordHasher
 from httpx import AsyncClient
 
-from server.people import passwords
 from server.people.models import User
 from tests.support import PASSWORD, Team
 
 NEW_PASSWORD = "a perfectly fine passphrase"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def cheap_password_hashing() -> Iterator[None]:
-    """Still argon2id, with the smallest cost: a team of six would otherwise take a second."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(passwords, "_HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-        yield
 
 
 # --- reading pages --------------------------------------------------------------------------

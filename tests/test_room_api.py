@@ -8,51 +8,20 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-from argon2 import PasswordHasher
 from litestar import Litestar
 
-from server.people import passwords
 from server.people.models import User
 from server.timeutil import today_local
-from tests.support import Team, csrf, sign_in
+from tests.support import Person, Team, csrf, sign_in
 
 MARKER = "ZEBRA-7Q3X-professionals-only"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def cheap_password_hashing() -> Iterator[None]:
-    """Still argon2id, with the smallest cost: a team of six would otherwise take a second."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(passwords, "_HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-        yield
-
-
-class Person:
-    """One signed-in browser-like client."""
-
-    def __init__(self, client: httpx.AsyncClient, user: User) -> None:
-        self.client = client
-        self.user = user
-
-    @property
-    def id(self) -> str:
-        return str(self.user.id)
-
-    async def get(self, path: str) -> httpx.Response:
-        return await self.client.get(path)
-
-    async def post(self, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
-        return await self.client.post(path, json=body or {}, headers=csrf(self.client))
-
-    async def delete(self, path: str, **params: str) -> httpx.Response:
-        return await self.client.delete(path, params=params, headers=csrf(self.client))
 
 
 @dataclass

@@ -10,37 +10,28 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import httpx
 import pytest
-from argon2 import PasswordHasher
 from litestar import Litestar
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from server.audit.service import Actor
 from server.cases import service as cases
-from server.db import utcnow
 from server.errors import Conflict
 from server.live.events import MeetingChanged, NoPublisher
 from server.meetings import room as room_ops
 from server.meetings.models import Hand, Meeting
-from server.people import passwords
 from server.people import service as people
 from server.people.models import Agency, Sector, User
-from server.runtime import Runtime
+from server.platform.db import utcnow
+from server.platform.runtime import Runtime
 from tests.support import SYSTEM, Team, csrf, sign_in
-
-
-@pytest.fixture(autouse=True, scope="module")
-def cheap_password_hashing() -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(passwords, "_HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-        yield
 
 
 class RecordingPublisher(NoPublisher):

@@ -13,7 +13,7 @@ from httpx import AsyncClient
 from server.audit.service import Actor
 from server.live.events import NoPublisher
 from server.meetings import room
-from server.runtime import Runtime
+from server.platform.runtime import Runtime
 from server.timeutil import today_local
 from tests.support import Team
 from tests.test_pages import Page, check_page, sign_in_form, submit, token

@@ -14,7 +14,7 @@ import httpx
 import psutil
 import pytest
 
-from tests.conftest import free_port
+from tests.support import free_port
 
 pytestmark = pytest.mark.slow
 

@@ -30,7 +30,7 @@ from schemathesis.checks import not_a_server_error, response_schema_conformance
 from schemathesis.core.failures import Failure, FailureGroup
 
 from server.config import Settings
-from server.runtime import Runtime
+from server.platform.runtime import Runtime
 from tests.support import Team, csrf, sign_in
 from tests.test_authz_matrix import Worlds
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,8 +18,8 @@ import pytest
 from httpx import AsyncClient
 
 from server.config import REPO_ROOT
-from server.runtime import Runtime
-from tests.support import sign_in
+from server.platform.runtime import Runtime
+from tests.support import free_port, sign_in
 
 SECRET = "serve-test-secret-key-that-is-long-enough-0123456789"
 ROUNDTABLE = Path(sys.executable).parent / "roundtable"
@@ -30,12 +29,6 @@ def command() -> list[str]:
     if ROUNDTABLE.exists():
         return [str(ROUNDTABLE)]
     return [sys.executable, "-m", "server.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from server.config import Settings
 from server.people import passwords
 from server.people.ratelimit import PER_ACCOUNT, PER_ADDRESS
 from server.people.tokens import digest
-from server.runtime import Runtime
+from server.platform.runtime import Runtime
 from server.web.security import SESSION_COOKIE
 from tests.live_support import Participant, Socket
 from tests.support import PASSWORD, Team, csrf, sign_in

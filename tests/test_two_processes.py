@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,29 +15,13 @@ from typing import IO, Any
 
 import httpx
 import pytest
-from argon2 import PasswordHasher
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from server.config import REPO_ROOT
-from server.people import passwords
 from tests.live_support import Participant, Socket
-from tests.support import Team
+from tests.support import Team, free_port
 
 SECRET = "two-process-test-secret-key-long-enough-0123456789"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def cheap_password_hashing() -> Iterator[None]:
-    """The team's hashes are made cheap here; the servers verify them with the cost they carry."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(passwords, "_HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-        yield
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Server:

@@ -14,11 +14,11 @@ from server.actions import service
 from server.actions.shapes import action_json
 from server.audit.service import Actor, record
 from server.config import Settings
-from server.db import transaction
 from server.live.events import Publisher
 from server.notify import notifications
 from server.people.models import User
 from server.people.shapes import user_brief
+from server.platform.db import transaction
 from server.timeutil import today_local
 
 Reason = Annotated[str, msgspec.Meta(max_length=2000)]

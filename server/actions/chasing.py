@@ -33,11 +33,11 @@ from server.actions.chase import (
 from server.actions.models import Acceptance, Action, ReminderLedger
 from server.cases.models import Case, CaseMember, CaseRole
 from server.config import Settings
-from server.db import transaction
 from server.live.events import Publisher
 from server.meetings.models import Meeting
 from server.notify.outbox import Email, enqueue_many
 from server.people.models import User
+from server.platform.db import transaction
 
 CLOSED = ("done", "cancelled", "not_achieved")
 

@@ -9,8 +9,8 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.db import Base, CreatedMixin, IdMixin, utcnow
 from server.people.models import Agency, User
+from server.platform.db import Base, CreatedMixin, IdMixin, utcnow
 
 
 class ActionStatus(StrEnum):

@@ -17,11 +17,11 @@ from server.actions.models import OUTCOME_AREA_LABELS, ActionStatus
 from server.audit.service import Actor, record
 from server.cases import service as cases
 from server.config import Settings
-from server.db import transaction
 from server.errors import DomainError, Invalid
 from server.live.events import Publisher
 from server.notify import notifications
 from server.people.models import User
+from server.platform.db import transaction
 from server.timeutil import today_local
 from server.web.forms import form_data, parse_uuid
 from server.web.render import page, redirect

@@ -26,13 +26,13 @@ from server.audit.service import Actor, record
 from server.cases.models import Case, CaseMember, CaseRole
 from server.cases.service import VisibleCase, role_of, visible_case
 from server.config import Settings
-from server.db import transaction, utcnow
 from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.exports import csv_text
 from server.live.events import MeetingChanged, Publisher, Region
 from server.notify.notifications import Note, add
 from server.notify.outbox import Email, enqueue
 from server.people.models import User
+from server.platform.db import transaction, utcnow
 
 CLOSED_STATUSES = (ActionStatus.DONE, ActionStatus.CANCELLED, ActionStatus.NOT_ACHIEVED)
 

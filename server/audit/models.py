@@ -10,7 +10,7 @@ from sqlalchemy import BigInteger, Index, String, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db import Base
+from server.platform.db import Base
 
 
 class AuditEvent(Base):

@@ -14,10 +14,10 @@ from server.audit.models import AuditEvent
 from server.audit.service import Actor, record
 from server.cases.models import CaseRole
 from server.cases.service import visible_case
-from server.db import transaction
 from server.errors import Forbidden
 from server.exports import csv_text
 from server.people.models import User
+from server.platform.db import transaction
 from server.timeutil import zone
 
 MAX_ROWS = 5000

@@ -20,12 +20,12 @@ from server.cases import service
 from server.cases.invitations import invite_family_member
 from server.cases.shapes import case_json, member_json
 from server.config import Settings
-from server.db import transaction
 from server.live.events import Publisher
 from server.meetings import service as meetings
 from server.meetings.shapes import meeting_summary
 from server.people.models import User
 from server.people.shapes import user_brief
+from server.platform.db import transaction
 from server.timeutil import today_local
 
 Text200 = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]

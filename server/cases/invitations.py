@@ -16,11 +16,11 @@ from server.audit.service import Actor, record
 from server.cases.models import Case, CaseMember, CaseRole
 from server.cases.service import managed_case, role_of
 from server.config import Settings
-from server.db import transaction
 from server.errors import Conflict, Invalid
 from server.notify.outbox import Email, enqueue
 from server.people.models import Agency, Sector, User
 from server.people.service import new_invitation, normalise_email
+from server.platform.db import transaction
 
 
 @dataclass(frozen=True, slots=True)

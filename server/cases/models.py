@@ -9,8 +9,8 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.db import Base, CreatedMixin, IdMixin, utcnow
 from server.people.models import User
+from server.platform.db import Base, CreatedMixin, IdMixin, utcnow
 
 
 class CaseRole(StrEnum):

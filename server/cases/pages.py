@@ -22,12 +22,12 @@ from server.cases.access import may_create_case
 from server.cases.invitations import invite_family_member
 from server.cases.models import CaseRole
 from server.config import Settings
-from server.db import transaction, utcnow
 from server.errors import DomainError, Forbidden
 from server.live.events import Publisher
 from server.meetings import service as meetings
 from server.people import service as people
 from server.people.models import User
+from server.platform.db import transaction, utcnow
 from server.timeutil import today_local
 from server.web.forms import field_errors, form_data, parse_uuid
 from server.web.render import page, redirect

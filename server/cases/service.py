@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.audit.service import Actor, record
 from server.cases.access import CaseAccess, access_for, may_create_case, role_fits_sector
 from server.cases.models import Case, CaseMember, CaseRole
-from server.db import transaction
 from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.live.events import Publisher
 from server.people.models import User
+from server.platform.db import transaction
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.cases.models import CaseMember
 from server.config import Settings
-from server.db import utcnow
 from server.people.models import User, UserSession
+from server.platform.db import utcnow
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,6 @@ from jinja2 import Environment
 from litestar.channels import ChannelsPlugin, Subscriber
 from redis.asyncio import Redis
 
-from server.db import transaction, utcnow
 from server.live.access import open_socket_access
 from server.live.events import (
     ALL_REGIONS,
@@ -39,7 +38,8 @@ from server.live.events import (
 from server.live.inbox import Inbox
 from server.live.render import json_message, region_html
 from server.meetings.state import Audience, RoomView, family_sees_all, load_room, view_for
-from server.runtime import Runtime
+from server.platform.db import transaction, utcnow
+from server.platform.runtime import Runtime
 
 log = logging.getLogger("roundtable.live")
 SEND_TIMEOUT = 10.0

@@ -17,7 +17,7 @@ from litestar.exceptions import WebSocketDisconnect
 
 from server.live.events import user_channel
 from server.notify.notifications import unread_count
-from server.runtime import Runtime
+from server.platform.runtime import Runtime
 from server.web.security import header
 from server.web.types import Socket
 

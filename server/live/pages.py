@@ -19,13 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.service import Actor, record
 from server.config import Settings
-from server.db import transaction, utcnow
 from server.errors import DomainError, Invalid
 from server.live.events import Publisher
 from server.meetings import room
 from server.meetings.service import visible_meeting
 from server.meetings.state import audience_for, load_room, view_for
 from server.people.models import User
+from server.platform.db import transaction, utcnow
 from server.web.forms import checked, form_data, parse_int, parse_uuid
 from server.web.render import is_htmx, page, redirect
 from server.web.types import HttpRequest

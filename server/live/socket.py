@@ -10,13 +10,13 @@ from litestar import websocket
 from litestar.exceptions import WebSocketDisconnect
 
 from server.audit.service import Actor, record
-from server.db import transaction
 from server.errors import NotFound
 from server.live.hub import Client, LiveHub
 from server.meetings.service import visible_meeting
 from server.meetings.state import Audience, audience_for
 from server.people.models import User
-from server.runtime import Runtime
+from server.platform.db import transaction
+from server.platform.runtime import Runtime
 from server.web.security import Auth, client_ip, header
 from server.web.types import Socket
 

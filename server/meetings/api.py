@@ -13,12 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.actions.shapes import action_json
 from server.audit.service import Actor, record
 from server.config import Settings
-from server.db import transaction, utcnow
 from server.live.events import Publisher
 from server.meetings import room
 from server.meetings.service import visible_meeting
 from server.meetings.state import audience_for, load_room, state_json, view_for
 from server.people.models import User
+from server.platform.db import transaction, utcnow
 from server.timeutil import today_local
 
 ShortText = Annotated[str, msgspec.Meta(max_length=300)]

@@ -23,13 +23,13 @@ from server.audit.service import Actor, record
 from server.cases.models import Case
 from server.cases.service import managed_case, role_of, team
 from server.config import Settings
-from server.db import transaction, utcnow
 from server.errors import Conflict, Invalid, NotFound
 from server.live.events import ALL_REGIONS, MeetingChanged, Publisher
 from server.meetings.models import MEETING_KIND_LABELS, Meeting, MeetingKind, MeetingStatus
 from server.notify.calendar import meeting_ics
 from server.notify.outbox import Attachment, Email, enqueue
 from server.people.models import User
+from server.platform.db import transaction, utcnow
 from server.timeutil import zone
 
 Method = Literal["REQUEST", "CANCEL"]

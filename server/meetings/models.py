@@ -9,8 +9,8 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.db import Base, CreatedMixin, IdMixin, utcnow
 from server.people.models import Agency, User
+from server.platform.db import Base, CreatedMixin, IdMixin, utcnow
 
 
 class MeetingKind(StrEnum):

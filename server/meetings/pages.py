@@ -14,12 +14,12 @@ from server.audit.service import Actor, record
 from server.cases import service as cases
 from server.cases.models import CaseRole
 from server.config import Settings
-from server.db import transaction
 from server.errors import DomainError, Invalid
 from server.live.events import Publisher
 from server.meetings import room, service
 from server.meetings.models import MeetingKind
 from server.people.models import User
+from server.platform.db import transaction
 from server.timeutil import zone
 from server.web.forms import checked, field_errors, form_data, parse_int, parse_uuid
 from server.web.render import page, redirect

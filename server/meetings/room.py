@@ -20,7 +20,6 @@ from server.audit.service import Actor, record
 from server.cases.models import CaseMember, CaseRole
 from server.cases.service import role_of
 from server.config import Settings
-from server.db import transaction, utcnow
 from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.live.events import ALL_REGIONS, MeetingChanged, Publisher, Region
 from server.meetings import queue
@@ -39,6 +38,7 @@ from server.meetings.models import (
 from server.meetings.state import order_hands, queue_rows, rule_hand, rule_turn
 from server.minutes.service import issue_minutes
 from server.people.models import User
+from server.platform.db import transaction, utcnow
 from server.timeutil import today_local
 
 R = Region

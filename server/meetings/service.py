@@ -15,11 +15,11 @@ from server.audit.service import Actor, record
 from server.cases.models import CaseMember, CaseRole
 from server.cases.service import VisibleCase, managed_case, role_of, visible_case
 from server.config import Settings
-from server.db import transaction
 from server.errors import Forbidden, Invalid, NotFound
 from server.meetings.invitations import invite
 from server.meetings.models import AgendaItem, Meeting, MeetingKind, MeetingStatus
 from server.people.models import User
+from server.platform.db import transaction
 
 ACTION_REVIEW_TITLE = "Review of actions from the last meeting"
 MAX_TURN_LIMIT = 60 * 60

@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db import Base, CreatedMixin, IdMixin
+from server.platform.db import Base, CreatedMixin, IdMixin
 
 
 class IssuedMinutes(IdMixin, CreatedMixin, Base):

@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.audit.service import Actor, record
 from server.cases.models import CaseRole
 from server.config import REPO_ROOT, Settings
-from server.db import transaction, utcnow
 from server.errors import NotFound
 from server.meetings.service import visible_meeting
 from server.meetings.state import Audience, Room, load_room, view_for
@@ -31,6 +30,7 @@ from server.minutes.models import IssuedMinutes
 from server.minutes.pdf import build_pdf
 from server.notify.outbox import Attachment, Email, enqueue
 from server.people.models import User
+from server.platform.db import transaction, utcnow
 
 COPIES = (Audience.PROFESSIONALS, Audience.FAMILY)
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db import Base, CreatedMixin, IdMixin
+from server.platform.db import Base, CreatedMixin, IdMixin
 
 
 class Notification(IdMixin, CreatedMixin, Base):

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db import transaction, utcnow
 from server.notify.models import Notification
+from server.platform.db import transaction, utcnow
 
 
 @dataclass(frozen=True, slots=True)

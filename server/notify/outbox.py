@@ -22,9 +22,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.config import Settings
-from server.db import transaction, utcnow
 from server.notify.backoff import next_retry_after
 from server.notify.models import OutboxMessage
+from server.platform.db import transaction, utcnow
 
 log = logging.getLogger("roundtable.outbox")
 

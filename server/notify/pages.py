@@ -10,12 +10,12 @@ from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.service import Actor, record
-from server.db import transaction
 from server.errors import NotFound
 from server.notify.models import OutboxMessage
 from server.notify.outbox import readable_text, recent
 from server.people.api import require_admin
 from server.people.models import User
+from server.platform.db import transaction
 from server.web.render import page
 from server.web.types import HttpRequest
 

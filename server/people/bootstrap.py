@@ -6,10 +6,10 @@ from sqlalchemy import select
 
 from server.audit.service import Actor
 from server.config import Settings
-from server.db import make_engine, make_sessionmaker
 from server.errors import DomainError
 from server.people import service
 from server.people.models import Agency, Sector, User
+from server.platform.db import make_engine, make_sessionmaker
 
 ADMIN_AGENCY = "Roundtable administration"
 

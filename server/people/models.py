@@ -9,7 +9,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.db import Base, CreatedMixin, IdMixin
+from server.platform.db import Base, CreatedMixin, IdMixin
 
 
 class Sector(StrEnum):

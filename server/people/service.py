@@ -14,12 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.service import Actor, record
 from server.config import Settings
-from server.db import transaction, utcnow
 from server.errors import Conflict, Invalid, NotFound
 from server.people import ratelimit
 from server.people.models import Agency, ApiToken, Invitation, Sector, User, UserSession
 from server.people.passwords import hash_password, password_problem, verify_password
 from server.people.tokens import digest, new_secret
+from server.platform.db import transaction, utcnow
 
 TOUCH_EVERY = timedelta(seconds=60)
 

@@ -15,7 +15,7 @@ from server.config import Settings
 from server.errors import NotSignedIn
 from server.live.events import NoPublisher, Publisher
 from server.people.models import User
-from server.runtime import Runtime
+from server.platform.runtime import Runtime
 from server.web.security import Auth, client_ip
 from server.web.types import HttpRequest
 

@@ -33,7 +33,9 @@ def _json(status: int, detail: str, **extra: object) -> Response[Any]:
 def domain_error(request: HttpRequest, exc: DomainError) -> Response[Any]:
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyAttempts) else {}
     if wants_json(request):
-        extra = {"field": exc.field} if exc.field else {}
+        extra: dict[str, object] = {"code": exc.code}
+        if exc.field:
+            extra["field"] = exc.field
         response = _json(exc.status_code, exc.detail, **extra)
         response.headers.update(headers)
         return response
@@ -48,15 +50,31 @@ def domain_error(request: HttpRequest, exc: DomainError) -> Response[Any]:
     )
 
 
+HTTP_CODES = {
+    400: "bad_request",
+    401: "not_signed_in",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "too_many_attempts",
+}
+
+
 def http_error(request: HttpRequest, exc: HTTPException) -> Response[Any]:
     detail = exc.detail
     if exc.status_code >= 500:
         log.error("server error on %s %s: %s", request.method, request.url.path, exc.detail, exc_info=exc)
         detail = "Something went wrong on our side. Nothing you sent was lost; please try again."
+    code = HTTP_CODES.get(exc.status_code, "server_error" if exc.status_code >= 500 else "error")
     if isinstance(exc, ValidationException):
         detail = _validation_detail(exc) or "The request was not valid."
+        code = "invalid"
     if wants_json(request):
-        return _json(exc.status_code, detail)
+        return _json(exc.status_code, detail, code=code)
     return page(
         request,
         "errors/error.html",
@@ -80,7 +98,7 @@ def server_error(request: HttpRequest, exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     detail = "Something went wrong on our side. Nothing you sent was lost; please try again."
     if wants_json(request):
-        return _json(HTTP_500_INTERNAL_SERVER_ERROR, detail)
+        return _json(HTTP_500_INTERNAL_SERVER_ERROR, detail, code="server_error")
     return page(request, "errors/error.html", status_code=500, status=500, message=detail)
 
 

@@ -17,7 +17,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from server.people import service as people
 
 if TYPE_CHECKING:
-    from server.runtime import Runtime
+    from server.platform.runtime import Runtime
 
 # The CSRF middleware reads and replays raw ASGI messages; plain dicts describe them honestly.
 RawScope = dict[str, Any]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ import httpx
 import pytest
 
 from server.config import REPO_ROOT
+from tests.support import free_port
 
 SECRET = "browser-test-secret-key-that-is-long-enough-0123456789"
 CHROMIUM_ARGS = [
@@ -36,12 +36,6 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _command() -> list[str]:
     script = Path(sys.executable).parent / "roundtable"
     return [str(script)] if script.exists() else [sys.executable, "-m", "server.cli"]
@@ -50,7 +44,7 @@ def _command() -> list[str]:
 @pytest.fixture(scope="module")
 def server_url(migrated: str, endpoints: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`roundtable serve` on a free port against the test database and Redis."""
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     folder = tmp_path_factory.mktemp("browser-serve")
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROUNDTABLE_") and k not in ("HOST", "PORT")}

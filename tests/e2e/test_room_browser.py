@@ -20,7 +20,7 @@ from server.audit.service import Actor
 from server.live.events import NoPublisher
 from server.meetings import room as room_operations
 from server.meetings.models import Meeting
-from server.runtime import Runtime
+from server.platform.runtime import Runtime
 from server.timeutil import today_local
 from tests.support import PASSWORD, Team
 

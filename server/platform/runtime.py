@@ -8,8 +8,8 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from server.config import Settings
-from server.db import make_engine, make_sessionmaker
 from server.people.session_cache import SessionCache
+from server.platform.db import make_engine, make_sessionmaker
 
 
 @dataclass

@@ -23,7 +23,7 @@ def servers(settings: Settings) -> Iterator[Endpoints]:
     if not settings.embedded:
         yield find(settings)
         return
-    from server import embedded
+    from server.platform import embedded
 
     running = embedded.ensure_running(settings.data_dir)
     try:
@@ -39,7 +39,7 @@ def find(settings: Settings) -> Endpoints:
         assert settings.database_url is not None
         assert settings.redis_url is not None
         return Endpoints(settings.database_url, settings.redis_url)
-    from server import embedded
+    from server.platform import embedded
 
     running = embedded.ensure_running(settings.data_dir)
     return Endpoints(running.database_url, running.redis_url)

@@ -1,0 +1,2 @@
+"""Infrastructure, apart from the domain: the embedded servers, where the servers are, the
+database engine and sessions, the process runtime and the migrations."""
