@@ -4,6 +4,7 @@ of change, and which regions of the room it touched. The state itself is re-read
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
@@ -11,6 +12,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from redis.asyncio import Redis
+
+log = logging.getLogger("roundtable.live")
 
 
 class Region(StrEnum):
@@ -93,7 +96,11 @@ class RedisPublisher(Publisher):
         self.redis = redis
 
     async def _publish(self, channel: str, data: bytes) -> None:
-        await self.redis.publish(channel, data)
+        """After a commit: a broker outage is logged, never turned into the change's failure."""
+        try:
+            await self.redis.publish(channel, data)
+        except Exception as error:
+            log.warning("live: could not publish on %s: %s", channel, error)
 
     async def meeting_changed(self, change: MeetingChanged) -> None:
         await self._publish(meeting_channel(change.meeting_id), change.encode())

@@ -99,16 +99,24 @@ class LiveHub(Publisher):
     # --- Publisher (called by services after a commit) -------------------------------------
 
     async def meeting_changed(self, change: MeetingChanged) -> None:
-        await self.channels.wait_published(change.encode(), meeting_channel(change.meeting_id))
+        await self._publish(change.encode(), meeting_channel(change.meeting_id))
 
     async def access_changed(self) -> None:
         self.runtime.session_cache.clear()  # this process at once; the others on RECHECK
-        await self.channels.wait_published(RECHECK, CONTROL_CHANNEL)
+        await self._publish(RECHECK, CONTROL_CHANNEL)
 
     async def users_changed(self, user_ids: Iterable[uuid.UUID], kind: str) -> None:
         payload = json.dumps({"kind": kind}).encode()
         for user_id in set(user_ids):
-            await self.channels.wait_published(payload, user_channel(user_id))
+            await self._publish(payload, user_channel(user_id))
+
+    async def _publish(self, data: bytes, channel: str) -> None:
+        """Called after a commit: a change that is committed must never answer as an error
+        because the notice could not go out (Redis down); the room catches up when it is back."""
+        try:
+            await self.channels.wait_published(data, channel)
+        except Exception as error:
+            log.warning("live: could not publish on %s: %s", channel, error)
 
     # --- lifecycle ----------------------------------------------------------------------------
 
