@@ -12,8 +12,8 @@ from typing import Any
 
 from litestar import Litestar, Request
 from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.base import ChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
-from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.enums import OpenAPIMediaType
 from litestar.openapi.config import OpenAPIConfig
@@ -28,6 +28,7 @@ from server.actions.pages import ActionPages
 from server.cases.api import CasesApi
 from server.cases.pages import CasePages
 from server.config import REPO_ROOT, load_settings
+from server.live.broker import ResilientRedisBackend
 from server.live.inbox import inbox_socket
 from server.live.pages import RoomPages
 from server.live.socket import meeting_socket
@@ -89,15 +90,14 @@ def route_handlers() -> Sequence[ControllerRouterHandler]:
     return handlers
 
 
-def channels_plugin(runtime: Runtime) -> ChannelsPlugin:
-    """Redis pub/sub between web processes whenever Redis is configured (the embedded default
-    included); in memory for a single process without Redis."""
-    backend = (
-        RedisChannelsPubSubBackend(redis=runtime.redis, key_prefix="roundtable")
-        if runtime.redis_url
-        else MemoryChannelsBackend()
-    )
+def channels_plugin(backend: ChannelsBackend) -> ChannelsPlugin:
     return ChannelsPlugin(backend=backend, arbitrary_channels_allowed=True)
+
+
+def channels_backend(runtime: Runtime) -> ChannelsBackend:
+    """Redis pub/sub between web processes whenever Redis is configured (the embedded default
+    included), surviving Redis restarts; in memory for a single process without Redis."""
+    return ResilientRedisBackend(runtime.redis) if runtime.redis_url else MemoryChannelsBackend()
 
 
 def tune_gc() -> None:
@@ -115,14 +115,15 @@ def tune_gc() -> None:
     gc.set_threshold(5_000, 20, 100)
 
 
-def live_lifespan(runtime: Runtime, channels: ChannelsPlugin) -> Any:
+def live_lifespan(runtime: Runtime, channels: ChannelsPlugin, backend: ChannelsBackend) -> Any:
     """Start the live hub (and, where asked, the worker) with the app; stop them with it."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         from server.live.hub import LiveHub
 
-        hub = LiveHub(runtime, channels, app.template_engine.engine)  # type: ignore[union-attr]
+        broker = backend if isinstance(backend, ResilientRedisBackend) else None
+        hub = LiveHub(runtime, channels, app.template_engine.engine, broker)  # type: ignore[union-attr]
         app.state["live"] = hub
         await hub.start()
         worker = None
@@ -146,7 +147,8 @@ def live_lifespan(runtime: Runtime, channels: ChannelsPlugin) -> Any:
 def create_app(runtime: Runtime, *, extra_lifespan: Sequence[Any] = ()) -> Litestar:
     """Build the app around a runtime (settings, database, Redis) owned by the caller."""
     set_zone(runtime.settings.chase.timezone)
-    channels = channels_plugin(runtime)
+    backend = channels_backend(runtime)
+    channels = channels_plugin(backend)
     return Litestar(
         route_handlers=route_handlers(),
         dependencies=DEPENDENCIES,
@@ -183,7 +185,7 @@ def create_app(runtime: Runtime, *, extra_lifespan: Sequence[Any] = ()) -> Lites
         ),
         state={"runtime": runtime},  # type: ignore[arg-type]
         plugins=[channels],
-        lifespan=[live_lifespan(runtime, channels), *extra_lifespan],
+        lifespan=[live_lifespan(runtime, channels, backend), *extra_lifespan],
         debug=False,
     )
 

@@ -28,7 +28,8 @@ from server.cases.service import VisibleCase, role_of, visible_case
 from server.config import Settings
 from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.exports import csv_text
-from server.live.events import MeetingChanged, Publisher, Region
+from server.live.events import MeetingChanged, Publisher
+from server.meetings.versions import bump_rooms_showing_action
 from server.notify.notifications import Note, add
 from server.notify.outbox import Email, enqueue
 from server.people.models import User
@@ -174,6 +175,7 @@ async def change_action(
     """Apply one change to an action, keep its history, and tell the right people at once."""
     async with transaction(session):
         action, visible = await visible_action(session, user, action_id)
+        rooms = await bump_rooms_showing_action(session, action.case_id, action.meeting_id)
         await session.execute(select(Action.id).where(Action.id == action.id).with_for_update())
         await session.refresh(action)
         roles = await action_roles(session, action, user)
@@ -214,7 +216,7 @@ async def change_action(
             case_id=action.case_id,
             changes=[e[0] for e in outcome.events],
         )
-    await _after_commit(publisher, session, action, outcome)
+    await _after_commit(publisher, session, action, outcome, rooms)
     return action
 
 
@@ -374,14 +376,16 @@ def _email_text(settings: Settings, note: Note) -> str:
     return f"{note.title}\n\n{note.body}\n\nOpen it in Roundtable: {link}\n"
 
 
-async def _after_commit(publisher: Publisher, session: AsyncSession, action: Action, outcome: _Outcome) -> None:
+async def _after_commit(
+    publisher: Publisher, session: AsyncSession, action: Action, outcome: _Outcome, rooms: list[MeetingChanged]
+) -> None:
     team = list(await session.scalars(select(CaseMember.user_id).where(CaseMember.case_id == action.case_id)))
     await publisher.users_changed(team, "actions")
     notified = {n.user_id for n in outcome.told}
     if notified:
         await publisher.users_changed(notified, "notification")
-    if action.meeting_id is not None:
-        await publisher.meeting_changed(MeetingChanged(action.meeting_id, 0, "action", frozenset({Region.ACTIONS})))
+    for change in rooms:
+        await publisher.meeting_changed(change)
 
 
 # --- the action plan, filtered ------------------------------------------------------------------

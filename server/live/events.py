@@ -1,5 +1,5 @@
-"""What a change to a meeting tells the web processes: which meeting, which version, what kind
-of change, and which regions of the room it touched. The state itself is re-read, never sent."""
+"""What web processes tell each other: a meeting changed (which one, to which version, by what
+kind of change), or who is connected to it changed. The state itself is re-read, never sent."""
 
 from __future__ import annotations
 
@@ -9,47 +9,55 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import StrEnum
 
 from redis.asyncio import Redis
+
+from server.live import presence
+from server.meetings.changes import ChangeKind
 
 log = logging.getLogger("roundtable.live")
 
 
-class Region(StrEnum):
-    STATUS = "status"
-    AGENDA = "agenda"
-    FLOOR = "floor"
-    QUEUE = "queue"
-    PEOPLE = "people"
-    BALANCE = "balance"
-    DECISIONS = "decisions"
-    ACTIONS = "actions"
+@dataclass(frozen=True, slots=True)
+class MeetingChanged:
+    """A committed change: the meeting is now at ``version``."""
 
+    meeting_id: uuid.UUID
+    version: int
+    kind: ChangeKind
 
-ALL_REGIONS = frozenset(Region)
+    def encode(self) -> bytes:
+        return json.dumps({"m": str(self.meeting_id), "v": self.version, "k": self.kind}).encode()
 
 
 @dataclass(frozen=True, slots=True)
-class MeetingChanged:
+class PresenceChanged:
+    """Someone's first socket to the meeting opened, or their last one closed: no version."""
+
     meeting_id: uuid.UUID
-    version: int
-    type: str
-    regions: frozenset[Region]
 
     def encode(self) -> bytes:
-        return json.dumps(
-            {"m": str(self.meeting_id), "v": self.version, "t": self.type, "r": sorted(self.regions)}
-        ).encode()
+        return json.dumps({"m": str(self.meeting_id), "p": 1}).encode()
 
-    @classmethod
-    def decode(cls, raw: bytes | str) -> MeetingChanged:
-        data = json.loads(raw)
-        return cls(uuid.UUID(data["m"]), int(data["v"]), str(data["t"]), frozenset(Region(r) for r in data["r"]))
+
+Notice = MeetingChanged | PresenceChanged
+
+
+def decode_notice(raw: bytes | str) -> Notice:
+    """A notice from the wire; ValueError (or KeyError) when it is not one of ours."""
+    data = json.loads(raw)
+    meeting_id = uuid.UUID(data["m"])
+    if "p" in data:
+        return PresenceChanged(meeting_id)
+    return MeetingChanged(meeting_id, int(data["v"]), ChangeKind(data["k"]))
 
 
 def meeting_channel(meeting_id: uuid.UUID) -> str:
     return f"meeting:{meeting_id}"
+
+
+def user_channel(user_id: uuid.UUID) -> str:
+    return f"user:{user_id}"
 
 
 CONTROL_CHANNEL = "control"
@@ -72,6 +80,10 @@ class Publisher(ABC):
         """Something for these people changed (a notification, an action of theirs, their
         case's plan): their open pages are told to refresh that part."""
 
+    @abstractmethod
+    async def connected(self, meeting_id: uuid.UUID) -> frozenset[uuid.UUID]:
+        """Who has the meeting's room open now, across every web process."""
+
 
 class NoPublisher(Publisher):
     async def meeting_changed(self, change: MeetingChanged) -> None:
@@ -83,9 +95,8 @@ class NoPublisher(Publisher):
     async def users_changed(self, user_ids: Iterable[uuid.UUID], kind: str) -> None:
         return None
 
-
-def user_channel(user_id: uuid.UUID) -> str:
-    return f"user:{user_id}"
+    async def connected(self, meeting_id: uuid.UUID) -> frozenset[uuid.UUID]:
+        return frozenset()
 
 
 class RedisPublisher(Publisher):
@@ -112,3 +123,6 @@ class RedisPublisher(Publisher):
         payload = json.dumps({"kind": kind}).encode()
         for user_id in set(user_ids):
             await self._publish(user_channel(user_id), payload)
+
+    async def connected(self, meeting_id: uuid.UUID) -> frozenset[uuid.UUID]:
+        return await presence.connected(self.redis, meeting_id)

@@ -3,36 +3,31 @@ JSON messages of API clients. Each is produced once per audience per change."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 
+import msgspec
 from jinja2 import Environment
 
-from server.live.events import Region
-from server.meetings.state import RoomView, state_json
+from server.live.regions import REGION_ORDER, Region
+from server.meetings.shapes import StateMessage, meeting_state
+from server.meetings.state import RoomView
 
-REGION_ORDER = tuple(Region)
+_encode = msgspec.json.Encoder().encode
 
 
 def region_html(env: Environment, view: RoomView, regions: Iterable[Region], *, csrf_token: str = "") -> str:
     """The fragments for ``regions``, in a fixed order, each carrying hx-swap-oob."""
     wanted = set(regions)
-    parts = [
+    return "".join(
         env.get_template(f"live/regions/{region.value}.html").render(view=view, csrf_token=csrf_token)
         for region in REGION_ORDER
         if region in wanted
-    ]
-    return "".join(parts)
-
-
-def json_message(view: RoomView, change_type: str) -> str:
-    """One message per change: the whole state is re-sent, never a diff to replay."""
-    return json.dumps(
-        {
-            "meeting_id": str(view.meeting.id),
-            "version": view.meeting.version,
-            "type": change_type,
-            "state": state_json(view),
-        },
-        separators=(",", ":"),
     )
+
+
+def json_message(view: RoomView, message_type: str) -> str:
+    """One message per change: the whole state is re-sent, never a diff to replay."""
+    message = StateMessage(
+        meeting_id=view.meeting.id, version=view.meeting.version, type=message_type, state=meeting_state(view)
+    )
+    return _encode(message).decode()

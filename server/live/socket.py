@@ -11,7 +11,8 @@ from litestar.exceptions import WebSocketDisconnect
 
 from server.audit.service import Actor, record
 from server.errors import NotFound
-from server.live.hub import Client, LiveHub
+from server.live.clients import Client
+from server.live.hub import LiveHub
 from server.meetings.service import visible_meeting
 from server.meetings.state import Audience, audience_for
 from server.people.models import User

@@ -24,7 +24,8 @@ from server.cases.models import Case
 from server.cases.service import managed_case, role_of, team
 from server.config import Settings
 from server.errors import Conflict, Invalid, NotFound
-from server.live.events import ALL_REGIONS, MeetingChanged, Publisher
+from server.live.events import MeetingChanged, Publisher
+from server.meetings.changes import ChangeKind
 from server.meetings.models import MEETING_KIND_LABELS, Meeting, MeetingKind, MeetingStatus
 from server.notify.calendar import meeting_ics
 from server.notify.outbox import Attachment, Email, enqueue
@@ -241,7 +242,7 @@ async def reschedule(
             )
             await invite(session, settings, meeting)
     if changes:
-        await publisher.meeting_changed(MeetingChanged(meeting.id, meeting.version, "rescheduled", ALL_REGIONS))
+        await publisher.meeting_changed(MeetingChanged(meeting.id, meeting.version, ChangeKind.RESCHEDULED))
     return meeting
 
 
@@ -272,5 +273,5 @@ async def cancel(
             cancelled_at=utcnow(),
         )
         await invite(session, settings, meeting, method="CANCEL")
-    await publisher.meeting_changed(MeetingChanged(meeting.id, meeting.version, "cancelled", ALL_REGIONS))
+    await publisher.meeting_changed(MeetingChanged(meeting.id, meeting.version, ChangeKind.CANCELLED))
     return meeting

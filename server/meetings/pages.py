@@ -15,13 +15,15 @@ from server.cases import service as cases
 from server.cases.models import CaseRole
 from server.config import Settings
 from server.errors import DomainError, Invalid
-from server.live.events import Publisher
-from server.meetings import room, service
+from server.meetings import service
+from server.meetings.commands import RoomCaller
 from server.meetings.models import MeetingKind
+from server.meetings.room import ADD_ITEM
 from server.people.models import User
 from server.platform.db import transaction
 from server.timeutil import zone
-from server.web.forms import checked, field_errors, form_data, parse_int, parse_uuid
+from server.web.form_bodies import body_from_form
+from server.web.forms import field_errors, form_data, parse_int, parse_uuid
 from server.web.render import page, redirect
 from server.web.types import HttpRequest
 
@@ -144,19 +146,11 @@ class MeetingPages(Controller):
 
     @post("/meetings/{meeting_id:uuid}/agenda")
     async def add_item(
-        self, request: HttpRequest, meeting_id: UUID, db: AsyncSession, user: User, actor: Actor, publisher: Publisher
+        self, request: HttpRequest, meeting_id: UUID, db: AsyncSession, user: User, actor: Actor, room: RoomCaller
     ) -> Response[Any]:
         data = await form_data(request)
         try:
-            await room.add_item(
-                db,
-                publisher,
-                actor,
-                user,
-                meeting_id,
-                data.get("title", ""),
-                professionals_only=checked(data, "professionals_only"),
-            )
+            await room.run(ADD_ITEM, meeting_id, body_from_form(ADD_ITEM.body, data))
         except DomainError as error:
             if error.status_code in (403, 404):
                 raise

@@ -1,25 +1,237 @@
-"""How a scheduled meeting looks in the JSON API (the live state is in state.py)."""
+"""How a meeting looks in the JSON API: the summary of a scheduled meeting, and the live state
+that extends it (GET /api/meetings/{id}, the socket's `state` messages). The state is defined
+once here; every answer and message that carries it uses these Structs, so /schema describes
+them and the family's copy has the same shape with less in it."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
+from uuid import UUID
 
-from server.meetings.models import Meeting
-from server.people.shapes import user_brief
+import msgspec
+
+from server.actions.shapes import ActionOut, action_json
+from server.meetings.models import AgendaItem, Decision, Meeting
+from server.meetings.state import RoomView
+from server.people.shapes import AgencyOut, UserBrief, agency_json, user_brief
+from server.shapes import Timestamp, iso, iso_or_none
+from server.timeutil import today_local
 
 
-def meeting_summary(meeting: Meeting) -> dict[str, Any]:
+class MeetingSummary(msgspec.Struct):
+    """A meeting as the case's list and the scheduling calls show it."""
+
+    id: UUID
+    case_id: UUID
+    title: str
+    kind: str
+    status: str
+    version: int
+    scheduled_at: Timestamp
+    duration_minutes: int
+    location: str | None
+    chair_id: UUID
+    chair: UserBrief
+    turn_limit_seconds: int | None
+
+
+def _summary_fields(meeting: Meeting) -> dict[str, object]:
     return {
-        "id": str(meeting.id),
-        "case_id": str(meeting.case_id),
+        "id": meeting.id,
+        "case_id": meeting.case_id,
         "title": meeting.title,
         "kind": meeting.kind,
         "status": meeting.status,
-        "scheduled_at": meeting.scheduled_at.isoformat(),
+        "version": meeting.version,
+        "scheduled_at": iso(meeting.scheduled_at),
         "duration_minutes": meeting.duration_minutes,
         "location": meeting.location,
-        "chair_id": str(meeting.chair_id),
+        "chair_id": meeting.chair_id,
         "chair": user_brief(meeting.chair),
         "turn_limit_seconds": meeting.turn_limit_seconds,
-        "version": meeting.version,
     }
+
+
+def meeting_summary(meeting: Meeting) -> MeetingSummary:
+    return MeetingSummary(**_summary_fields(meeting))  # type: ignore[arg-type]
+
+
+class AgendaItemOut(msgspec.Struct):
+    id: UUID
+    title: str
+    position: int
+    professionals_only: bool
+    is_action_review: bool
+    minutes: str
+    open: bool
+
+
+class Speaker(msgspec.Struct):
+    user: UserBrief
+    turn_id: UUID
+    kind: str
+    since: Timestamp
+    deadline: Timestamp | None
+
+
+class QueueEntry(msgspec.Struct):
+    id: UUID
+    position: int
+    user: UserBrief
+    agency_id: UUID
+    kind: str
+    raised_at: Timestamp
+    moved_by_chair: bool
+    raised_by_chair: bool
+
+
+class AgencyTime(msgspec.Struct):
+    agency: AgencyOut
+    seconds: float
+
+
+class PersonTime(msgspec.Struct):
+    user: UserBrief
+    seconds: float
+
+
+class SpeakingTime(msgspec.Struct):
+    by_agency: list[AgencyTime]
+    by_person: list[PersonTime]
+
+
+class AttendanceOut(msgspec.Struct):
+    user: UserBrief
+    agency_id: UUID
+    joined_at: Timestamp
+    left_at: Timestamp | None
+    present: bool
+    connected: bool
+
+
+class PositionOut(msgspec.Struct):
+    agency_id: UUID
+    agency: AgencyOut
+    position: str
+    reason: str | None
+
+
+class DecisionOut(msgspec.Struct):
+    id: UUID
+    agenda_item_id: UUID
+    text: str
+    outcome: str
+    created_at: Timestamp
+    positions: list[PositionOut]
+
+
+class MeetingState(MeetingSummary):
+    """The whole room as one person may see it (API.md, "The state of a meeting")."""
+
+    started_at: Timestamp | None
+    ended_at: Timestamp | None
+    agenda: list[AgendaItemOut]
+    open_item_id: UUID | None
+    speaker: Speaker | None
+    queue: list[QueueEntry]
+    not_yet_heard: list[AgencyOut]
+    speaking_time: SpeakingTime
+    attendance: list[AttendanceOut]
+    decisions: list[DecisionOut]
+    actions: list[ActionOut]
+    review_actions: list[ActionOut]
+
+
+class StateMessage(msgspec.Struct):
+    """One socket message to a JSON client: the whole state is re-sent, never a diff to replay.
+    `type` is `state` for the first message after connecting, `presence` when only who is
+    connected changed (the version is the meeting's current one), else the kind of change."""
+
+    meeting_id: UUID
+    version: int
+    type: str
+    state: MeetingState
+
+
+def agenda_item_out(item: AgendaItem, open_item_id: UUID | None) -> AgendaItemOut:
+    return AgendaItemOut(
+        id=item.id,
+        title=item.title,
+        position=item.position,
+        professionals_only=item.professionals_only,
+        is_action_review=item.is_action_review,
+        minutes=item.minutes,
+        open=item.id == open_item_id,
+    )
+
+
+def decision_out(decision: Decision) -> DecisionOut:
+    return DecisionOut(
+        id=decision.id,
+        agenda_item_id=decision.agenda_item_id,
+        text=decision.text,
+        outcome=decision.outcome,
+        created_at=iso(decision.created_at),
+        positions=[
+            PositionOut(
+                agency_id=p.agency_id, agency=agency_json(p.agency), position=p.position, reason=p.reason or None
+            )
+            for p in decision.positions
+        ],
+    )
+
+
+def meeting_state(view: RoomView) -> MeetingState:
+    """The state for one audience's view of the room."""
+    meeting = view.meeting
+    today: date = today_local(view.now)
+    open_id = None if view.open_item is None else view.open_item.id
+    speaker = view.speaker
+    return MeetingState(
+        **_summary_fields(meeting),  # type: ignore[arg-type]
+        started_at=iso_or_none(meeting.started_at),
+        ended_at=iso_or_none(meeting.ended_at),
+        agenda=[agenda_item_out(item, open_id) for item in view.agenda],
+        open_item_id=open_id,
+        speaker=None
+        if speaker is None
+        else Speaker(
+            user=user_brief(speaker.user),
+            turn_id=speaker.id,
+            kind=speaker.kind,
+            since=iso(speaker.started_at),
+            deadline=iso_or_none(view.turn_deadline),
+        ),
+        queue=[
+            QueueEntry(
+                id=hand.id,
+                position=position,
+                user=user_brief(hand.user),
+                agency_id=hand.agency_id,
+                kind=hand.kind,
+                raised_at=iso(hand.raised_at),
+                moved_by_chair=hand.moved_at is not None,
+                raised_by_chair=hand.raised_by_id is not None and hand.raised_by_id != hand.user_id,
+            )
+            for position, hand in enumerate(view.queue)
+        ],
+        not_yet_heard=[agency_json(a) for a in view.not_yet_heard],
+        speaking_time=SpeakingTime(
+            by_agency=[AgencyTime(agency=agency_json(a), seconds=round(s, 1)) for a, s in view.time_by_agency],
+            by_person=[PersonTime(user=user_brief(u), seconds=round(s, 1)) for u, s in view.time_by_user],
+        ),
+        attendance=[
+            AttendanceOut(
+                user=user_brief(a.user),
+                agency_id=a.agency_id,
+                joined_at=iso(a.joined_at),
+                left_at=iso_or_none(a.left_at),
+                present=a.left_at is None,
+                connected=a.user_id in view.connected,
+            )
+            for a in view.room.attendance
+        ],
+        decisions=[decision_out(d) for d in view.decisions],
+        actions=[action_json(a, today) for a in view.actions],
+        review_actions=[action_json(a, today) for a in view.carried_actions],
+    )

@@ -10,7 +10,7 @@ family more than another.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -20,14 +20,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.actions.models import OPEN_STATUSES, Action
-from server.actions.shapes import action_json
 from server.cases.models import Case, CaseMember, CaseRole
 from server.errors import NotFound
 from server.meetings import queue
+from server.meetings.changes import ALL_PARTS, Part
 from server.meetings.models import AgendaItem, Attendance, Decision, Hand, Meeting, Turn
 from server.people.models import Agency, User
-from server.people.shapes import agency_json, user_brief
-from server.timeutil import today_local
 
 
 class Audience(StrEnum):
@@ -64,8 +62,26 @@ class Room:
     carried_actions: Sequence[Action]  # still open from earlier meetings: the action review
     agencies: dict[uuid.UUID, Agency]
 
+    @property
+    def version(self) -> int:
+        return self.meeting.version
+
 
 async def load_room(session: AsyncSession, meeting_id: uuid.UUID) -> Room:
+    """The whole room, read afresh."""
+    return await read_room(session, meeting_id, ALL_PARTS)
+
+
+async def read_room(
+    session: AsyncSession,
+    meeting_id: uuid.UUID,
+    parts: frozenset[Part] | Callable[[Meeting], frozenset[Part]],
+    previous: Room | None = None,
+) -> Room:
+    """The meeting row and its case, and the ``parts`` named (or chosen, once the meeting row is
+    read); the other parts are taken from ``previous`` (the room as last read), so a change
+    re-reads only what it wrote. Everything is one snapshot when the caller's transaction is
+    REPEATABLE READ."""
     found = (
         await session.execute(
             select(Meeting, Case)
@@ -77,35 +93,72 @@ async def load_room(session: AsyncSession, meeting_id: uuid.UUID) -> Room:
     if found is None:
         raise NotFound("No such meeting.")
     meeting, case = found
+    if callable(parts):
+        parts = parts(meeting)
+    if previous is None:
+        parts = ALL_PARTS
 
     async def rows(query: Any) -> list[Any]:
         return list((await session.scalars(query)).unique().all())
 
-    agenda = await rows(
-        select(AgendaItem)
-        .where(AgendaItem.meeting_id == meeting_id)
-        .order_by(AgendaItem.position, AgendaItem.created_at)
-    )
-    team = await rows(select(CaseMember).where(CaseMember.case_id == case.id))
-    attendance = await rows(
-        select(Attendance).where(Attendance.meeting_id == meeting_id).order_by(Attendance.joined_at)
-    )
-    hands, turns = await queue_rows(session, meeting_id)
-    decisions = await rows(select(Decision).where(Decision.meeting_id == meeting_id).order_by(Decision.created_at))
-    actions = await rows(select(Action).where(Action.meeting_id == meeting_id).order_by(Action.created_at))
-    carried = await rows(
-        select(Action)
-        .where(
-            Action.case_id == case.id, Action.status.in_(OPEN_STATUSES), Action.meeting_id.is_distinct_from(meeting_id)
+    def kept(name: str) -> Any:
+        return getattr(previous, name)
+
+    agenda = (
+        await rows(
+            select(AgendaItem)
+            .where(AgendaItem.meeting_id == meeting_id)
+            .order_by(AgendaItem.position, AgendaItem.created_at)
         )
-        .order_by(Action.due_date)
+        if Part.AGENDA in parts
+        else kept("agenda")
     )
-    # the people's agencies came with them (joined); read only those an attendance row names otherwise
+    team = await rows(select(CaseMember).where(CaseMember.case_id == case.id)) if Part.TEAM in parts else kept("team")
+    attendance = (
+        await rows(select(Attendance).where(Attendance.meeting_id == meeting_id).order_by(Attendance.joined_at))
+        if Part.ATTENDANCE in parts
+        else kept("attendance")
+    )
+    hands, turns = await queue_rows(session, meeting_id) if Part.QUEUE in parts else (kept("hands"), kept("turns"))
+    decisions = (
+        await rows(select(Decision).where(Decision.meeting_id == meeting_id).order_by(Decision.created_at))
+        if Part.DECISIONS in parts
+        else kept("decisions")
+    )
+    if Part.ACTIONS in parts:
+        actions = await rows(select(Action).where(Action.meeting_id == meeting_id).order_by(Action.created_at))
+        carried = await rows(
+            select(Action)
+            .where(
+                Action.case_id == case.id,
+                Action.status.in_(OPEN_STATUSES),
+                Action.meeting_id.is_distinct_from(meeting_id),
+            )
+            .order_by(Action.due_date)
+        )
+    else:
+        actions, carried = kept("actions"), kept("carried_actions")
+    agencies = await _agencies(session, team, attendance, None if previous is None else previous.agencies)
+    return Room(meeting, case, agenda, team, attendance, hands, turns, decisions, actions, carried, agencies)
+
+
+async def _agencies(
+    session: AsyncSession,
+    team: Sequence[CaseMember],
+    attendance: Sequence[Attendance],
+    known: dict[uuid.UUID, Agency] | None,
+) -> dict[uuid.UUID, Agency]:
+    """The agencies the room names: the people's came with them (joined); an attendance row may
+    name one its person has since left, read only when not known already."""
     agencies = {m.user.agency.id: m.user.agency for m in team} | {a.user.agency.id: a.user.agency for a in attendance}
     missing = {a.agency_id for a in attendance} - agencies.keys()
+    if missing and known:
+        agencies |= {k: known[k] for k in missing & known.keys()}
+        missing -= known.keys()
     if missing:
-        agencies |= {a.id: a for a in await rows(select(Agency).where(Agency.id.in_(missing)))}
-    return Room(meeting, case, agenda, team, attendance, hands, turns, decisions, actions, carried, agencies)
+        found = await session.scalars(select(Agency).where(Agency.id.in_(missing)))
+        agencies |= {a.id: a for a in found}
+    return agencies
 
 
 async def queue_rows(session: AsyncSession, meeting_id: uuid.UUID) -> tuple[list[Hand], list[Turn]]:
@@ -254,101 +307,3 @@ def view_for(room: Room, audience: Audience, now: datetime, connected: frozenset
         ],
         connected=connected,
     )
-
-
-# --- JSON ------------------------------------------------------------------------------------
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def state_json(view: RoomView) -> dict[str, Any]:
-    """GET /api/meetings/{id} and the `state` socket message (the API contract)."""
-    meeting = view.meeting
-    today = today_local(view.now)
-    return {
-        "id": str(meeting.id),
-        "case_id": str(meeting.case_id),
-        "title": meeting.title,
-        "kind": meeting.kind,
-        "status": meeting.status,
-        "version": meeting.version,
-        "scheduled_at": _iso(meeting.scheduled_at),
-        "started_at": _iso(meeting.started_at),
-        "ended_at": _iso(meeting.ended_at),
-        "turn_limit_seconds": meeting.turn_limit_seconds,
-        "chair": user_brief(meeting.chair),
-        "agenda": [
-            {
-                "id": str(item.id),
-                "title": item.title,
-                "position": item.position,
-                "professionals_only": item.professionals_only,
-                "is_action_review": item.is_action_review,
-                "minutes": item.minutes,
-                "open": view.open_item is not None and item.id == view.open_item.id,
-            }
-            for item in view.agenda
-        ],
-        "open_item_id": None if view.open_item is None else str(view.open_item.id),
-        "speaker": None
-        if view.speaker is None
-        else {
-            "user": user_brief(view.speaker.user),
-            "turn_id": str(view.speaker.id),
-            "kind": view.speaker.kind,
-            "since": _iso(view.speaker.started_at),
-            "deadline": _iso(view.turn_deadline),
-        },
-        "queue": [
-            {
-                "id": str(hand.id),
-                "position": position,
-                "user": user_brief(hand.user),
-                "agency_id": str(hand.agency_id),
-                "kind": hand.kind,
-                "raised_at": _iso(hand.raised_at),
-                "moved_by_chair": hand.moved_at is not None,
-                "raised_by_chair": hand.raised_by_id is not None and hand.raised_by_id != hand.user_id,
-            }
-            for position, hand in enumerate(view.queue)
-        ],
-        "not_yet_heard": [agency_json(a) for a in view.not_yet_heard],
-        "speaking_time": {
-            "by_agency": [{"agency": agency_json(a), "seconds": round(s, 1)} for a, s in view.time_by_agency],
-            "by_person": [{"user": user_brief(u), "seconds": round(s, 1)} for u, s in view.time_by_user],
-        },
-        "attendance": [
-            {
-                "user": user_brief(a.user),
-                "agency_id": str(a.agency_id),
-                "joined_at": _iso(a.joined_at),
-                "left_at": _iso(a.left_at),
-                "present": a.left_at is None,
-                "connected": a.user_id in view.connected,
-            }
-            for a in view.room.attendance
-        ],
-        "decisions": [
-            {
-                "id": str(d.id),
-                "agenda_item_id": str(d.agenda_item_id),
-                "text": d.text,
-                "outcome": d.outcome,
-                "created_at": _iso(d.created_at),
-                "positions": [
-                    {
-                        "agency_id": str(p.agency_id),
-                        "agency": agency_json(p.agency),
-                        "position": p.position,
-                        "reason": p.reason or None,
-                    }
-                    for p in d.positions
-                ],
-            }
-            for d in view.decisions
-        ],
-        "actions": [action_json(a, today) for a in view.actions],
-        "review_actions": [action_json(a, today) for a in view.carried_actions],
-    }

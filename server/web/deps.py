@@ -14,6 +14,7 @@ from server.audit.service import Actor
 from server.config import Settings
 from server.errors import NotSignedIn
 from server.live.events import NoPublisher, Publisher
+from server.meetings.commands import RoomCaller
 from server.people.models import User
 from server.platform.runtime import Runtime
 from server.web.security import Auth, client_ip
@@ -62,6 +63,11 @@ def provide_publisher(request: HttpRequest) -> Publisher:
     return request.app.state.get("live") or NoPublisher()
 
 
+def provide_room(db: AsyncSession, publisher: Publisher, actor: Actor, user: User, settings: Settings) -> RoomCaller:
+    """The room's operations, bound to this caller."""
+    return RoomCaller(db, publisher, actor, user, settings)
+
+
 DEPENDENCIES = {
     "publisher": Provide(provide_publisher, sync_to_thread=False),
     "db": Provide(provide_db),
@@ -71,4 +77,5 @@ DEPENDENCIES = {
     "actor": Provide(provide_actor, sync_to_thread=False),
     "settings": Provide(provide_settings, sync_to_thread=False),
     "redis": Provide(provide_redis, sync_to_thread=False),
+    "room": Provide(provide_room, sync_to_thread=False),
 }

@@ -1,0 +1,211 @@
+"""One meeting's live feed in one web process: its sockets, the room as last read, and the loop
+that turns notices into messages.
+
+Notices say which version a change made and what kind of change it was. The loop reads the
+meeting row and, when every version since the room it holds has been heard of, re-reads only
+the parts those kinds wrote (server/meetings/changes.py) and re-renders only the regions they
+touch (server/live/regions.py); otherwise (a lost notice, Redis back after an outage) it reads
+and sends the whole room. Everything is read in one REPEATABLE READ snapshot, so a room is always
+exactly one version.
+
+Whatever is read goes to everyone: a socket asking for the whole room never moves the feed on
+without the others, so nobody can be left on an older version than the meeting's (the race
+between a whole-room send and a change's notice). Rendering happens once per audience; sockets
+only ever get bytes queued (server/live/clients.py), so nobody waits for a slow participant."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from jinja2 import Environment
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from server.errors import NotFound
+from server.live.clients import Client
+from server.live.events import MeetingChanged
+from server.live.regions import ALL_REGIONS, PRESENCE_REGIONS, Region, regions_for
+from server.live.render import json_message, region_html
+from server.meetings.changes import ALL_PARTS, WRITES, ChangeKind, Part
+from server.meetings.models import Meeting
+from server.meetings.state import Audience, Room, RoomView, family_sees_all, read_room, view_for
+from server.platform.db import utcnow
+
+log = logging.getLogger("roundtable.live")
+RETRY_FIRST, RETRY_MAX = 0.2, 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class FeedContext:
+    """What every feed of a process shares."""
+
+    sessionmaker: async_sessionmaker[AsyncSession]
+    templates: Environment
+    connected: Callable[[uuid.UUID], Awaitable[frozenset[uuid.UUID]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What one step reads and sends, decided from the version found and the notices heard."""
+
+    parts: frozenset[Part]
+    regions: frozenset[Region]
+    message_type: str
+
+
+def plan(previous: Room | None, version: int, heard: dict[int, ChangeKind], full: bool) -> Plan:
+    """Pure: the parts to read and the regions to send for a room found at ``version``."""
+    if previous is None:
+        return Plan(ALL_PARTS, ALL_REGIONS, "change")
+    if version <= previous.version:
+        return Plan(ALL_PARTS if full else frozenset(), frozenset(), "")
+    versions = range(previous.version + 1, version + 1)
+    if full or any(v not in heard for v in versions):
+        return Plan(ALL_PARTS, ALL_REGIONS, "change")
+    kinds = frozenset(heard[v] for v in versions)
+    parts = frozenset().union(*(WRITES[k] for k in kinds))
+    return Plan(parts, regions_for(kinds), next(iter(kinds)) if len(versions) == 1 else "change")
+
+
+class MeetingFeed:
+    def __init__(self, meeting_id: uuid.UUID, context: FeedContext) -> None:
+        self.meeting_id = meeting_id
+        self.context = context
+        self.clients: set[Client] = set()  # have the room at ``room.version``
+        self.fresh: set[Client] = set()  # waiting for their first whole room
+        self.room: Room | None = None
+        self.heard: dict[int, ChangeKind] = {}
+        self.full = False
+        self.presence_due = True
+        self.connected: frozenset[uuid.UUID] = frozenset()
+        self.degraded = False
+        self.degraded_due = False
+        self.wake = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    # --- what the hub tells the feed ------------------------------------------------------------
+
+    def hear(self, change: MeetingChanged) -> None:
+        if self.room is not None and change.version <= self.room.version:
+            return  # already sent: a notice that arrived after the room it announced
+        self.heard[change.version] = change.kind
+        self.wake.set()
+
+    def presence_changed(self) -> None:
+        self.presence_due = True
+        self.wake.set()
+
+    def resync(self) -> None:
+        """Read the whole room again (notices may have been lost)."""
+        self.full = True
+        self.wake.set()
+
+    def set_degraded(self, degraded: bool) -> None:
+        if degraded != self.degraded:
+            self.degraded, self.degraded_due = degraded, True
+            self.wake.set()
+
+    def add(self, client: Client) -> None:
+        self.fresh.add(client)
+        self.wake.set()
+
+    def discard(self, client: Client) -> None:
+        self.clients.discard(client)
+        self.fresh.discard(client)
+
+    @property
+    def empty(self) -> bool:
+        return not self.clients and not self.fresh
+
+    # --- the loop ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(self._run(), name="live-feed")
+
+    async def _run(self) -> None:
+        delay = RETRY_FIRST
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            try:
+                await self.step()
+                delay = RETRY_FIRST
+            except Exception:  # the database is away, say: nothing is lost, try again soon
+                log.exception("live: bringing meeting %s up to date failed; retrying in %.1fs", self.meeting_id, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX)
+                self.wake.set()
+
+    async def step(self) -> None:
+        """Read what changed, then send it: the changed regions to everyone who has the room,
+        the whole room to those who have just come."""
+        fresh, presence_due, degraded_due = set(self.fresh), self.presence_due, self.degraded_due
+        connected = await self.context.connected(self.meeting_id) if presence_due else self.connected
+        previous = self.room
+        room, decided = await self._read(previous)
+        if room is None:  # the meeting no longer exists
+            for client in self.clients | self.fresh:
+                await client.stop(4404, "No such meeting.")
+            self.clients, self.fresh = set(), set()
+            return
+        self.room, self.connected, self.full = room, connected, False
+        self.heard = {v: k for v, k in self.heard.items() if v > room.version}
+        self.presence_due = self.presence_due and not presence_due
+        self.degraded_due = self.degraded_due and not degraded_due
+        self.fresh -= fresh
+        presence_moved = presence_due and previous is not None
+        regions = decided.regions | (PRESENCE_REGIONS if presence_moved else frozenset())
+        message_type = decided.message_type or ("presence" if presence_moved else "")
+        self._send(room, self.clients, regions, message_type, degraded_due)
+        self._send(room, fresh, ALL_REGIONS, "state", bool(self.degraded))
+        self.clients |= fresh
+
+    async def _read(self, previous: Room | None) -> tuple[Room | None, Plan]:
+        """The room as it is now, one snapshot, re-reading only what the plan needs."""
+        decided = Plan(frozenset(), frozenset(), "")
+
+        def choose(meeting: Meeting) -> frozenset[Part]:
+            nonlocal decided
+            decided = plan(previous, meeting.version, self.heard, self.full)
+            return decided.parts
+
+        async with self.context.sessionmaker() as session:
+            await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            try:
+                room = await read_room(session, self.meeting_id, choose, previous)
+            except NotFound:
+                return None, decided
+            await session.commit()
+        return room, decided
+
+    def _send(
+        self, room: Room, clients: set[Client], regions: frozenset[Region], message_type: str, banner: bool
+    ) -> None:
+        """Render once per audience that has sockets here, and queue the same bytes to each."""
+        if not clients or not (regions or message_type or banner):
+            return
+        now = utcnow()
+        shared = family_sees_all(room)
+        views: dict[Audience, RoomView] = {}
+        payloads: dict[tuple[Audience, bool], str] = {}
+        for client in clients:
+            audience = Audience.PROFESSIONALS if client.audience is Audience.FAMILY and shared else client.audience
+            key = (audience, client.wants_json)
+            if key not in payloads:
+                view = views.get(audience) or views.setdefault(audience, view_for(room, audience, now, self.connected))
+                payloads[key] = self._payload(view, client.wants_json, regions, message_type, banner)
+            if payloads[key]:
+                client.offer(payloads[key])
+
+    def _payload(
+        self, view: RoomView, wants_json: bool, regions: frozenset[Region], message_type: str, banner: bool
+    ) -> str:
+        if wants_json:
+            return json_message(view, message_type) if message_type else ""
+        html = region_html(self.context.templates, view, regions)
+        if banner:
+            html += self.context.templates.get_template("live/_degraded.html").render(degraded=self.degraded)
+        return html

@@ -1,0 +1,49 @@
+"""The regions of the room page, and which regions each kind of change touches.
+
+A change re-renders only the regions named here for its kind (tests/test_room_events.py runs
+every declared operation and fails if a region whose HTML changed for any audience is missing)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from server.meetings.changes import ChangeKind
+
+
+class Region(StrEnum):
+    STATUS = "status"
+    AGENDA = "agenda"
+    FLOOR = "floor"
+    QUEUE = "queue"
+    PEOPLE = "people"
+    BALANCE = "balance"
+    DECISIONS = "decisions"
+    ACTIONS = "actions"
+
+
+ALL_REGIONS = frozenset(Region)
+REGION_ORDER = tuple(Region)
+
+R = Region
+REGIONS: dict[ChangeKind, frozenset[Region]] = {
+    ChangeKind.STARTED: ALL_REGIONS,
+    ChangeKind.ENDED: ALL_REGIONS,
+    ChangeKind.ATTENDANCE: frozenset({R.PEOPLE, R.QUEUE, R.BALANCE, R.DECISIONS}),
+    ChangeKind.ITEM_OPENED: ALL_REGIONS,
+    ChangeKind.AGENDA: frozenset({R.AGENDA, R.DECISIONS}),
+    ChangeKind.VISIBILITY: ALL_REGIONS,
+    ChangeKind.QUEUE: frozenset({R.QUEUE, R.PEOPLE, R.BALANCE, R.DECISIONS}),
+    ChangeKind.FLOOR: frozenset({R.FLOOR, R.QUEUE, R.PEOPLE, R.BALANCE}),
+    ChangeKind.DECISION: frozenset({R.DECISIONS, R.ACTIONS}),
+    ChangeKind.ACTION: frozenset({R.ACTIONS, R.AGENDA}),
+    ChangeKind.ACTION_UPDATED: frozenset({R.ACTIONS, R.AGENDA}),
+    ChangeKind.TEAM: ALL_REGIONS,
+    ChangeKind.RESCHEDULED: ALL_REGIONS,
+    ChangeKind.CANCELLED: ALL_REGIONS,
+}
+
+PRESENCE_REGIONS = frozenset({R.PEOPLE, R.QUEUE})  # who is connected; whom the chair may raise a hand for
+
+
+def regions_for(kinds: frozenset[ChangeKind]) -> frozenset[Region]:
+    return frozenset().union(*(REGIONS[k] for k in kinds))

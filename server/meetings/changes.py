@@ -1,0 +1,60 @@
+"""The kinds of change a meeting goes through, and what each one writes.
+
+Every change to a meeting raises its version and carries one kind, so that whoever listens can
+tell what happened without reading the room. What a kind writes (the parts of the room to read
+again) is domain knowledge and lives here; which regions of the page show it is the live part's
+business (server/live/regions.py)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ChangeKind(StrEnum):
+    """The `type` of a JSON socket message, and what a web process is told after a commit."""
+
+    STARTED = "started"
+    ENDED = "ended"
+    ATTENDANCE = "attendance"
+    ITEM_OPENED = "item_opened"
+    AGENDA = "agenda"
+    VISIBILITY = "visibility"  # who may see an agenda item, and so everything under it
+    QUEUE = "queue"
+    FLOOR = "floor"
+    DECISION = "decision"
+    ACTION = "action"  # an action agreed in the room
+    ACTION_UPDATED = "action_updated"  # an action changed outside the room (accepted, done, moved…)
+    TEAM = "team"  # the case's team or its lead professional changed
+    RESCHEDULED = "rescheduled"
+    CANCELLED = "cancelled"
+
+
+class Part(StrEnum):
+    """The parts a room is read from (the meeting row and its case are always read)."""
+
+    AGENDA = "agenda"
+    TEAM = "team"
+    ATTENDANCE = "attendance"
+    QUEUE = "queue"  # hands and turns: everything the speaking order depends on
+    DECISIONS = "decisions"
+    ACTIONS = "actions"  # the meeting's actions and the case's still-open ones under review
+
+
+ALL_PARTS = frozenset(Part)
+
+WRITES: dict[ChangeKind, frozenset[Part]] = {
+    ChangeKind.STARTED: frozenset({Part.ATTENDANCE}),  # the chair joins
+    ChangeKind.ENDED: frozenset({Part.QUEUE}),  # the turn ends, waiting hands are cleared
+    ChangeKind.ATTENDANCE: frozenset({Part.ATTENDANCE, Part.QUEUE}),  # leaving lowers one's hands
+    ChangeKind.ITEM_OPENED: frozenset({Part.AGENDA}),
+    ChangeKind.AGENDA: frozenset({Part.AGENDA}),
+    ChangeKind.VISIBILITY: frozenset({Part.AGENDA, Part.ACTIONS}),
+    ChangeKind.QUEUE: frozenset({Part.QUEUE, Part.ATTENDANCE}),  # the chair may raise a hand for someone
+    ChangeKind.FLOOR: frozenset({Part.QUEUE}),
+    ChangeKind.DECISION: frozenset({Part.DECISIONS}),
+    ChangeKind.ACTION: frozenset({Part.ACTIONS}),
+    ChangeKind.ACTION_UPDATED: frozenset({Part.ACTIONS}),
+    ChangeKind.TEAM: frozenset({Part.TEAM}),
+    ChangeKind.RESCHEDULED: frozenset(),
+    ChangeKind.CANCELLED: frozenset(),
+}

@@ -1,0 +1,227 @@
+"""The room's operations, each declared once.
+
+A :class:`Command` says who may do an operation, in which meeting states, what kind of change
+it makes and what its effect is. Everything else follows from the declaration, the same way for
+every operation: :class:`RoomCaller.run` locks the meeting row (so two chairs' tabs or twenty
+hands in one millisecond cannot corrupt the queue), checks the caller and the state, applies the
+effect, raises the version, writes the audit row, commits, and then publishes the change; the
+JSON route and the form route are generated from the same declaration (server/web/commands.py).
+
+Adding an operation is writing its rule and its effect, and declaring it in
+``server.meetings.room.COMMANDS``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Generic, Literal, TypeVar
+
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.audit.service import Actor, record
+from server.cases.models import CaseMember
+from server.config import Settings
+from server.errors import Conflict, Forbidden, NotFound
+from server.live.events import MeetingChanged, Publisher
+from server.meetings.changes import ChangeKind
+from server.meetings.models import Attendance, Meeting, MeetingStatus, Turn
+from server.people.models import User
+from server.platform.db import transaction
+
+BodyT = TypeVar("BodyT")
+ResultT = TypeVar("ResultT")
+
+
+class Who(StrEnum):
+    """Who may run an operation."""
+
+    CHAIR = "chair"  # the meeting's chair
+    SPEAKER = "speaker"  # the chair, or the person who has the floor
+    ATTENDEE = "attendee"  # a member of the team who has joined the meeting and not left
+    MEMBER = "member"  # anyone on the case's team
+
+
+LIVE = frozenset({MeetingStatus.LIVE})
+BEFORE_END = frozenset({MeetingStatus.SCHEDULED, MeetingStatus.LIVE})
+SCHEDULED = frozenset({MeetingStatus.SCHEDULED})
+
+
+class NoBody(msgspec.Struct):
+    """The body of an operation that takes none."""
+
+
+@dataclass(slots=True)
+class Ctx:
+    """What an effect works on: the locked meeting, the caller, their case role, and the id in
+    the operation's path (an agenda item, a hand…), if it has one."""
+
+    session: AsyncSession
+    meeting: Meeting
+    user: User
+    role: str
+    actor: Actor
+    settings: Settings
+    target: uuid.UUID | None = None
+    subject: tuple[str, uuid.UUID | None] | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+    verb: str | None = None
+
+    @property
+    def is_chair(self) -> bool:
+        return self.meeting.chair_id == self.user.id
+
+    @property
+    def target_id(self) -> uuid.UUID:
+        assert self.target is not None, "this operation has an id in its path"
+        return self.target
+
+    def about(self, object_type: str, object_id: uuid.UUID | None, *, verb: str | None = None, **detail: Any) -> None:
+        """Name what the audit row is about (the meeting itself unless an effect says so)."""
+        self.subject = (object_type, object_id)
+        self.detail.update(detail)
+        if verb is not None:
+            self.verb = verb
+
+
+Effect = Callable[[Ctx, BodyT], Awaitable[ResultT]]
+
+
+@dataclass(frozen=True, slots=True)
+class Command(Generic[BodyT, ResultT]):
+    """One room operation. ``path`` is under /api/meetings/{meeting_id}; the form posts to the
+    same path under /meetings/{meeting_id}/room (or ``form_path``). A ``{name:uuid}`` in the path
+    reaches the effect as ``ctx.target``. ``answer`` turns the effect's result into the JSON
+    answer; without one, the answer is the meeting's state as the caller sees it."""
+
+    name: str
+    method: Literal["POST", "PUT", "PATCH", "DELETE"]
+    path: str
+    who: Who
+    states: frozenset[MeetingStatus]
+    change: ChangeKind
+    audit: str
+    effect: Effect[BodyT, ResultT]
+    body: type[BodyT]
+    summary: str
+    done: str
+    answer: Callable[[ResultT], Any] | None = None
+    status_code: int = 200
+    form_path: str | None = None
+    form: Callable[[Mapping[str, str]], BodyT] | None = None
+    body_in_query: bool = False  # a DELETE's optional fields come in the query string
+    versioned: bool = False  # the body's ``version``, when given, must be the room's current one
+    refusal: str | None = None  # the words when ``who`` refuses, where the general ones would not do
+    messages: Mapping[str, str] = field(default_factory=dict)  # a form field's words when it is wrong
+
+    @property
+    def target(self) -> str | None:
+        """The name of the id in the path, if any."""
+        start = self.path.find("{")
+        return None if start < 0 else self.path[start + 1 : self.path.index(":", start)]
+
+    @property
+    def takes_body(self) -> bool:
+        return self.body is not NoBody
+
+
+# --- running a command ---------------------------------------------------------------------------
+
+
+STATE_REFUSALS = {
+    MeetingStatus.SCHEDULED: ("The meeting has not started yet.", "not_started"),
+    MeetingStatus.LIVE: ("The meeting is already under way.", "already_started"),
+    MeetingStatus.ENDED: ("The meeting has ended; the room is a record now.", "meeting_ended"),
+    MeetingStatus.CANCELLED: ("The meeting was cancelled.", "meeting_cancelled"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RoomCaller:
+    """The room's operations bound to one caller: their session, the publisher, who they are.
+    Routes receive one as the ``room`` dependency; tests and services build one directly."""
+
+    session: AsyncSession
+    publisher: Publisher
+    actor: Actor
+    user: User
+    settings: Settings
+
+    async def run(
+        self,
+        command: Command[BodyT, ResultT],
+        meeting_id: uuid.UUID,
+        body: BodyT | None = None,
+        target: uuid.UUID | None = None,
+    ) -> ResultT:
+        """Run one operation in one transaction, then tell every web process about it."""
+        if body is None:
+            body = command.body()
+        expected_version = getattr(body, "version", None) if command.versioned else None
+        async with transaction(self.session):
+            meeting, role = await _lock(self.session, meeting_id, self.user.id)
+            ctx = Ctx(self.session, meeting, self.user, role, self.actor, self.settings, target)
+            await _admit(ctx, command, expected_version)
+            result = await command.effect(ctx, body)
+            meeting.version += 1
+            object_type, object_id = ctx.subject or ("meeting", meeting.id)
+            record(
+                self.session,
+                self.actor,
+                ctx.verb or command.audit,
+                object_type,
+                object_id,
+                case_id=meeting.case_id,
+                meeting_id=meeting.id,
+                **ctx.detail,
+            )
+            version = meeting.version
+        await self.publisher.meeting_changed(MeetingChanged(meeting_id, version, command.change))
+        return result
+
+
+async def _lock(session: AsyncSession, meeting_id: uuid.UUID, user_id: uuid.UUID) -> tuple[Meeting, str]:
+    """The meeting row, locked until the commit, and the caller's role on its case (one query)."""
+    found = (
+        await session.execute(
+            select(Meeting, CaseMember.role)
+            .join(CaseMember, (CaseMember.case_id == Meeting.case_id) & (CaseMember.user_id == user_id))
+            .where(Meeting.id == meeting_id)
+            .with_for_update(of=Meeting)
+            .execution_options(populate_existing=True)
+        )
+    ).first()
+    if found is None:
+        raise NotFound("No such meeting.")
+    return found[0], found[1]
+
+
+async def _admit(ctx: Ctx, command: Command[Any, Any], expected_version: int | None) -> None:
+    if command.who is Who.CHAIR and not ctx.is_chair:
+        raise Forbidden(command.refusal or "Only the meeting's chair can do that.", code="not_chair")
+    if ctx.meeting.status not in command.states:
+        message, code = STATE_REFUSALS[MeetingStatus(ctx.meeting.status)]
+        raise Conflict(message, code="not_live" if command.states == LIVE else code)
+    if expected_version is not None and expected_version != ctx.meeting.version:
+        raise Conflict("The room changed a moment ago; look again and retry.", code="stale_version")
+    if command.who is Who.ATTENDEE and not await is_present(ctx, ctx.user.id):
+        raise Conflict(command.refusal or "Join the meeting first.", code="not_joined")
+    if command.who is Who.SPEAKER and not ctx.is_chair:
+        turn = await current_turn(ctx)
+        if turn is None:
+            raise Conflict("Nobody has the floor.", code="nobody_speaking")
+        if turn.user_id != ctx.user.id:
+            raise Forbidden(command.refusal or "Only the chair or the speaker can do that.", code="not_speaker")
+
+
+async def is_present(ctx: Ctx, user_id: uuid.UUID) -> bool:
+    row = await ctx.session.get(Attendance, (ctx.meeting.id, user_id))
+    return row is not None and row.left_at is None
+
+
+async def current_turn(ctx: Ctx) -> Turn | None:
+    return await ctx.session.scalar(select(Turn).where(Turn.meeting_id == ctx.meeting.id, Turn.ended_at.is_(None)))

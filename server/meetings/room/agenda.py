@@ -1,0 +1,157 @@
+"""The agenda: adding, ordering and opening items, and who may see them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from sqlalchemy import func, select, update
+
+from server.actions.models import Action
+from server.errors import Invalid, NotFound
+from server.meetings.changes import ChangeKind
+from server.meetings.commands import BEFORE_END, LIVE, Command, Ctx, NoBody, Who
+from server.meetings.models import AgendaItem
+from server.meetings.shapes import AgendaItemOut, agenda_item_out
+from server.platform.db import utcnow
+
+TITLE_MAX = 300
+
+
+class NewItem(msgspec.Struct):
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=TITLE_MAX)]
+    professionals_only: bool = False
+    minutes: Annotated[str, msgspec.Meta(max_length=20_000)] = ""
+
+
+class MoveItem(msgspec.Struct):
+    position: Annotated[int, msgspec.Meta(ge=0, le=10_000)]
+
+
+class Visibility(msgspec.Struct):
+    professionals_only: bool = False
+
+
+async def _item(ctx: Ctx) -> AgendaItem:
+    item = await ctx.session.get(AgendaItem, ctx.target_id)
+    if item is None or item.meeting_id != ctx.meeting.id:
+        raise NotFound("No such agenda item in this meeting.")
+    return item
+
+
+async def _add(ctx: Ctx, body: NewItem) -> AgendaItem:
+    title = body.title.strip()
+    if not title:
+        raise Invalid("Enter the agenda item's title.", field="title", code="title_missing")
+    if len(title) > TITLE_MAX:
+        raise Invalid(f"Keep the title to {TITLE_MAX} characters.", field="title", code="too_long")
+    last = await ctx.session.scalar(
+        select(func.max(AgendaItem.position)).where(AgendaItem.meeting_id == ctx.meeting.id)
+    )
+    item = AgendaItem(
+        meeting_id=ctx.meeting.id,
+        position=(last if last is not None else -1) + 1,
+        title=title,
+        professionals_only=body.professionals_only,
+        minutes=body.minutes,
+    )
+    ctx.session.add(item)
+    await ctx.session.flush()
+    ctx.about("agenda_item", item.id, professionals_only=body.professionals_only)
+    return item
+
+
+async def _open(ctx: Ctx, _: NoBody) -> None:
+    item = await _item(ctx)
+    ctx.meeting.open_item_id = item.id
+    item.opened_at = item.opened_at or utcnow()
+    ctx.about("agenda_item", item.id)
+
+
+async def _move(ctx: Ctx, body: MoveItem) -> None:
+    """Reorder the agenda: the item takes ``position`` (0 = first), the others close up."""
+    items = list(
+        await ctx.session.scalars(
+            select(AgendaItem)
+            .where(AgendaItem.meeting_id == ctx.meeting.id)
+            .order_by(AgendaItem.position, AgendaItem.created_at)
+        )
+    )
+    item = next((i for i in items if i.id == ctx.target), None)
+    if item is None:
+        raise NotFound("No such agenda item in this meeting.")
+    items.remove(item)
+    items.insert(min(body.position, len(items)), item)
+    for index, each in enumerate(items):
+        each.position = index
+    ctx.about("agenda_item", item.id, position=body.position)
+
+
+async def _visibility(ctx: Ctx, body: Visibility) -> None:
+    """Mark an item for professionals only (or not); what is recorded under it follows."""
+    item = await _item(ctx)
+    item.professionals_only = body.professionals_only
+    await ctx.session.execute(
+        update(Action).where(Action.agenda_item_id == item.id).values(professionals_only=body.professionals_only)
+    )
+    ctx.about("agenda_item", item.id, professionals_only=body.professionals_only)
+
+
+def _added(item: AgendaItem) -> AgendaItemOut:
+    return agenda_item_out(item, None)
+
+
+ADD_ITEM: Command[NewItem, AgendaItem] = Command(
+    name="add_item",
+    method="POST",
+    path="/agenda",
+    who=Who.CHAIR,
+    states=BEFORE_END,
+    change=ChangeKind.AGENDA,
+    audit="agenda.add",
+    effect=_add,
+    body=NewItem,
+    answer=_added,
+    status_code=201,
+    summary="Add an item at the end of the agenda (the chair).",
+    done="Agenda item added.",
+)
+OPEN_ITEM: Command[NoBody, None] = Command(
+    name="open_item",
+    method="POST",
+    path="/agenda/{item_id:uuid}/open",
+    who=Who.CHAIR,
+    states=LIVE,
+    change=ChangeKind.ITEM_OPENED,
+    audit="agenda.open",
+    effect=_open,
+    body=NoBody,
+    summary="Open an agenda item: the one under discussion (the chair).",
+    done="Agenda item opened.",
+)
+MOVE_ITEM: Command[MoveItem, None] = Command(
+    name="move_item",
+    method="POST",
+    path="/agenda/{item_id:uuid}/move",
+    who=Who.CHAIR,
+    states=BEFORE_END,
+    change=ChangeKind.AGENDA,
+    audit="agenda.move",
+    effect=_move,
+    body=MoveItem,
+    summary="Move an agenda item to a position (0 = first); the others close up (the chair).",
+    done="Agenda item moved.",
+)
+SET_VISIBILITY: Command[Visibility, None] = Command(
+    name="set_visibility",
+    method="POST",
+    path="/agenda/{item_id:uuid}/visibility",
+    who=Who.CHAIR,
+    states=BEFORE_END,
+    change=ChangeKind.VISIBILITY,
+    audit="agenda.visibility",
+    effect=_visibility,
+    body=Visibility,
+    summary="Mark an agenda item for professionals only, or share it with the family (the chair).",
+    done="Who sees the item has changed.",
+)

@@ -1,0 +1,301 @@
+"""Hands and the floor: raising and lowering, the chair's overrides and rounds, and turns."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+import msgspec
+from sqlalchemy import select
+
+from server.cases.service import role_of
+from server.errors import Conflict, Forbidden, Invalid, NotFound
+from server.meetings import queue
+from server.meetings.changes import ChangeKind
+from server.meetings.commands import LIVE, Command, Ctx, NoBody, Who, current_turn
+from server.meetings.models import Attendance, Hand, Turn
+from server.meetings.room.rows import end_turn, join_person, lower_hands
+from server.meetings.state import order_hands, queue_rows, rule_hand, rule_turn
+from server.people.models import User
+from server.platform.db import utcnow
+from server.shapes import Timestamp, iso
+
+HAND_KINDS = "kind must be contribution, reply or point_of_order."
+
+
+class NewHand(msgspec.Struct):
+    kind: Annotated[str, msgspec.Meta(max_length=32)] = "contribution"
+    user_id: uuid.UUID | None = None  # the chair raising a hand for someone without a device
+
+
+class LowerHand(msgspec.Struct):
+    kind: Annotated[str, msgspec.Meta(max_length=32)] | None = None  # every hand of one's own if none
+
+
+class MoveHand(msgspec.Struct):
+    position: Annotated[int, msgspec.Meta(ge=0, le=10_000)]
+
+
+class FloorNext(msgspec.Struct):
+    version: int | None = None  # when given, the call applies only to that version of the room
+
+
+class HandRaised(msgspec.Struct):
+    id: uuid.UUID
+    kind: str
+    user_id: uuid.UUID
+    raised_at: Timestamp
+
+
+class HandsLowered(msgspec.Struct):
+    lowered: bool
+
+
+class RoundQueued(msgspec.Struct):
+    queued: int
+
+
+class FloorPassed(msgspec.Struct):
+    speaker_id: uuid.UUID | None
+
+
+class TurnEnded(msgspec.Struct):
+    ended: bool
+
+
+def _hand_kind(kind: str) -> queue.HandKind:
+    try:
+        return queue.HandKind(kind)
+    except ValueError:
+        raise Invalid(HAND_KINDS, field="kind", code="unknown_hand_kind") from None
+
+
+async def _raise(ctx: Ctx, body: NewHand) -> Hand:
+    """Raise one's own hand, or (the chair) raise one for someone in the room without a device."""
+    kind = _hand_kind(body.kind)
+    person = ctx.user
+    if body.user_id is not None and body.user_id != ctx.user.id:
+        if not ctx.is_chair:
+            raise Forbidden("Only the chair can raise a hand for someone else.", code="not_chair")
+        if await role_of(ctx.session, ctx.meeting.case_id, body.user_id) is None:
+            raise Invalid("That person is not on the case's team.", field="user_id", code="not_on_team")
+        found = await ctx.session.get(User, body.user_id)
+        assert found is not None
+        person = found
+        await join_person(ctx, person)
+    reply_to = None
+    if kind is queue.HandKind.REPLY:
+        current = await current_turn(ctx)
+        if current is None:
+            raise Conflict("Nobody has the floor, so there is no one to reply to.", code="nobody_speaking")
+        if current.user_id == person.id:
+            raise Conflict("You have the floor; you cannot reply to yourself.", code="reply_to_self")
+        reply_to = current.id
+    waiting = await ctx.session.scalar(
+        select(Hand.id).where(
+            Hand.meeting_id == ctx.meeting.id, Hand.user_id == person.id, Hand.kind == kind, Hand.state == "waiting"
+        )
+    )
+    if waiting is not None:
+        raise Conflict("That hand is already up.", code="hand_already_up")
+    hand = Hand(
+        meeting_id=ctx.meeting.id,
+        user_id=person.id,
+        agency_id=person.agency_id,
+        kind=kind,
+        raised_by_id=ctx.user.id,
+        reply_to_turn_id=reply_to,
+        raised_at=utcnow(),
+    )
+    ctx.session.add(hand)
+    await ctx.session.flush()
+    ctx.about("hand", hand.id, kind=kind, for_user=person.id)
+    return hand
+
+
+async def _lower(ctx: Ctx, body: LowerHand) -> HandsLowered:
+    if body.kind is not None:
+        _hand_kind(body.kind)
+    if not await lower_hands(ctx, ctx.user.id, body.kind):
+        raise Conflict("You have no hand up.", code="no_hand_up")
+    ctx.about("hand", None, kind=body.kind)
+    return HandsLowered(lowered=True)
+
+
+async def _move(ctx: Ctx, body: MoveHand) -> None:
+    """The chair's override: the hand keeps the place given, and the room shows it was moved."""
+    hand = await ctx.session.get(Hand, ctx.target_id)
+    if hand is None or hand.meeting_id != ctx.meeting.id or hand.state != "waiting":
+        raise NotFound("No such hand waiting in this meeting.")
+    hand.pinned_position = body.position
+    hand.moved_at = utcnow()
+    hand.moved_by_id = ctx.user.id
+    ctx.about("hand", hand.id, position=body.position, for_user=hand.user_id)
+
+
+async def _round(ctx: Ctx, _: NoBody) -> RoundQueued:
+    """Queue every present agency that has no hand up, one person each, so no voice is skipped."""
+    present = list(
+        await ctx.session.scalars(
+            select(Attendance)
+            .where(Attendance.meeting_id == ctx.meeting.id, Attendance.left_at.is_(None))
+            .order_by(Attendance.joined_at)
+        )
+    )
+    hands, turns = await queue_rows(ctx.session, ctx.meeting.id)
+    picks = queue.round_hands(
+        [(a.user_id, a.agency_id) for a in present if a.user_id != ctx.meeting.chair_id],
+        [rule_hand(h) for h in hands],
+        [rule_turn(t) for t in turns],
+        ctx.meeting.open_item_id,
+    )
+    now = utcnow()
+    for user_id, agency_id in picks:
+        ctx.session.add(
+            Hand(
+                meeting_id=ctx.meeting.id,
+                user_id=user_id,
+                agency_id=agency_id,
+                kind=queue.HandKind.CONTRIBUTION,
+                raised_by_id=ctx.user.id,
+                raised_at=now,
+            )
+        )
+    ctx.about("meeting", ctx.meeting.id, queued=len(picks))
+    return RoundQueued(queued=len(picks))
+
+
+async def _next(ctx: Ctx, _: FloorNext) -> FloorPassed:
+    """End the current turn and give the floor to the head of the queue (nobody if none waits)."""
+    now = utcnow()
+    # The order is taken while the current turn is still open: a reply to the speaker only
+    # jumps the queue while the turn it answers is the current one.
+    hands, turns = await queue_rows(ctx.session, ctx.meeting.id)
+    order = order_hands(hands, turns, ctx.meeting.open_item_id, now)
+    ended = await end_turn(ctx, now)
+    if not order:
+        if ended is None:
+            raise Conflict("Nobody is waiting to speak.", code="nobody_waiting")
+        ctx.about("turn", ended.id, verb="floor.end")
+        return FloorPassed(speaker_id=None)
+    head = order[0]
+    head.state = "taken"
+    head.resolved_at = now
+    turn = Turn(
+        meeting_id=ctx.meeting.id,
+        user_id=head.user_id,
+        agency_id=head.agency_id,
+        hand_id=head.id,
+        agenda_item_id=ctx.meeting.open_item_id,
+        kind=head.kind,
+        started_at=now,
+        limit_seconds=ctx.meeting.turn_limit_seconds,
+    )
+    ctx.session.add(turn)
+    await ctx.session.flush()
+    ctx.about("turn", turn.id, to_user=head.user_id, kind=head.kind)
+    return FloorPassed(speaker_id=head.user_id)
+
+
+async def _end_turn(ctx: Ctx, _: NoBody) -> TurnEnded:
+    current = await end_turn(ctx, utcnow())
+    if current is None:
+        raise Conflict("Nobody has the floor.", code="nobody_speaking")
+    ctx.about("turn", current.id)
+    return TurnEnded(ended=True)
+
+
+def _hand_raised(hand: Hand) -> HandRaised:
+    return HandRaised(id=hand.id, kind=hand.kind, user_id=hand.user_id, raised_at=iso(hand.raised_at))
+
+
+RAISE_HAND: Command[NewHand, Hand] = Command(
+    name="raise_hand",
+    method="POST",
+    path="/hands",
+    who=Who.ATTENDEE,
+    states=LIVE,
+    change=ChangeKind.QUEUE,
+    audit="hand.raise",
+    effect=_raise,
+    body=NewHand,
+    answer=_hand_raised,
+    status_code=201,
+    summary="Raise a hand (kind contribution, reply or point_of_order); the chair may give user_id.",
+    done="Hand raised.",
+    refusal="Join the meeting before raising your hand.",
+)
+LOWER_HAND: Command[LowerHand, HandsLowered] = Command(
+    name="lower_hand",
+    method="DELETE",
+    path="/hands/mine",
+    form_path="/hands/lower",
+    who=Who.MEMBER,
+    states=LIVE,
+    change=ChangeKind.QUEUE,
+    audit="hand.lower",
+    effect=_lower,
+    body=LowerHand,
+    body_in_query=True,
+    answer=lambda lowered: lowered,
+    summary="Lower one's own hand (of one kind, or all of them).",
+    done="Hand lowered.",
+)
+MOVE_HAND: Command[MoveHand, None] = Command(
+    name="move_hand",
+    method="POST",
+    path="/hands/{hand_id:uuid}/move",
+    who=Who.CHAIR,
+    states=LIVE,
+    change=ChangeKind.QUEUE,
+    audit="hand.move",
+    effect=_move,
+    body=MoveHand,
+    summary="Move a hand in the queue (0 = first); recorded and shown as the chair's override.",
+    done="Moved in the queue.",
+)
+ROUND: Command[NoBody, RoundQueued] = Command(
+    name="start_round",
+    method="POST",
+    path="/round",
+    who=Who.CHAIR,
+    states=LIVE,
+    change=ChangeKind.QUEUE,
+    audit="queue.round",
+    effect=_round,
+    body=NoBody,
+    answer=lambda queued: queued,
+    summary="Queue every present agency once, so that no voice is skipped.",
+    done="A round has started: every agency present is queued.",
+)
+FLOOR_NEXT: Command[FloorNext, FloorPassed] = Command(
+    name="floor_next",
+    method="POST",
+    path="/floor/next",
+    who=Who.CHAIR,
+    states=LIVE,
+    change=ChangeKind.FLOOR,
+    audit="floor.give",
+    effect=_next,
+    body=FloorNext,
+    versioned=True,
+    answer=lambda passed: passed,
+    summary="End the current turn and give the floor to the head of the queue. With `version`, the call "
+    "only applies to that version of the room (409 otherwise), so two tabs cannot both act.",
+    done="The floor has passed on.",
+)
+FLOOR_END: Command[NoBody, TurnEnded] = Command(
+    name="floor_end",
+    method="POST",
+    path="/floor/end",
+    who=Who.SPEAKER,
+    states=LIVE,
+    change=ChangeKind.FLOOR,
+    audit="floor.end",
+    effect=_end_turn,
+    body=NoBody,
+    answer=lambda ended: ended,
+    summary="End the current turn (the chair or the speaker).",
+    done="The turn has ended.",
+    refusal="Only the chair or the speaker can end a turn.",
+)

@@ -1,0 +1,213 @@
+"""What the meeting records: decisions with each agency's position, and actions with an owner,
+an agency and a due date."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated
+
+import msgspec
+from sqlalchemy import select
+
+from server.actions.models import Action, ActionEvent, OutcomeArea
+from server.actions.shapes import ActionOut, action_json
+from server.cases.models import CaseMember, CaseRole
+from server.cases.service import role_of
+from server.errors import Invalid
+from server.meetings.changes import ChangeKind
+from server.meetings.commands import LIVE, Command, Ctx, Who
+from server.meetings.models import AgendaItem, Decision, DecisionPosition, Outcome, Position
+from server.meetings.shapes import DecisionOut, decision_out
+from server.people.models import User
+from server.timeutil import today_local
+
+DECISION_MAX = 5000
+ACTION_MAX = 2000
+
+
+class PositionBody(msgspec.Struct):
+    agency_id: uuid.UUID
+    position: Annotated[str, msgspec.Meta(max_length=16)]
+    reason: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+
+
+class NewDecision(msgspec.Struct):
+    agenda_item_id: uuid.UUID
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=DECISION_MAX)]
+    outcome: Annotated[str, msgspec.Meta(max_length=16)]
+    positions: Annotated[list[PositionBody], msgspec.Meta(max_length=100)] = []
+
+
+class NewAction(msgspec.Struct):
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=ACTION_MAX)]
+    owner_id: uuid.UUID
+    due_date: date
+    outcome_area: Annotated[str, msgspec.Meta(max_length=32)]
+    agenda_item_id: uuid.UUID | None = None
+    decision_id: uuid.UUID | None = None
+    agency_id: uuid.UUID | None = None
+
+
+async def _team_agencies(ctx: Ctx) -> set[uuid.UUID]:
+    rows = await ctx.session.scalars(
+        select(User.agency_id)
+        .join(CaseMember, CaseMember.user_id == User.id)
+        .where(CaseMember.case_id == ctx.meeting.case_id)
+    )
+    return set(rows)
+
+
+def _check_positions(positions: list[PositionBody]) -> set[uuid.UUID]:
+    seen: set[uuid.UUID] = set()
+    for p in positions:
+        if p.position not in Position.__members__.values():
+            raise Invalid(
+                "Each position must be agree, disagree or abstain.", field="positions", code="unknown_position"
+            )
+        if p.position == Position.DISAGREE and not (p.reason or "").strip():
+            raise Invalid(
+                "Give the reason for each disagreement, so dissent is on the record.",
+                field="positions",
+                code="dissent_without_reason",
+            )
+        if p.agency_id in seen:
+            raise Invalid("Give one position for each agency.", field="positions", code="duplicate_position")
+        seen.add(p.agency_id)
+    return seen
+
+
+async def _decide(ctx: Ctx, body: NewDecision) -> Decision:
+    text = body.text.strip()
+    if not text or len(text) > DECISION_MAX:
+        raise Invalid("Write the decision, in up to 5,000 characters.", field="text", code="text_missing")
+    if body.outcome not in Outcome.__members__.values():
+        raise Invalid("outcome must be agreed, not_agreed or deferred.", field="outcome", code="unknown_outcome")
+    agencies = _check_positions(body.positions)
+    item = await ctx.session.get(AgendaItem, body.agenda_item_id)
+    if item is None or item.meeting_id != ctx.meeting.id:
+        raise Invalid("Choose an agenda item of this meeting.", field="agenda_item_id", code="unknown_item")
+    if not agencies <= await _team_agencies(ctx):
+        raise Invalid(
+            "Positions can only be given for agencies on the case's team.", field="positions", code="not_on_team"
+        )
+    decision = Decision(
+        meeting_id=ctx.meeting.id, agenda_item_id=item.id, text=text, outcome=body.outcome, recorded_by_id=ctx.user.id
+    )
+    decision.positions = [
+        DecisionPosition(agency_id=p.agency_id, position=p.position, reason=(p.reason or "").strip())
+        for p in body.positions
+    ]
+    ctx.session.add(decision)
+    await ctx.session.flush()
+    ctx.about("decision", decision.id, outcome=body.outcome, positions=len(body.positions))
+    return decision
+
+
+async def _assign(ctx: Ctx, body: NewAction) -> Action:
+    title = body.title.strip()
+    if not title or len(title) > ACTION_MAX:
+        raise Invalid("Say what is to be done, in up to 2,000 characters.", field="title", code="title_missing")
+    if body.outcome_area not in OutcomeArea.__members__.values():
+        raise Invalid("Choose an outcome area from the list.", field="outcome_area", code="unknown_outcome_area")
+    if body.due_date < today_local():
+        raise Invalid("The due date cannot be in the past.", field="due_date", code="due_date_in_past")
+    owner_role = await role_of(ctx.session, ctx.meeting.case_id, body.owner_id)
+    if owner_role is None:
+        raise Invalid("The owner must be on the case's team.", field="owner_id", code="not_on_team")
+    owner = await ctx.session.get(User, body.owner_id)
+    assert owner is not None
+    agency_id = body.agency_id or owner.agency_id
+    if agency_id not in await _team_agencies(ctx):
+        raise Invalid("The agency must be one on the case's team.", field="agency_id", code="not_on_team")
+    item_id, pro_only = await _action_item(ctx, body)
+    if pro_only and owner_role == CaseRole.FAMILY:
+        raise Invalid(
+            "An action under a professionals-only item must be owned by a professional: the family cannot see it.",
+            field="owner_id",
+            code="family_cannot_see",
+        )
+    action = Action(
+        case_id=ctx.meeting.case_id,
+        meeting_id=ctx.meeting.id,
+        agenda_item_id=item_id,
+        decision_id=body.decision_id,
+        title=title,
+        owner_id=owner.id,
+        agency_id=agency_id,
+        due_date=body.due_date,
+        outcome_area=body.outcome_area,
+        professionals_only=pro_only,
+        created_by_id=ctx.user.id,
+    )
+    ctx.session.add(action)
+    await ctx.session.flush()
+    ctx.session.add(
+        ActionEvent(
+            action_id=action.id,
+            actor_id=ctx.user.id,
+            kind="created",
+            to_value=body.due_date.isoformat(),
+            note=f"Agreed in {ctx.meeting.title}",
+        )
+    )
+    await ctx.session.refresh(action, ["owner", "agency"])
+    ctx.about("action", action.id, owner=owner.id, due_date=body.due_date)
+    return action
+
+
+async def _action_item(ctx: Ctx, body: NewAction) -> tuple[uuid.UUID | None, bool]:
+    """The agenda item an action sits under (from the decision when given), and whether that
+    makes it professionals-only."""
+    item_id = body.agenda_item_id
+    if body.decision_id is not None:
+        decision = await ctx.session.get(Decision, body.decision_id)
+        if decision is None or decision.meeting_id != ctx.meeting.id:
+            raise Invalid("Choose a decision of this meeting.", field="decision_id", code="unknown_decision")
+        item_id = item_id or decision.agenda_item_id
+    if item_id is None:
+        item_id = ctx.meeting.open_item_id
+    if item_id is None:
+        return None, False
+    item = await ctx.session.get(AgendaItem, item_id)
+    if item is None or item.meeting_id != ctx.meeting.id:
+        raise Invalid("Choose an agenda item of this meeting.", field="agenda_item_id", code="unknown_item")
+    return item.id, item.professionals_only
+
+
+def _action_out(action: Action) -> ActionOut:
+    return action_json(action, today_local())
+
+
+RECORD_DECISION: Command[NewDecision, Decision] = Command(
+    name="record_decision",
+    method="POST",
+    path="/decisions",
+    who=Who.CHAIR,
+    states=LIVE,
+    change=ChangeKind.DECISION,
+    audit="decision.record",
+    effect=_decide,
+    body=NewDecision,
+    answer=decision_out,
+    status_code=201,
+    summary="Record a decision on an agenda item, with each agency's position (the chair).",
+    done="Decision recorded.",
+)
+ASSIGN_ACTION: Command[NewAction, Action] = Command(
+    name="assign_action",
+    method="POST",
+    path="/actions",
+    who=Who.CHAIR,
+    states=LIVE,
+    change=ChangeKind.ACTION,
+    audit="action.assign",
+    effect=_assign,
+    body=NewAction,
+    answer=_action_out,
+    status_code=201,
+    summary="Assign an action with an owner, an agency and a due date (the chair).",
+    done="Action assigned.",
+)
+
+__all__ = ["ASSIGN_ACTION", "RECORD_DECISION", "DecisionOut", "NewAction", "NewDecision", "PositionBody"]

@@ -1,0 +1,38 @@
+"""Small writes that several room operations share: joining, lowering hands, ending a turn."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import update
+
+from server.meetings.commands import Ctx, current_turn
+from server.meetings.models import Attendance, Hand, Turn
+from server.people.models import User
+from server.platform.db import utcnow
+
+
+async def join_person(ctx: Ctx, person: User) -> None:
+    """Mark ``person`` present (again, if they had left)."""
+    row = await ctx.session.get(Attendance, (ctx.meeting.id, person.id))
+    if row is None:
+        ctx.session.add(Attendance(meeting_id=ctx.meeting.id, user_id=person.id, agency_id=person.agency_id))
+    else:
+        row.left_at = None
+
+
+async def lower_hands(ctx: Ctx, user_id: uuid.UUID, kind: str | None) -> int:
+    query = update(Hand).where(Hand.meeting_id == ctx.meeting.id, Hand.user_id == user_id, Hand.state == "waiting")
+    if kind is not None:
+        query = query.where(Hand.kind == kind)
+    result = await ctx.session.execute(query.values(state="lowered", resolved_at=utcnow()))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def end_turn(ctx: Ctx, now: datetime) -> Turn | None:
+    current = await current_turn(ctx)
+    if current is not None:
+        current.ended_at = now
+        await ctx.session.flush()
+    return current

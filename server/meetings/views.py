@@ -1,0 +1,26 @@
+"""Reading the room for one person: need-to-know first, then their audience's view."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.live.events import Publisher
+from server.meetings.service import visible_meeting
+from server.meetings.shapes import MeetingState, meeting_state
+from server.meetings.state import RoomView, audience_for, load_room, view_for
+from server.people.models import User
+from server.platform.db import utcnow
+
+
+async def view_of(session: AsyncSession, publisher: Publisher, user: User, meeting_id: uuid.UUID) -> RoomView:
+    """The room as ``user`` may see it now, with who is connected; NotFound if not theirs."""
+    visible = await visible_meeting(session, user, meeting_id)
+    audience = audience_for(visible.case.access.role, is_chair=visible.is_chair)
+    room = await load_room(session, meeting_id)
+    return view_for(room, audience, utcnow(), await publisher.connected(meeting_id))
+
+
+async def state_of(session: AsyncSession, publisher: Publisher, user: User, meeting_id: uuid.UUID) -> MeetingState:
+    return meeting_state(await view_of(session, publisher, user, meeting_id))
