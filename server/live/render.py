@@ -3,9 +3,9 @@ JSON messages of API clients. Each is produced once per audience per change."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 
+import msgspec
 from jinja2 import Environment
 
 from server.live.events import Region
@@ -27,12 +27,11 @@ def region_html(env: Environment, view: RoomView, regions: Iterable[Region], *, 
 
 def json_message(view: RoomView, change_type: str) -> str:
     """One message per change: the whole state is re-sent, never a diff to replay."""
-    return json.dumps(
+    return msgspec.json.encode(
         {
             "meeting_id": str(view.meeting.id),
             "version": view.meeting.version,
             "type": change_type,
             "state": state_json(view),
-        },
-        separators=(",", ":"),
-    )
+        }
+    ).decode()

@@ -10,7 +10,7 @@ import msgspec
 from litestar import Controller, delete, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.actions.shapes import action_json
+from server.actions.shapes import ActionOut, action_json
 from server.audit.service import Actor, record
 from server.config import Settings
 from server.live.events import Publisher
@@ -294,7 +294,7 @@ class MeetingsApi(Controller):
         user: User,
         actor: Actor,
         publisher: Publisher,
-    ) -> dict[str, Any]:
+    ) -> ActionOut:
         new = room.ActionInput(
             data.title,
             data.owner_id,
