@@ -11,13 +11,12 @@ from litestar import Controller, get, patch, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.actions import service
-from server.actions.shapes import action_json
+from server.actions.shapes import ActionDetail, detail_json
 from server.audit.service import Actor, record
 from server.config import Settings
 from server.live.events import Publisher
 from server.notify import notifications
 from server.people.models import User
-from server.people.shapes import user_brief
 from server.platform.db import transaction
 from server.timeutil import today_local
 
@@ -34,39 +33,18 @@ class ActionPatch(msgspec.Struct, forbid_unknown_fields=True):
     snoozed_until: date | None = None
 
 
-def detail_json(action: Any, events: Any) -> dict[str, Any]:
-    body = action_json(action, today_local())
-    body.update(
-        status_reason=action.status_reason or None,
-        snoozed_until=None if action.snoozed_until is None else action.snoozed_until.isoformat(),
-        snooze_reason=action.snooze_reason,
-        history=[
-            {
-                "kind": e.kind,
-                "from": e.from_value,
-                "to": e.to_value,
-                "note": e.note or None,
-                "at": e.created_at.isoformat(),
-                "by": None if e.actor is None else user_brief(e.actor),
-            }
-            for e in events
-        ],
-    )
-    return body
-
-
 class ActionsApi(Controller):
     path = "/api"
     tags = ["Actions"]
 
     @get("/actions/{action_id:uuid}")
-    async def get_action(self, action_id: UUID, db: AsyncSession, user: User, actor: Actor) -> dict[str, Any]:
+    async def get_action(self, action_id: UUID, db: AsyncSession, user: User, actor: Actor) -> ActionDetail:
         """An action with its whole history."""
         action, _ = await service.visible_action(db, user, action_id)
         events = await service.history(db, action_id)
         async with transaction(db):
             record(db, actor, "action.view", "action", action_id, case_id=action.case_id)
-        return detail_json(action, events)
+        return detail_json(action, events, today_local())
 
     @patch("/actions/{action_id:uuid}")
     async def change_action(
@@ -78,7 +56,7 @@ class ActionsApi(Controller):
         actor: Actor,
         publisher: Publisher,
         settings: Settings,
-    ) -> dict[str, Any]:
+    ) -> ActionDetail:
         """Change an action: status (open, in_progress, done, not_achieved, blocked, cancelled), due
         date or owner (chair or lead professional, with a reason), a progress note, acceptance
         (accepted, or declined with a reason), or snoozed_until (the owner, once, with a reason)."""
@@ -95,7 +73,7 @@ class ActionsApi(Controller):
             db, publisher, settings, actor, user, action_id, change, today=today_local()
         )
         await db.refresh(action, ["owner", "agency"])
-        return detail_json(action, await service.history(db, action_id))
+        return detail_json(action, await service.history(db, action_id), today_local())
 
     @get("/notifications")
     async def inbox(self, db: AsyncSession, user: User) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.actions import service as actions
-from server.actions.shapes import action_json
+from server.actions.shapes import ActionOut, action_json
 from server.audit.models import AuditEvent
 from server.audit.service import Actor, record
 from server.audit.trail import TrailFilter, case_trail
@@ -115,7 +115,7 @@ class CasesApi(Controller):
     @get("/{case_id:uuid}/actions")
     async def list_actions(
         self, case_id: UUID, db: AsyncSession, user: User, actor: Actor, status: str | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[ActionOut]:
         visible = await service.visible_case(db, user, case_id, content=True)
         today = today_local()
         found = await actions.action_plan(

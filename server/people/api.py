@@ -16,7 +16,7 @@ from server.config import Settings
 from server.errors import Forbidden, NotSignedIn
 from server.people import service
 from server.people.models import User
-from server.people.shapes import agency_json, user_json
+from server.people.shapes import AgencyOut, UserOut, agency_json, user_json
 from server.web.security import SESSION_COOKIE, Auth, client_ip
 from server.web.sessions import end_browser_session, set_session_cookie
 from server.web.types import HttpRequest
@@ -128,7 +128,7 @@ class SessionApi(Controller):
         return response
 
     @get("/me")
-    async def me(self, user: User) -> dict[str, Any]:
+    async def me(self, user: User) -> UserOut:
         return user_json(user)
 
     @post("/tokens", status_code=HTTP_201_CREATED)
@@ -148,23 +148,23 @@ class PeopleApi(Controller):
     tags = ["People"]
 
     @get("/agencies")
-    async def agencies(self, db: AsyncSession, user: User) -> list[dict[str, Any]]:
+    async def agencies(self, db: AsyncSession, user: User) -> list[AgencyOut]:
         return [agency_json(a) for a in await service.list_agencies(db)]
 
     @post("/agencies", status_code=HTTP_201_CREATED)
-    async def create_agency(self, data: NewAgency, db: AsyncSession, user: User, actor: Actor) -> dict[str, Any]:
+    async def create_agency(self, data: NewAgency, db: AsyncSession, user: User, actor: Actor) -> AgencyOut:
         require_admin(user)
         return agency_json(await service.create_agency(db, actor, data.name, data.sector))
 
     @get("/users")
-    async def users(self, db: AsyncSession, user: User) -> list[dict[str, Any]]:
+    async def users(self, db: AsyncSession, user: User) -> list[UserOut]:
         """The directory of people, for building teams: professionals and administrators only."""
         if user.agency.sector == "family" and not user.is_admin:
             raise Forbidden("Only professionals can list the people who use Roundtable.")
         return [user_json(u) for u in await service.list_users(db)]
 
     @post("/users", status_code=HTTP_201_CREATED)
-    async def create_user(self, data: NewUserBody, db: AsyncSession, user: User, actor: Actor) -> dict[str, Any]:
+    async def create_user(self, data: NewUserBody, db: AsyncSession, user: User, actor: Actor) -> UserOut:
         require_admin(user)
         new = service.NewUser(data.email, data.name, data.agency_id, data.password, data.is_admin)
         return user_json(await service.create_user(db, actor, new))
