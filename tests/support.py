@@ -9,11 +9,14 @@ from typing import Any
 
 import httpx
 from httpx import AsyncClient
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.service import Actor
 from server.cases import service as cases
 from server.cases.models import Case
+from server.live.events import NoPublisher, Publisher
 from server.meetings import service as meetings
+from server.meetings.commands import RoomCaller
 from server.meetings.models import Meeting
 from server.people import service as people
 from server.people.models import Sector, User
@@ -130,3 +133,8 @@ class Person:
 
     async def delete(self, path: str, **params: str) -> httpx.Response:
         return await self.client.delete(path, params=params, headers=csrf(self.client))
+
+
+def room_as(runtime: Runtime, session: AsyncSession, user: User, publisher: Publisher | None = None) -> RoomCaller:
+    """The room's operations as ``user`` runs them, without HTTP (to set a scene)."""
+    return RoomCaller(session, publisher or NoPublisher(), Actor(user.id), user, runtime.settings)

@@ -45,6 +45,10 @@ from server.config import Settings
 from server.live.events import NoPublisher
 from server.meetings import room
 from server.meetings import service as meetings
+from server.meetings.commands import RoomCaller
+from server.meetings.room.agenda import NewItem
+from server.meetings.room.floor import NewHand
+from server.meetings.room.record import NewAction, NewDecision
 from server.notify.models import OutboxMessage
 from server.people import service as people
 from server.platform.db import transaction
@@ -306,6 +310,9 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("POST", M + "/leave"): Rule(TEAM, why="everyone on the team is in the room"),
     ("POST", M + "/agenda"): Rule(MEETING_CHAIR, body=js(lambda w, r: {"title": f"Item by {r}"})),
     ("POST", M + "/agenda/{item_id:uuid}/open"): Rule(MEETING_CHAIR),
+    ("POST", M + "/agenda/{item_id:uuid}/visibility"): Rule(
+        MEETING_CHAIR, body=js(lambda w, r: {"professionals_only": True})
+    ),
     ("POST", M + "/agenda/{item_id:uuid}/move"): Rule(MEETING_CHAIR, body=js(lambda w, r: {"position": 1})),
     ("POST", M + "/hands"): Rule(TEAM, body=js(lambda w, r: {"kind": "contribution"})),
     ("DELETE", M + "/hands/mine"): Rule(
@@ -343,7 +350,7 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("POST", R + "/join"): Rule(TEAM),
     ("POST", R + "/leave"): Rule(TEAM),
     ("POST", R + "/agenda"): Rule(MEETING_CHAIR, body=form(lambda w, r: {"title": f"Item by {r}"})),
-    ("POST", R + "/open/{item_id:uuid}"): Rule(MEETING_CHAIR),
+    ("POST", R + "/agenda/{item_id:uuid}/open"): Rule(MEETING_CHAIR),
     ("POST", R + "/agenda/{item_id:uuid}/move"): Rule(MEETING_CHAIR, body=form(lambda w, r: {"position": "1"})),
     ("POST", R + "/agenda/{item_id:uuid}/visibility"): Rule(
         MEETING_CHAIR, body=form(lambda w, r: {"professionals_only": "on"})
@@ -488,31 +495,30 @@ class Worlds:
             world = World(tag, t.roles, case.id, t.chair.id, {"scheduled": await schedule("Scheduled meeting")})
             if meeting == "live" or whole:
                 live = world.meetings["live"] = await schedule("Live meeting")
-                await room.start(s, pub, as_chair, t.chair, live)
+                chair = RoomCaller(s, pub, as_chair, t.chair, self.settings)
+                await chair.run(room.START, live)
                 for person in (t.member, t.lead, t.family):
-                    await room.join(s, pub, Actor(person.id), person, live)
-                item = await room.add_item(s, pub, as_chair, t.chair, live, "Schooling")
-                await room.add_item(s, pub, as_chair, t.chair, live, "Police information", professionals_only=True)
-                await room.open_item(s, pub, as_chair, t.chair, live, item.id)
-                await room.raise_hand(s, pub, Actor(t.lead.id), t.lead, live, "contribution")
-                await room.floor_next(s, pub, as_chair, t.chair, live)  # the lead has the floor
-                hand = await room.raise_hand(s, pub, Actor(t.member.id), t.member, live, "reply")
-                await room.record_decision(s, pub, as_chair, t.chair, live, item.id, "Support at school", "agreed", [])
+                    await RoomCaller(s, pub, Actor(person.id), person, self.settings).run(room.JOIN, live)
+                item = await chair.run(room.ADD_ITEM, live, NewItem("Schooling"))
+                await chair.run(room.ADD_ITEM, live, NewItem("Police information", professionals_only=True))
+                await chair.run(room.OPEN_ITEM, live, target=item.id)
+                lead = RoomCaller(s, pub, Actor(t.lead.id), t.lead, self.settings)
+                await lead.run(room.RAISE_HAND, live, NewHand("contribution"))
+                await chair.run(room.FLOOR_NEXT, live)  # the lead has the floor
+                member = RoomCaller(s, pub, Actor(t.member.id), t.member, self.settings)
+                hand = await member.run(room.RAISE_HAND, live, NewHand("reply"))
+                await chair.run(room.RECORD_DECISION, live, NewDecision(item.id, "Support at school", "agreed"))
                 due = today_local() + timedelta(days=10)
-                action = await room.assign_action(
-                    s,
-                    pub,
-                    as_chair,
-                    t.chair,
-                    live,
-                    room.ActionInput("Meet the school", t.member.id, due, "being_healthy"),
+                action = await chair.run(
+                    room.ASSIGN_ACTION, live, NewAction("Meet the school", t.member.id, due, "being_healthy")
                 )
                 world.item_id, world.hand_id, world.action_id = item.id, hand.id, action.id
             if whole:
                 done = world.meetings["ended"] = await schedule("Ended meeting")
-                await room.start(s, pub, as_chair, t.chair, done)
-                await room.join(s, pub, Actor(t.family.id), t.family, done)
-                await room.end(s, pub, as_chair, t.chair, done, self.settings)
+                chair_of_done = RoomCaller(s, pub, as_chair, t.chair, self.settings)
+                await chair_of_done.run(room.START, done)
+                await RoomCaller(s, pub, Actor(t.family.id), t.family, self.settings).run(room.JOIN, done)
+                await chair_of_done.run(room.END, done)
                 async with transaction(s):
                     world.token = people.new_invitation(s, self.settings, t.family.id, case.id, t.chair.id)
                 world.message_id = await s.scalar(select(OutboxMessage.id).limit(1))  # the minutes e-mail

@@ -17,13 +17,15 @@ import websockets
 from litestar import Litestar
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from server.audit.service import Actor
-from server.live.events import MeetingChanged, NoPublisher, Publisher, Region
-from server.meetings import room as room_ops
+from server.live.events import MeetingChanged, Publisher
+from server.meetings.changes import ChangeKind
+from server.meetings.room import ADD_ITEM, RAISE_HAND
+from server.meetings.room.agenda import NewItem
+from server.meetings.room.floor import NewHand
 from server.platform.runtime import Runtime
 from server.timeutil import today_local
 from tests.live_support import Participant, Socket
-from tests.support import Team
+from tests.support import Team, room_as
 
 MARKER = "OKAPI-5K2W-professionals-only"
 WAIT = 5.0
@@ -242,19 +244,16 @@ async def test_a_version_already_sent_is_not_sent_again(
     await drain(json_socket)
     await drain(html_socket)
 
-    actor = Actor(team.chair.id)
     async with runtime.sessionmaker() as session:  # change 1 touches the agenda
-        await room_ops.add_item(session, NoPublisher(), actor, team.chair, meeting, "Arrived together")
+        await room_as(runtime, session, team.chair).run(ADD_ITEM, meeting, NewItem("Arrived together"))
     async with runtime.sessionmaker() as session:  # change 2 the queue
-        await room_ops.raise_hand(
-            session, NoPublisher(), actor, team.chair, meeting, "contribution", on_behalf_of=team.member.id
-        )
+        await room_as(runtime, session, team.chair).run(RAISE_HAND, meeting, NewHand(user_id=team.member.id))
     hub: Publisher = app.state["live"]
-    await hub.meeting_changed(MeetingChanged(meeting, version + 1, "agenda", frozenset({Region.AGENDA})))
+    await hub.meeting_changed(MeetingChanged(meeting, version + 1, ChangeKind.AGENDA))
     first = await next_change(json_socket)
     assert first["version"] == version + 2, "the render reads the room as it is now"
     await drain(json_socket, 0.2)
-    await hub.meeting_changed(MeetingChanged(meeting, version + 2, "queue", frozenset({Region.QUEUE, Region.PEOPLE})))
+    await hub.meeting_changed(MeetingChanged(meeting, version + 2, ChangeKind.QUEUE))
     later = [m for m in await drain(json_socket, 0.5) if m["type"] != "presence"]
     assert [m["version"] for m in later] == [], f"version {version + 2} was sent again"
 
@@ -330,11 +329,13 @@ async def test_browsers_get_out_of_band_fragments(people: Any, team: Team) -> No
     assert 'id="region-status"' in started
     await ok(member, f"{base}/join")
     joined = await html.next_text()
-    assert REGION.findall(joined) == ["people"], "only the changed region is sent"
+    # Joining changes who is present: the people, the queue's controls, the balance of voices and
+    # the agencies a decision can record a position for; nothing else is sent.
+    assert REGION.findall(joined) == ["queue", "people", "balance", "decisions"], "only the changed regions are sent"
     await ok(member, f"{base}/hands", {"kind": "contribution"})
     queued = await html.next_text()
     assert "hx-swap-oob" in queued
-    assert set(REGION.findall(queued)) == {"queue", "people"}
+    assert set(REGION.findall(queued)) == {"queue"}, "raising one's hand changes the queue only"
     for fragment in REGION.findall(queued):
         assert re.search(rf'id="region-{fragment}"[^>]*hx-swap-oob', queued) or re.search(
             rf'hx-swap-oob[^>]*id="region-{fragment}"', queued

@@ -27,11 +27,13 @@ from server.errors import Conflict
 from server.live.events import MeetingChanged, NoPublisher
 from server.meetings import room as room_ops
 from server.meetings.models import Hand, Meeting
+from server.meetings.room.agenda import NewItem
+from server.meetings.room.floor import FloorNext, NewHand
 from server.people import service as people
 from server.people.models import Agency, Sector, User
 from server.platform.db import utcnow
 from server.platform.runtime import Runtime
-from tests.support import SYSTEM, Team, csrf, sign_in
+from tests.support import SYSTEM, Team, csrf, room_as, sign_in
 
 
 class RecordingPublisher(NoPublisher):
@@ -98,7 +100,7 @@ async def make_crowd(app: Litestar, runtime: Runtime, team: Team) -> AsyncIterat
             assert started.status_code == 200, started.text
         else:
             async with runtime.sessionmaker() as session:
-                await room_ops.start(session, NoPublisher(), Actor(team.chair.id), team.chair, team.meeting.id)
+                await room_as(runtime, session, team.chair).run(room_ops.START, team.meeting.id)
         if join:
             joined = await asyncio.gather(*(c.post(crowd.base + "/join") for c in clients))
             assert [r.status_code for r in joined] == [200] * size, [r.text for r in joined]
@@ -209,13 +211,8 @@ async def test_two_sessions_giving_the_floor_on_the_same_version(make_crowd: Any
         async def give(version: int = version) -> Any:
             async with runtime.sessionmaker() as session:
                 try:
-                    return await room_ops.floor_next(
-                        session,
-                        NoPublisher(),
-                        Actor(team.chair.id),
-                        team.chair,
-                        team.meeting.id,
-                        expected_version=version,
+                    return await room_as(runtime, session, team.chair).run(
+                        room_ops.FLOOR_NEXT, team.meeting.id, FloorNext(version=version)
                     )
                 except Conflict as conflict:
                     return conflict
@@ -345,16 +342,16 @@ async def test_fifty_concurrent_changes_get_fifty_distinct_versions(make_crowd: 
         before = await session.scalar(select(Meeting.version).where(Meeting.id == team.meeting.id))
     audit_before = await scalar(runtime, "SELECT count(*) FROM audit_events WHERE meeting_id = :m", m=team.meeting.id)
 
-    async def call(operation: Any, user: User, *args: Any, **kwargs: Any) -> Any:
+    async def call(command: Any, user: User, body: Any = None) -> Any:
         async with runtime.sessionmaker() as session:
-            return await operation(session, publisher, Actor(user.id), user, team.meeting.id, *args, **kwargs)
+            return await room_as(runtime, session, user, publisher).run(command, team.meeting.id, body)
 
     changes = (
-        [call(room_ops.join, user) for user in crowd.users]
-        + [call(room_ops.add_item, team.chair, f"Item {n}") for n in range(20)]
-        + [call(room_ops.raise_hand, team.chair, "contribution", on_behalf_of=team.member.id)]
-        + [call(room_ops.join, team.lead), call(room_ops.join, team.family), call(room_ops.join, team.member)]
-        + [call(room_ops.raise_hand, team.chair, "point_of_order", on_behalf_of=user.id) for user in crowd.users[:6]]
+        [call(room_ops.JOIN, user) for user in crowd.users]
+        + [call(room_ops.ADD_ITEM, team.chair, NewItem(f"Item {n}")) for n in range(20)]
+        + [call(room_ops.RAISE_HAND, team.chair, NewHand(user_id=team.member.id))]
+        + [call(room_ops.JOIN, team.lead), call(room_ops.JOIN, team.family), call(room_ops.JOIN, team.member)]
+        + [call(room_ops.RAISE_HAND, team.chair, NewHand("point_of_order", user.id)) for user in crowd.users[:6]]
     )
     assert len(changes) == 50
     random.Random(7).shuffle(changes)

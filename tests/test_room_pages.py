@@ -10,12 +10,11 @@ from datetime import timedelta
 import httpx
 from httpx import AsyncClient
 
-from server.audit.service import Actor
-from server.live.events import NoPublisher
-from server.meetings import room
+from server.meetings.room import ADD_ITEM
+from server.meetings.room.agenda import NewItem
 from server.platform.runtime import Runtime
 from server.timeutil import today_local
-from tests.support import Team
+from tests.support import Team, room_as
 from tests.test_pages import Page, check_page, sign_in_form, submit, token
 
 SECRET = "Police intelligence QX-7"
@@ -40,11 +39,9 @@ async def htmx(client: AsyncClient, path: str, fields: dict[str, str] | None = N
 
 async def add_items(runtime: Runtime, team: Team) -> tuple[str, str]:
     async with runtime.sessionmaker() as session:
-        actor = Actor(team.chair.id)
-        shared = await room.add_item(session, NoPublisher(), actor, team.chair, team.meeting.id, "School and nursery")
-        secret = await room.add_item(
-            session, NoPublisher(), actor, team.chair, team.meeting.id, SECRET, professionals_only=True
-        )
+        chair = room_as(runtime, session, team.chair)
+        shared = await chair.run(ADD_ITEM, team.meeting.id, NewItem("School and nursery"))
+        secret = await chair.run(ADD_ITEM, team.meeting.id, NewItem(SECRET, professionals_only=True))
     return str(shared.id), str(secret.id)
 
 
@@ -57,7 +54,7 @@ async def test_a_meeting_through_plain_forms(client: AsyncClient, team: Team, ru
 
     for path, fields, flash in (
         ("start", {}, "The meeting has started."),
-        (f"open/{shared}", {}, "Agenda item opened."),
+        (f"agenda/{shared}/open", {}, "Agenda item opened."),
         ("hands", {"kind": "contribution", "user_id": str(team.member.id)}, "Hand raised."),
         ("floor/next", {"version": "999"}, "The room changed a moment ago"),
         ("floor/next", {}, "The floor has passed on."),
@@ -126,7 +123,7 @@ async def test_a_meeting_through_plain_forms(client: AsyncClient, team: Team, ru
     assert SECRET not in page.text
     assert "Nursery place from September" in page.text
     await sign_in_form(client, team.chair)
-    assert (await submit(client, f"{room}/open/{secret}", {})).status_code == 303
+    assert (await submit(client, f"{room}/agenda/{secret}/open", {})).status_code == 303
     await sign_in_form(client, team.family)
     response = await client.get(room)
     assert SECRET not in response.text

@@ -22,7 +22,7 @@ from server.cases.shapes import case_json, member_json
 from server.config import Settings
 from server.live.events import Publisher
 from server.meetings import service as meetings
-from server.meetings.shapes import meeting_summary
+from server.meetings.shapes import MeetingSummary, meeting_summary
 from server.people.models import User
 from server.people.shapes import user_brief
 from server.platform.db import transaction
@@ -130,7 +130,7 @@ class CasesApi(Controller):
         return [action_json(a, today) for a in found]
 
     @get("/{case_id:uuid}/meetings")
-    async def list_meetings(self, case_id: UUID, db: AsyncSession, user: User, actor: Actor) -> list[dict[str, Any]]:
+    async def list_meetings(self, case_id: UUID, db: AsyncSession, user: User, actor: Actor) -> list[MeetingSummary]:
         await service.visible_case(db, user, case_id)
         async with transaction(db):
             record(db, actor, "case.view", "case", case_id, case_id=case_id, via="api:meetings")
@@ -139,7 +139,7 @@ class CasesApi(Controller):
     @post("/{case_id:uuid}/meetings", status_code=HTTP_201_CREATED)
     async def schedule_meeting(
         self, case_id: UUID, data: NewMeeting, db: AsyncSession, user: User, actor: Actor, settings: Settings
-    ) -> dict[str, Any]:
+    ) -> MeetingSummary:
         request = meetings.MeetingRequest(
             title=data.title,
             kind=data.kind,

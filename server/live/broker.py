@@ -102,7 +102,7 @@ class ResilientRedisBackend(ChannelsBackend):
                 await pubsub.subscribe(*(self._key(c) for c in self._wanted))
         except BaseException:
             with contextlib.suppress(Exception):
-                await pubsub.aclose()
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
             raise
         self._pubsub = pubsub
         if not self.up:
@@ -124,4 +124,4 @@ class ResilientRedisBackend(ChannelsBackend):
         pubsub, self._pubsub = self._pubsub, None
         if pubsub is not None:
             with contextlib.suppress(Exception):
-                await pubsub.aclose()
+                await pubsub.aclose()  # type: ignore[no-untyped-call]

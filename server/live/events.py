@@ -25,9 +25,16 @@ class MeetingChanged:
     meeting_id: uuid.UUID
     version: int
     kind: ChangeKind
+    also: frozenset[ChangeKind] = frozenset()  # what else this one change did (declared by its command)
+
+    @property
+    def kinds(self) -> frozenset[ChangeKind]:
+        return self.also | {self.kind}
 
     def encode(self) -> bytes:
-        return json.dumps({"m": str(self.meeting_id), "v": self.version, "k": self.kind}).encode()
+        return json.dumps(
+            {"m": str(self.meeting_id), "v": self.version, "k": self.kind, "a": sorted(self.also)}
+        ).encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +56,8 @@ def decode_notice(raw: bytes | str) -> Notice:
     meeting_id = uuid.UUID(data["m"])
     if "p" in data:
         return PresenceChanged(meeting_id)
-    return MeetingChanged(meeting_id, int(data["v"]), ChangeKind(data["k"]))
+    also = frozenset(ChangeKind(k) for k in data.get("a", ()))
+    return MeetingChanged(meeting_id, int(data["v"]), ChangeKind(data["k"]), also)
 
 
 def meeting_channel(meeting_id: uuid.UUID) -> str:

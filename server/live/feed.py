@@ -29,7 +29,7 @@ from server.live.clients import Client
 from server.live.events import MeetingChanged
 from server.live.regions import ALL_REGIONS, PRESENCE_REGIONS, Region, regions_for
 from server.live.render import json_message, region_html
-from server.meetings.changes import ALL_PARTS, WRITES, ChangeKind, Part
+from server.meetings.changes import ALL_PARTS, WRITES, Part
 from server.meetings.models import Meeting
 from server.meetings.state import Audience, Room, RoomView, family_sees_all, read_room, view_for
 from server.platform.db import utcnow
@@ -56,7 +56,7 @@ class Plan:
     message_type: str
 
 
-def plan(previous: Room | None, version: int, heard: dict[int, ChangeKind], full: bool) -> Plan:
+def plan(previous: Room | None, version: int, heard: dict[int, MeetingChanged], full: bool) -> Plan:
     """Pure: the parts to read and the regions to send for a room found at ``version``."""
     if previous is None:
         return Plan(ALL_PARTS, ALL_REGIONS, "change")
@@ -65,9 +65,9 @@ def plan(previous: Room | None, version: int, heard: dict[int, ChangeKind], full
     versions = range(previous.version + 1, version + 1)
     if full or any(v not in heard for v in versions):
         return Plan(ALL_PARTS, ALL_REGIONS, "change")
-    kinds = frozenset(heard[v] for v in versions)
+    kinds = frozenset().union(*(heard[v].kinds for v in versions))
     parts = frozenset().union(*(WRITES[k] for k in kinds))
-    return Plan(parts, regions_for(kinds), next(iter(kinds)) if len(versions) == 1 else "change")
+    return Plan(parts, regions_for(kinds), heard[version].kind if len(versions) == 1 else "change")
 
 
 class MeetingFeed:
@@ -77,7 +77,7 @@ class MeetingFeed:
         self.clients: set[Client] = set()  # have the room at ``room.version``
         self.fresh: set[Client] = set()  # waiting for their first whole room
         self.room: Room | None = None
-        self.heard: dict[int, ChangeKind] = {}
+        self.heard: dict[int, MeetingChanged] = {}
         self.full = False
         self.presence_due = True
         self.connected: frozenset[uuid.UUID] = frozenset()
@@ -91,7 +91,7 @@ class MeetingFeed:
     def hear(self, change: MeetingChanged) -> None:
         if self.room is not None and change.version <= self.room.version:
             return  # already sent: a notice that arrived after the room it announced
-        self.heard[change.version] = change.kind
+        self.heard[change.version] = change
         self.wake.set()
 
     def presence_changed(self) -> None:

@@ -36,7 +36,7 @@ async def mark(redis: Redis, process: str, present: Mapping[uuid.UUID, Iterable[
         for meeting_id, users in present.items():
             entries = {_member(u, process): expires for u in users}
             if entries:
-                pipe.zadd(_key(meeting_id), entries)  # type: ignore[arg-type]
+                pipe.zadd(_key(meeting_id), entries)
                 pipe.expire(_key(meeting_id), int(TTL * 2))
         await pipe.execute()
 

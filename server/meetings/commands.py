@@ -70,6 +70,7 @@ class Ctx:
     subject: tuple[str, uuid.UUID | None] | None = None
     detail: dict[str, Any] = field(default_factory=dict)
     verb: str | None = None
+    also: set[ChangeKind] = field(default_factory=set)
 
     @property
     def is_chair(self) -> bool:
@@ -86,6 +87,10 @@ class Ctx:
         self.detail.update(detail)
         if verb is not None:
             self.verb = verb
+
+    def changed_too(self, kind: ChangeKind) -> None:
+        """This run also made a change of ``kind`` (one its command declares in ``also``)."""
+        self.also.add(kind)
 
 
 Effect = Callable[[Ctx, BodyT], Awaitable[ResultT]]
@@ -115,6 +120,7 @@ class Command(Generic[BodyT, ResultT]):
     form: Callable[[Mapping[str, str]], BodyT] | None = None
     body_in_query: bool = False  # a DELETE's optional fields come in the query string
     versioned: bool = False  # the body's ``version``, when given, must be the room's current one
+    also: frozenset[ChangeKind] = frozenset()  # other kinds of change a run may make as well
     refusal: str | None = None  # the words when ``who`` refuses, where the general ones would not do
     messages: Mapping[str, str] = field(default_factory=dict)  # a form field's words when it is wrong
 
@@ -180,7 +186,8 @@ class RoomCaller:
                 **ctx.detail,
             )
             version = meeting.version
-        await self.publisher.meeting_changed(MeetingChanged(meeting_id, version, command.change))
+            assert ctx.also <= command.also, f"{command.name} made undeclared changes {ctx.also - command.also}"
+        await self.publisher.meeting_changed(MeetingChanged(meeting_id, version, command.change, frozenset(ctx.also)))
         return result
 
 

@@ -55,10 +55,17 @@ def _parameters(command: Command[Any, Any], *, form: bool) -> list[inspect.Param
     elif command.takes_body and command.body_in_query:
         for field in msgspec.structs.fields(command.body):
             parameters.append(inspect.Parameter(field.encode_name, KW, annotation=field.type, default=field.default))
+    elif command.takes_body and _all_optional(command.body):
+        parameters.append(inspect.Parameter("data", KW, annotation=command.body | None, default=None))
     elif command.takes_body:
         parameters.append(inspect.Parameter("data", KW, annotation=command.body))
     parameters.append(inspect.Parameter("room", KW, annotation=RoomCaller))
     return parameters
+
+
+def _all_optional(body: type[Any]) -> bool:
+    """A body whose every field has a default may be left out altogether."""
+    return all(f.required is False for f in msgspec.structs.fields(body))
 
 
 def _named(handler: Any, command: Command[Any, Any], parameters: list[inspect.Parameter], returns: Any) -> Any:

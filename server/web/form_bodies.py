@@ -39,11 +39,19 @@ def _is_bool(annotation: Any) -> bool:
     return annotation is bool
 
 
-def body_from_form(body_type: type[T], data: Mapping[str, str], messages: Mapping[str, str] | None = None) -> T:
+def body_from_form(
+    body_type: type[T],
+    data: Mapping[str, str],
+    messages: Mapping[str, str] | None = None,
+    *,
+    extra: Mapping[str, Any] | None = None,
+) -> T:
     """The Struct ``body_type`` from form fields: a checkbox is a bool (absent is false), an empty
-    field takes the field's default."""
-    values: dict[str, Any] = {}
+    field takes the field's default; ``extra`` gives fields a form spells its own way."""
+    values: dict[str, Any] = dict(extra or {})
     for field in msgspec.structs.fields(body_type):  # type: ignore[arg-type]
+        if field.encode_name in values:
+            continue
         raw = data.get(field.encode_name)
         if _is_bool(field.type):
             values[field.encode_name] = raw in TRUE

@@ -16,13 +16,12 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
 from sqlalchemy import update
 
-from server.audit.service import Actor
-from server.live.events import NoPublisher
-from server.meetings import room as room_operations
 from server.meetings.models import Meeting
+from server.meetings.room import ADD_ITEM
+from server.meetings.room.agenda import NewItem
 from server.platform.runtime import Runtime
 from server.timeutil import today_local
-from tests.support import PASSWORD, Team
+from tests.support import PASSWORD, Team, room_as
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(90)]
 
@@ -70,12 +69,10 @@ async def enter_room(browser: Browser, base: str, email: str, name: str, room_pa
 
 @pytest.fixture
 async def room(browser: Browser, server_url: str, team: Team, runtime: Runtime) -> AsyncIterator[dict[str, Person]]:
-    chair = Actor(team.chair.id)
     async with runtime.sessionmaker() as session:
-        await room_operations.add_item(session, NoPublisher(), chair, team.chair, team.meeting.id, OPEN_TITLE)
-        await room_operations.add_item(
-            session, NoPublisher(), chair, team.chair, team.meeting.id, SECRET_TITLE, professionals_only=True
-        )
+        chair = room_as(runtime, session, team.chair)
+        await chair.run(ADD_ITEM, team.meeting.id, NewItem(OPEN_TITLE))
+        await chair.run(ADD_ITEM, team.meeting.id, NewItem(SECRET_TITLE, professionals_only=True))
         await session.execute(
             update(Meeting).where(Meeting.id == team.meeting.id).values(turn_limit_seconds=TURN_SECONDS)
         )

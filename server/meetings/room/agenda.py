@@ -115,6 +115,7 @@ ADD_ITEM: Command[NewItem, AgendaItem] = Command(
     status_code=201,
     summary="Add an item at the end of the agenda (the chair).",
     done="Agenda item added.",
+    messages={"title": "Enter the agenda item's title, in up to 300 characters."},
 )
 OPEN_ITEM: Command[NoBody, None] = Command(
     name="open_item",
@@ -141,6 +142,7 @@ MOVE_ITEM: Command[MoveItem, None] = Command(
     body=MoveItem,
     summary="Move an agenda item to a position (0 = first); the others close up (the chair).",
     done="Agenda item moved.",
+    messages={"position": "Say where to move it: a position of 0 (first) or more."},
 )
 SET_VISIBILITY: Command[Visibility, None] = Command(
     name="set_visibility",

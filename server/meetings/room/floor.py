@@ -82,7 +82,8 @@ async def _raise(ctx: Ctx, body: NewHand) -> Hand:
         found = await ctx.session.get(User, body.user_id)
         assert found is not None
         person = found
-        await join_person(ctx, person)
+        if await join_person(ctx, person):
+            ctx.changed_too(ChangeKind.ATTENDANCE)
     reply_to = None
     if kind is queue.HandKind.REPLY:
         current = await current_turn(ctx)
@@ -224,6 +225,8 @@ RAISE_HAND: Command[NewHand, Hand] = Command(
     summary="Raise a hand (kind contribution, reply or point_of_order); the chair may give user_id.",
     done="Hand raised.",
     refusal="Join the meeting before raising your hand.",
+    also=frozenset({ChangeKind.ATTENDANCE}),  # the chair raising a hand for someone brings them in
+    messages={"user_id": "Choose whose hand to raise."},
 )
 LOWER_HAND: Command[LowerHand, HandsLowered] = Command(
     name="lower_hand",
@@ -237,7 +240,6 @@ LOWER_HAND: Command[LowerHand, HandsLowered] = Command(
     effect=_lower,
     body=LowerHand,
     body_in_query=True,
-    answer=lambda lowered: lowered,
     summary="Lower one's own hand (of one kind, or all of them).",
     done="Hand lowered.",
 )
@@ -253,6 +255,7 @@ MOVE_HAND: Command[MoveHand, None] = Command(
     body=MoveHand,
     summary="Move a hand in the queue (0 = first); recorded and shown as the chair's override.",
     done="Moved in the queue.",
+    messages={"position": "Say where to move it: a position of 0 (first) or more."},
 )
 ROUND: Command[NoBody, RoundQueued] = Command(
     name="start_round",
@@ -264,7 +267,6 @@ ROUND: Command[NoBody, RoundQueued] = Command(
     audit="queue.round",
     effect=_round,
     body=NoBody,
-    answer=lambda queued: queued,
     summary="Queue every present agency once, so that no voice is skipped.",
     done="A round has started: every agency present is queued.",
 )
@@ -279,10 +281,10 @@ FLOOR_NEXT: Command[FloorNext, FloorPassed] = Command(
     effect=_next,
     body=FloorNext,
     versioned=True,
-    answer=lambda passed: passed,
     summary="End the current turn and give the floor to the head of the queue. With `version`, the call "
     "only applies to that version of the room (409 otherwise), so two tabs cannot both act.",
     done="The floor has passed on.",
+    messages={"version": "The room version must be a number."},
 )
 FLOOR_END: Command[NoBody, TurnEnded] = Command(
     name="floor_end",
@@ -294,7 +296,6 @@ FLOOR_END: Command[NoBody, TurnEnded] = Command(
     audit="floor.end",
     effect=_end_turn,
     body=NoBody,
-    answer=lambda ended: ended,
     summary="End the current turn (the chair or the speaker).",
     done="The turn has ended.",
     refusal="Only the chair or the speaker can end a turn.",

@@ -4,6 +4,7 @@ an agency and a due date."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import date
 from typing import Annotated
 
@@ -18,9 +19,10 @@ from server.errors import Invalid
 from server.meetings.changes import ChangeKind
 from server.meetings.commands import LIVE, Command, Ctx, Who
 from server.meetings.models import AgendaItem, Decision, DecisionPosition, Outcome, Position
-from server.meetings.shapes import DecisionOut, decision_out
+from server.meetings.shapes import decision_out
 from server.people.models import User
 from server.timeutil import today_local
+from server.web.form_bodies import body_from_form
 
 DECISION_MAX = 5000
 ACTION_MAX = 2000
@@ -100,6 +102,7 @@ async def _decide(ctx: Ctx, body: NewDecision) -> Decision:
     ]
     ctx.session.add(decision)
     await ctx.session.flush()
+    await ctx.session.refresh(decision, ["positions"])  # with their agencies, for the answer
     ctx.about("decision", decision.id, outcome=body.outcome, positions=len(body.positions))
     return decision
 
@@ -175,9 +178,40 @@ async def _action_item(ctx: Ctx, body: NewAction) -> tuple[uuid.UUID | None, boo
     return item.id, item.professionals_only
 
 
+def decision_from_form(data: Mapping[str, str]) -> NewDecision:
+    """Agency positions come as fields ``position-<agency id>`` and ``reason-<agency id>``; an
+    agency left without a choice records no position."""
+    positions = []
+    for key, value in data.items():
+        if not key.startswith("position-") or not value:
+            continue
+        agency = key.removeprefix("position-")
+        positions.append({"agency_id": agency, "position": value, "reason": data.get(f"reason-{agency}", "")})
+    fields = {
+        "agenda_item_id": data.get("agenda_item_id", ""),
+        "text": data.get("text", ""),
+        "outcome": data.get("outcome", ""),
+    }
+    return body_from_form(NewDecision, fields, DECISION_MESSAGES, extra={"positions": positions})
+
+
 def _action_out(action: Action) -> ActionOut:
     return action_json(action, today_local())
 
+
+DECISION_MESSAGES = {
+    "agenda_item_id": "Open the agenda item the decision is about.",
+    "text": "Write the decision, in up to 5,000 characters.",
+    "positions": "Positions must name an agency, with agree, disagree or abstain.",
+}
+ACTION_MESSAGES = {
+    "title": "Say what is to be done, in up to 2,000 characters.",
+    "owner_id": "Choose who owns the action.",
+    "due_date": "Enter the due date as a date, for example 2026-05-01.",
+    "agenda_item_id": "Choose an agenda item of this meeting.",
+    "decision_id": "Choose a decision of this meeting.",
+    "agency_id": "Choose one of the team's agencies.",
+}
 
 RECORD_DECISION: Command[NewDecision, Decision] = Command(
     name="record_decision",
@@ -193,6 +227,7 @@ RECORD_DECISION: Command[NewDecision, Decision] = Command(
     status_code=201,
     summary="Record a decision on an agenda item, with each agency's position (the chair).",
     done="Decision recorded.",
+    form=decision_from_form,
 )
 ASSIGN_ACTION: Command[NewAction, Action] = Command(
     name="assign_action",
@@ -208,6 +243,5 @@ ASSIGN_ACTION: Command[NewAction, Action] = Command(
     status_code=201,
     summary="Assign an action with an owner, an agency and a due date (the chair).",
     done="Action assigned.",
+    messages=ACTION_MESSAGES,
 )
-
-__all__ = ["ASSIGN_ACTION", "RECORD_DECISION", "DecisionOut", "NewAction", "NewDecision", "PositionBody"]

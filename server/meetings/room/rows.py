@@ -13,13 +13,15 @@ from server.people.models import User
 from server.platform.db import utcnow
 
 
-async def join_person(ctx: Ctx, person: User) -> None:
-    """Mark ``person`` present (again, if they had left)."""
+async def join_person(ctx: Ctx, person: User) -> bool:
+    """Mark ``person`` present (again, if they had left); True if they were not."""
     row = await ctx.session.get(Attendance, (ctx.meeting.id, person.id))
     if row is None:
         ctx.session.add(Attendance(meeting_id=ctx.meeting.id, user_id=person.id, agency_id=person.agency_id))
-    else:
-        row.left_at = None
+        return True
+    arrived = row.left_at is not None
+    row.left_at = None
+    return arrived
 
 
 async def lower_hands(ctx: Ctx, user_id: uuid.UUID, kind: str | None) -> int:

@@ -1,0 +1,243 @@
+"""Every declared room operation keeps every screen right, in the spirit of Zulip's event tests.
+
+For each operation in ``server.meetings.room.COMMANDS``: set up a busy room, render every region
+for every audience, run the operation, render again, and fail if a region whose HTML changed for
+any audience is not among the regions its kind of change publishes (server/live/regions.py).
+The room as the live feed rebuilds it (the parts its kind wrote re-read, the rest kept) must
+render exactly like a room read afresh, and every JSON message must match the schema. A self-check
+proves the checker fails when an operation's region is taken out of the table."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+import pytest
+from litestar import Litestar
+
+from server.live.events import MeetingChanged, NoPublisher
+from server.live.regions import REGION_ORDER, REGIONS, Region
+from server.live.render import json_message, region_html
+from server.meetings import room as ops
+from server.meetings.changes import WRITES, ChangeKind
+from server.meetings.commands import Command
+from server.meetings.room.agenda import MoveItem, NewItem, Visibility
+from server.meetings.room.floor import LowerHand, MoveHand, NewHand
+from server.meetings.room.record import NewAction, NewDecision, PositionBody
+from server.meetings.shapes import StateMessage
+from server.meetings.state import Audience, Room, load_room, read_room, view_for
+from server.platform.runtime import Runtime
+from server.timeutil import today_local
+from tests.support import Team, room_as
+
+NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)  # one clock for every render: only the change differs
+# Every region carries the version and the server's clock, and the chair's "Next speaker" form the
+# version it was rendered at (app.js sets it to the newest seen when the form is sent): not changes.
+STAMPS = re.compile(r' data-(?:version|server-now)="[^"]*"|(?<=name="version" )value="\d+"')
+
+
+class Recorder(NoPublisher):
+    def __init__(self) -> None:
+        self.changes: list[MeetingChanged] = []
+
+    async def meeting_changed(self, change: MeetingChanged) -> None:
+        self.changes.append(change)
+
+
+@dataclass
+class Scene:
+    """A live room with three items (one for professionals only), the chair, the member and the
+    family present, the member speaking, the family's and the chair's hands up, a decision and an
+    action on the open item, and an action still open from an earlier meeting."""
+
+    runtime: Runtime
+    team: Team
+    items: dict[str, uuid.UUID]
+    hands: dict[str, uuid.UUID]
+
+    @property
+    def meeting(self) -> uuid.UUID:
+        return self.team.meeting.id
+
+    async def run(self, who: str, command: Command[Any, Any], body: Any = None, target: Any = None) -> list[Any]:
+        recorder = Recorder()
+        async with self.runtime.sessionmaker() as session:
+            user = getattr(self.team, who)
+            await room_as(self.runtime, session, user, recorder).run(command, self.meeting, body, target)
+        return recorder.changes
+
+
+async def busy_room(runtime: Runtime, team: Team, *, start: bool = True) -> Scene:
+    scene = Scene(runtime, team, {}, {})
+    due = today_local() + timedelta(days=14)
+    async with runtime.sessionmaker() as session:
+        chair = room_as(runtime, session, team.chair)
+        for name, pro in (("health", False), ("school", False), ("police", True)):
+            item = await chair.run(ops.ADD_ITEM, team.meeting.id, NewItem(f"Item {name}", professionals_only=pro))
+            scene.items[name] = item.id
+        if not start:
+            return scene
+        await chair.run(ops.START, team.meeting.id)
+        await chair.run(ops.OPEN_ITEM, team.meeting.id, target=scene.items["health"])
+        for who in (team.member, team.family):
+            await room_as(runtime, session, who).run(ops.JOIN, team.meeting.id)
+        await room_as(runtime, session, team.member).run(ops.RAISE_HAND, team.meeting.id, NewHand())
+        await chair.run(ops.FLOOR_NEXT, team.meeting.id)
+        family = await room_as(runtime, session, team.family).run(ops.RAISE_HAND, team.meeting.id, NewHand())
+        mine = await chair.run(ops.RAISE_HAND, team.meeting.id, NewHand())
+        scene.hands = {"family": family.id, "chair": mine.id}
+        decision = await chair.run(
+            ops.RECORD_DECISION,
+            team.meeting.id,
+            NewDecision(scene.items["health"], "A health assessment", "agreed"),
+        )
+        scene.items["decision"] = decision.id
+        await chair.run(
+            ops.ASSIGN_ACTION, team.meeting.id, NewAction("Book the assessment", team.lead.id, due, "being_healthy")
+        )
+    return scene
+
+
+Step = Callable[[Scene], Awaitable[list[MeetingChanged]]]
+due_date = today_local() + timedelta(days=10)
+
+SCENARIOS: dict[str, tuple[Command[Any, Any], Step, bool]] = {
+    # name: (the command, how to run it on the scene, whether the scene is started)
+    "start": (ops.START, lambda s: s.run("chair", ops.START), False),
+    "end": (ops.END, lambda s: s.run("chair", ops.END), True),
+    "join": (ops.JOIN, lambda s: s.run("lead", ops.JOIN), True),
+    "leave with a hand up": (ops.LEAVE, lambda s: s.run("family", ops.LEAVE), True),
+    "add an item": (ops.ADD_ITEM, lambda s: s.run("chair", ops.ADD_ITEM, NewItem("Any other business")), True),
+    "open an item": (ops.OPEN_ITEM, lambda s: s.run("chair", ops.OPEN_ITEM, target=s.items["school"]), True),
+    "open a professionals-only item": (
+        ops.OPEN_ITEM,
+        lambda s: s.run("chair", ops.OPEN_ITEM, target=s.items["police"]),
+        True,
+    ),
+    "move an item": (ops.MOVE_ITEM, lambda s: s.run("chair", ops.MOVE_ITEM, MoveItem(0), s.items["police"]), True),
+    "hide an item from the family": (
+        ops.SET_VISIBILITY,
+        lambda s: s.run("chair", ops.SET_VISIBILITY, Visibility(True), s.items["health"]),
+        True,
+    ),
+    "raise a hand": (ops.RAISE_HAND, lambda s: s.run("family", ops.RAISE_HAND, NewHand("point_of_order")), True),
+    "raise a hand for someone": (
+        ops.RAISE_HAND,
+        lambda s: s.run("chair", ops.RAISE_HAND, NewHand(user_id=s.team.lead.id)),
+        True,
+    ),
+    "reply to the speaker": (ops.RAISE_HAND, lambda s: s.run("family", ops.RAISE_HAND, NewHand("reply")), True),
+    "lower a hand": (ops.LOWER_HAND, lambda s: s.run("family", ops.LOWER_HAND, LowerHand()), True),
+    "move a hand": (ops.MOVE_HAND, lambda s: s.run("chair", ops.MOVE_HAND, MoveHand(0), s.hands["chair"]), True),
+    "a round": (ops.ROUND, lambda s: s.run("chair", ops.ROUND), True),
+    "next speaker": (ops.FLOOR_NEXT, lambda s: s.run("chair", ops.FLOOR_NEXT), True),
+    "end a turn": (ops.FLOOR_END, lambda s: s.run("member", ops.FLOOR_END), True),
+    "record a decision": (
+        ops.RECORD_DECISION,
+        lambda s: s.run(
+            "chair",
+            ops.RECORD_DECISION,
+            NewDecision(
+                s.items["health"],
+                "Nursery from September",
+                "agreed",
+                [PositionBody(s.team.member.agency_id, "disagree", "Too soon")],
+            ),
+        ),
+        True,
+    ),
+    "assign an action": (
+        ops.ASSIGN_ACTION,
+        lambda s: s.run(
+            "chair",
+            ops.ASSIGN_ACTION,
+            NewAction("Visit at home", s.team.member.id, due_date, "staying_safe", decision_id=s.items["decision"]),
+        ),
+        True,
+    ),
+}
+
+
+def render(app: Litestar, room: Room) -> dict[tuple[Audience, Region], str]:
+    env = app.template_engine.engine  # type: ignore[union-attr]
+    pages = {}
+    for audience in Audience:
+        view = view_for(room, audience, NOW)
+        for region in REGION_ORDER:
+            pages[(audience, region)] = STAMPS.sub("", region_html(env, view, [region]))
+    return pages
+
+
+def unpublished(
+    before: dict[tuple[Audience, Region], str],
+    after: dict[tuple[Audience, Region], str],
+    kinds: frozenset[ChangeKind],
+    table: dict[ChangeKind, frozenset[Region]],
+) -> set[tuple[str, str]]:
+    """(audience, region) pairs whose HTML changed but which the table does not publish."""
+    published = frozenset().union(*(table[k] for k in kinds))
+    return {(a.value, r.value) for (a, r), html in after.items() if html != before[(a, r)] and r not in published}
+
+
+def changed_regions(
+    before: dict[tuple[Audience, Region], str], after: dict[tuple[Audience, Region], str]
+) -> set[Region]:
+    return {r for (a, r), html in after.items() if html != before[(a, r)]}
+
+
+async def test_every_declared_operation_has_a_scenario() -> None:
+    covered = {command.name for command, _, _ in SCENARIOS.values()}
+    assert covered >= {c.name for c in ops.COMMANDS}, "add a scenario for every operation"
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+async def test_each_operation_publishes_every_region_it_changes(
+    name: str, app: Litestar, runtime: Runtime, team: Team
+) -> None:
+    command, step, started = SCENARIOS[name]
+    scene = await busy_room(runtime, team, start=started)
+    async with runtime.sessionmaker() as session:
+        previous = await load_room(session, scene.meeting)
+    before = render(app, previous)
+
+    changes = await step(scene)
+
+    assert [c.kind for c in changes] == [command.change], "one notice, of the declared kind"
+    kinds = changes[0].kinds
+    assert kinds - {command.change} <= command.also, "other kinds only as declared"
+    assert changes[0].version == previous.version + 1
+    async with runtime.sessionmaker() as session:
+        fresh = await load_room(session, scene.meeting)
+    async with runtime.sessionmaker() as session:
+        rebuilt = await read_room(session, scene.meeting, frozenset().union(*(WRITES[k] for k in kinds)), previous)
+    after = render(app, fresh)
+    assert changed_regions(before, after), f"{name}: the operation changed nothing anyone sees"
+    assert not unpublished(before, after, kinds, REGIONS), f"{name}: regions changed but not published for {kinds}"
+    assert render(app, rebuilt) == after, f"{name}: re-reading only what {sorted(kinds)} wrote left a stale room"
+    for audience in Audience:
+        message = json_message(view_for(fresh, audience, NOW), command.change)
+        decoded = msgspec.json.decode(message, type=StateMessage, strict=True)
+        assert decoded.version == fresh.version
+        assert decoded.type == command.change
+
+
+@pytest.mark.parametrize("name", ["join", "record a decision", "next speaker", "hide an item from the family"])
+async def test_the_check_fails_when_a_region_is_taken_out_of_the_table(
+    name: str, app: Litestar, runtime: Runtime, team: Team
+) -> None:
+    """The checker above is not vacuous: without one of the regions an operation changes, it fails."""
+    _, step, started = SCENARIOS[name]
+    scene = await busy_room(runtime, team, start=started)
+    async with runtime.sessionmaker() as session:
+        before = render(app, await load_room(session, scene.meeting))
+    (change,) = await step(scene)
+    async with runtime.sessionmaker() as session:
+        after = render(app, await load_room(session, scene.meeting))
+    for region in changed_regions(before, after):
+        table = {kind: regions - {region} if kind in change.kinds else regions for kind, regions in REGIONS.items()}
+        assert unpublished(before, after, change.kinds, table), f"removing {region} went unnoticed"
