@@ -37,15 +37,15 @@ COMPONENTS: list[tuple[str, tuple[str, ...]]] = [
 ]
 
 STEPS: list[tuple[str, str]] = [
-    ("hub._broadcast (render + send a change)", "_broadcast (server/live/hub.py"),
-    ("load_room (read the room)", "load_room (server/meetings/state.py"),
+    ("feed.step (read + render + queue a change)", "step (server/live/feed.py"),
+    ("read_room (read what the change wrote)", "read_room (server/meetings/state.py"),
     ("view_for (derive an audience's view)", "view_for (server/meetings/state.py"),
     ("region_html (render the regions)", "region_html (server/live/render.py"),
-    ("hub._send (send to one socket)", "_send (server/live/hub.py"),
+    ("Client._write (send to one socket)", "_write (server/live/clients.py"),
     ("AuthMiddleware._identify (session lookup)", "_identify (server/web/security.py"),
-    ("room._apply (the change's transaction)", "_apply (server/meetings/room.py"),
-    ("meetings api handlers", "(server/meetings/api.py"),
-    ("hub._presence / _connected (Redis)", "_connected (server/live/hub.py"),
+    ("RoomCaller.run (the change's transaction)", "run (server/meetings/commands.py"),
+    ("generated room routes", "handler (server/web/commands.py"),
+    ("presence (Redis)", "(server/live/presence.py"),
 ]
 
 

@@ -43,6 +43,7 @@ class Settings:
     session_max_hours: int = 12
     invitation_days: int = 7
     session_cache_seconds: int = 30
+    presence_seconds: int = 45
     chase: ChaseSettings = field(default_factory=ChaseSettings)
 
     @property
@@ -171,6 +172,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         session_max_hours=_int(env, "SESSION_MAX_HOURS", 12, minimum=1),
         invitation_days=_int(env, "INVITATION_DAYS", 7, minimum=1),
         session_cache_seconds=_int(env, "SESSION_CACHE_SECONDS", 30),
+        presence_seconds=_int(env, "PRESENCE_SECONDS", 45),
         chase=_chase(env),
     )
 

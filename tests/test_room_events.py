@@ -14,12 +14,17 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import msgspec
 import pytest
 from litestar import Litestar
+from sqlalchemy import select
 
+from server.actions.models import Action
+from server.actions.service import ActionChange, change_action
+from server.audit.service import Actor
 from server.live.events import MeetingChanged, NoPublisher
 from server.live.regions import REGION_ORDER, REGIONS, Region
 from server.live.render import json_message, region_html
@@ -163,6 +168,30 @@ SCENARIOS: dict[str, tuple[Command[Any, Any], Step, bool]] = {
 }
 
 
+async def an_action_done_elsewhere(scene: Scene) -> list[MeetingChanged]:
+    """Not a room operation: the owner marks their action done from the action page."""
+    recorder = Recorder()
+    async with scene.runtime.sessionmaker() as session:
+        action_id = await session.scalar(select(Action.id).where(Action.meeting_id == scene.meeting))
+        assert action_id is not None
+        await change_action(
+            session,
+            recorder,
+            scene.runtime.settings,
+            Actor(scene.team.lead.id),
+            scene.team.lead,
+            action_id,
+            ActionChange(status="done"),
+            today=today_local(),
+        )
+    return recorder.changes
+
+
+ELSEWHERE: dict[str, tuple[ChangeKind, Step]] = {
+    "an action done elsewhere": (ChangeKind.ACTION_UPDATED, an_action_done_elsewhere)
+}
+
+
 def render(app: Litestar, room: Room) -> dict[tuple[Audience, Region], str]:
     env = app.template_engine.engine  # type: ignore[union-attr]
     pages = {}
@@ -195,11 +224,16 @@ async def test_every_declared_operation_has_a_scenario() -> None:
     assert covered >= {c.name for c in ops.COMMANDS}, "add a scenario for every operation"
 
 
-@pytest.mark.parametrize("name", list(SCENARIOS))
+@pytest.mark.parametrize("name", [*SCENARIOS, *ELSEWHERE])
 async def test_each_operation_publishes_every_region_it_changes(
     name: str, app: Litestar, runtime: Runtime, team: Team
 ) -> None:
-    command, step, started = SCENARIOS[name]
+    if name in ELSEWHERE:
+        kind, step = ELSEWHERE[name]
+        command: Any = SimpleNamespace(change=kind, also=frozenset())
+        started = True
+    else:
+        command, step, started = SCENARIOS[name]
     scene = await busy_room(runtime, team, start=started)
     async with runtime.sessionmaker() as session:
         previous = await load_room(session, scene.meeting)

@@ -53,7 +53,7 @@ class Client:
         """Queue a message; a socket that has fallen too far behind is closed instead."""
         if self.closed:
             return
-        if self._queued + len(payload) > MAX_QUEUED_BYTES:
+        if self._queue and self._queued + len(payload) > MAX_QUEUED_BYTES:
             log.info("live: closing a socket %d bytes behind", self._queued)
             self._drop(OVERFLOW_CODE, "Too far behind; reconnect for the whole room.")
             return

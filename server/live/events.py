@@ -133,4 +133,4 @@ class RedisPublisher(Publisher):
             await self._publish(user_channel(user_id), payload)
 
     async def connected(self, meeting_id: uuid.UUID) -> frozenset[uuid.UUID]:
-        return await presence.connected(self.redis, meeting_id)
+        return await presence.connected_or_nobody(self.redis, meeting_id)

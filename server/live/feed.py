@@ -143,7 +143,12 @@ class MeetingFeed:
         """Read what changed, then send it: the changed regions to everyone who has the room,
         the whole room to those who have just come."""
         fresh, presence_due, degraded_due = set(self.fresh), self.presence_due, self.degraded_due
-        connected = await self.context.connected(self.meeting_id) if presence_due else self.connected
+        connected = self.connected
+        if presence_due:
+            try:
+                connected = await self.context.connected(self.meeting_id)
+            except Exception as error:  # Redis away: keep showing who was connected
+                log.warning("live: could not read presence for %s: %s", self.meeting_id, error)
         previous = self.room
         room, decided = await self._read(previous)
         if room is None:  # the meeting no longer exists

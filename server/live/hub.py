@@ -59,13 +59,14 @@ class LiveHub(Publisher):
         self.runtime = runtime
         self.channels = channels
         self.process = uuid.uuid4().hex[:12]
+        self.presence_lifetime = float(runtime.settings.presence_seconds)
         self.feeds: dict[uuid.UUID, MeetingFeed] = {}
         self._listeners: dict[uuid.UUID, tuple[Subscriber, asyncio.Task[None]]] = {}
         self._here: dict[uuid.UUID, Counter[uuid.UUID]] = {}  # per meeting: sockets per person
         self._tasks: list[asyncio.Task[None]] = []
         self._control: Subscriber | None = None
         self._behind: dict[uuid.UUID, int] = {}
-        self.context = FeedContext(runtime.sessionmaker, templates, self.connected)
+        self.context = FeedContext(runtime.sessionmaker, templates, self._connected)
         self.inbox = Inbox(runtime, channels)
         if broker is not None:
             broker.listeners.append(self._broker_state)
@@ -88,6 +89,9 @@ class LiveHub(Publisher):
             await self._publish(payload, user_channel(user_id))
 
     async def connected(self, meeting_id: uuid.UUID) -> frozenset[uuid.UUID]:
+        return await presence.connected_or_nobody(self.runtime.redis, meeting_id)
+
+    async def _connected(self, meeting_id: uuid.UUID) -> frozenset[uuid.UUID]:
         return await presence.connected(self.runtime.redis, meeting_id)
 
     async def _publish(self, data: bytes, channel: str) -> None:
@@ -197,7 +201,7 @@ class LiveHub(Publisher):
         redis = self.runtime.redis
         try:
             if arrived:
-                await presence.mark(redis, self.process, {meeting_id: [user_id]})
+                await presence.mark(redis, self.process, {meeting_id: [user_id]}, self.presence_lifetime)
             else:
                 await presence.unmark(redis, self.process, meeting_id, user_id)
         except Exception as error:
@@ -210,14 +214,15 @@ class LiveHub(Publisher):
     async def _presence_loop(self) -> None:
         """Renew this process's entries, and notice when someone else's expired (a crash)."""
         while True:
-            await asyncio.sleep(presence.RENEW_EVERY)
-            try:
-                await presence.mark(self.runtime.redis, self.process, {m: list(c) for m, c in self._here.items()})
-                for meeting_id, feed in list(self.feeds.items()):
-                    if await self.connected(meeting_id) != feed.connected:
+            await asyncio.sleep(presence.renew_every(self.presence_lifetime))
+            await self._mark_all()
+            for meeting_id, feed in list(self.feeds.items()):
+                try:
+                    if await self._connected(meeting_id) != feed.connected:
                         feed.presence_changed()
-            except Exception as error:
-                log.warning("live: could not renew presence: %s", error)
+                except Exception as error:
+                    log.warning("live: could not read presence: %s", error)
+                    break
 
     def _broker_state(self, up: bool) -> None:
         """Redis lost or back: say so in the rooms; once back, bring every meeting up to date."""
@@ -227,9 +232,15 @@ class LiveHub(Publisher):
                 feed.resync()
                 feed.presence_changed()
         if up:
-            asyncio.get_running_loop().create_task(
-                presence.mark(self.runtime.redis, self.process, {m: list(c) for m, c in self._here.items()})
+            asyncio.get_running_loop().create_task(self._mark_all())
+
+    async def _mark_all(self) -> None:
+        try:
+            await presence.mark(
+                self.runtime.redis, self.process, {m: list(c) for m, c in self._here.items()}, self.presence_lifetime
             )
+        except Exception as error:
+            log.warning("live: could not renew presence: %s", error)
 
     async def _sweep_loop(self) -> None:
         """A feed behind its meeting for two sweeps running lost a notice: read it all again."""

@@ -22,7 +22,7 @@ from server.meetings.room import ADD_ITEM
 from server.people.models import User
 from server.platform.db import transaction
 from server.timeutil import zone
-from server.web.form_bodies import body_from_form
+from server.web.commands import form_body
 from server.web.forms import field_errors, form_data, parse_int, parse_uuid
 from server.web.render import page, redirect
 from server.web.types import HttpRequest
@@ -150,7 +150,7 @@ class MeetingPages(Controller):
     ) -> Response[Any]:
         data = await form_data(request)
         try:
-            await room.run(ADD_ITEM, meeting_id, body_from_form(ADD_ITEM.body, data))
+            await room.run(ADD_ITEM, meeting_id, form_body(ADD_ITEM, data))
         except DomainError as error:
             if error.status_code in (403, 404):
                 raise

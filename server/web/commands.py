@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import inspect
 import uuid
-from collections.abc import Iterable
-from typing import Any, get_type_hints
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar, get_type_hints
 
 import msgspec
 from litestar import Response
@@ -27,6 +27,7 @@ from server.web.forms import form_data
 from server.web.render import is_htmx, redirect
 from server.web.types import HttpRequest
 
+BodyT = TypeVar("BodyT")
 ERRORS_TARGET = "#room-errors"
 KW = inspect.Parameter.KEYWORD_ONLY
 
@@ -113,11 +114,7 @@ def form_route(command: Command[Any, Any]) -> HTTPRouteHandler:
         room: RoomCaller = given["room"]
         meeting_id: uuid.UUID = given["meeting_id"]
         try:
-            data = await form_data(request)
-            if command.form is not None:
-                body = command.form(data)
-            else:
-                body = body_from_form(command.body, data, command.messages) if command.takes_body else None
+            body = form_body(command, await form_data(request))
             await room.run(command, meeting_id, body, given[target] if target else None)
         except DomainError as error:
             return refused(request, meeting_id, error)
@@ -131,6 +128,13 @@ def form_route(command: Command[Any, Any]) -> HTTPRouteHandler:
         name=f"room.{command.name}",
         include_in_schema=False,
     )(_named(handler, command, _parameters(command, form=True), Response[Any]))
+
+
+def form_body(command: Command[BodyT, Any], data: Mapping[str, str]) -> BodyT | None:
+    """The typed body of an operation from a plain form's fields."""
+    if command.form is not None:
+        return command.form(data)
+    return body_from_form(command.body, data, command.messages) if command.takes_body else None
 
 
 def refused(request: HttpRequest, meeting_id: uuid.UUID, error: DomainError) -> Response[Any]:
