@@ -496,29 +496,29 @@ class Worlds:
             if meeting == "live" or whole:
                 live = world.meetings["live"] = await schedule("Live meeting")
                 chair = RoomCaller(s, pub, as_chair, t.chair, self.settings)
-                await chair.run(room.START, live)
+                await chair.run(room.start, live)
                 for person in (t.member, t.lead, t.family):
-                    await RoomCaller(s, pub, Actor(person.id), person, self.settings).run(room.JOIN, live)
-                item = await chair.run(room.ADD_ITEM, live, NewItem("Schooling"))
-                await chair.run(room.ADD_ITEM, live, NewItem("Police information", professionals_only=True))
-                await chair.run(room.OPEN_ITEM, live, target=item.id)
+                    await RoomCaller(s, pub, Actor(person.id), person, self.settings).run(room.join, live)
+                item = await chair.run(room.add_item, live, NewItem("Schooling"))
+                await chair.run(room.add_item, live, NewItem("Police information", professionals_only=True))
+                await chair.run(room.open_item, live, target=item.id)
                 lead = RoomCaller(s, pub, Actor(t.lead.id), t.lead, self.settings)
-                await lead.run(room.RAISE_HAND, live, NewHand("contribution"))
-                await chair.run(room.FLOOR_NEXT, live)  # the lead has the floor
+                await lead.run(room.raise_hand, live, NewHand("contribution"))
+                await chair.run(room.floor_next, live)  # the lead has the floor
                 member = RoomCaller(s, pub, Actor(t.member.id), t.member, self.settings)
-                hand = await member.run(room.RAISE_HAND, live, NewHand("reply"))
-                await chair.run(room.RECORD_DECISION, live, NewDecision(item.id, "Support at school", "agreed"))
+                hand = await member.run(room.raise_hand, live, NewHand("reply"))
+                await chair.run(room.record_decision, live, NewDecision(item.id, "Support at school", "agreed"))
                 due = today_local() + timedelta(days=10)
                 action = await chair.run(
-                    room.ASSIGN_ACTION, live, NewAction("Meet the school", t.member.id, due, "being_healthy")
+                    room.assign_action, live, NewAction("Meet the school", t.member.id, due, "being_healthy")
                 )
                 world.item_id, world.hand_id, world.action_id = item.id, hand.id, action.id
             if whole:
                 done = world.meetings["ended"] = await schedule("Ended meeting")
                 chair_of_done = RoomCaller(s, pub, as_chair, t.chair, self.settings)
-                await chair_of_done.run(room.START, done)
-                await RoomCaller(s, pub, Actor(t.family.id), t.family, self.settings).run(room.JOIN, done)
-                await chair_of_done.run(room.END, done)
+                await chair_of_done.run(room.start, done)
+                await RoomCaller(s, pub, Actor(t.family.id), t.family, self.settings).run(room.join, done)
+                await chair_of_done.run(room.end, done)
                 async with transaction(s):
                     world.token = people.new_invitation(s, self.settings, t.family.id, case.id, t.chair.id)
                 world.message_id = await s.scalar(select(OutboxMessage.id).limit(1))  # the minutes e-mail

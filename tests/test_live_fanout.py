@@ -18,8 +18,8 @@ from litestar import Litestar
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from server.live.events import MeetingChanged, Publisher
+from server.meetings import room as ops
 from server.meetings.changes import ChangeKind
-from server.meetings.room import ADD_ITEM, RAISE_HAND
 from server.meetings.room.agenda import NewItem
 from server.meetings.room.floor import NewHand
 from server.platform.runtime import Runtime
@@ -245,9 +245,9 @@ async def test_a_version_already_sent_is_not_sent_again(
     await drain(html_socket)
 
     async with runtime.sessionmaker() as session:  # change 1 touches the agenda
-        await room_as(runtime, session, team.chair).run(ADD_ITEM, meeting, NewItem("Arrived together"))
+        await room_as(runtime, session, team.chair).run(ops.add_item, meeting, NewItem("Arrived together"))
     async with runtime.sessionmaker() as session:  # change 2 the queue
-        await room_as(runtime, session, team.chair).run(RAISE_HAND, meeting, NewHand(user_id=team.member.id))
+        await room_as(runtime, session, team.chair).run(ops.raise_hand, meeting, NewHand(user_id=team.member.id))
     hub: Publisher = app.state["live"]
     await hub.meeting_changed(MeetingChanged(meeting, version + 1, ChangeKind.AGENDA))
     first = await next_change(json_socket)

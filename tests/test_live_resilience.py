@@ -14,8 +14,8 @@ import websockets
 from litestar import Litestar
 
 from server.live.events import MeetingChanged, Publisher
+from server.meetings import room as ops
 from server.meetings.changes import ChangeKind
-from server.meetings.room import ADD_ITEM
 from server.meetings.room.agenda import NewItem
 from server.platform.runtime import Runtime
 from tests.live_support import Participant, Socket
@@ -52,7 +52,7 @@ async def test_a_whole_room_request_between_a_commit_and_its_notice_updates_ever
     await drain(watcher)
 
     async with runtime.sessionmaker() as session:  # committed; its notice withheld for now
-        await room_as(runtime, session, team.chair).run(ADD_ITEM, meeting, NewItem("Raced"))
+        await room_as(runtime, session, team.chair).run(ops.add_item, meeting, NewItem("Raced"))
     asker = await lead.socket(meeting)
     whole = await asker.next()
     assert (whole["type"], whole["version"]) == ("state", version + 1)

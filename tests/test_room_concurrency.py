@@ -100,7 +100,7 @@ async def make_crowd(app: Litestar, runtime: Runtime, team: Team) -> AsyncIterat
             assert started.status_code == 200, started.text
         else:
             async with runtime.sessionmaker() as session:
-                await room_as(runtime, session, team.chair).run(room_ops.START, team.meeting.id)
+                await room_as(runtime, session, team.chair).run(room_ops.start, team.meeting.id)
         if join:
             joined = await asyncio.gather(*(c.post(crowd.base + "/join") for c in clients))
             assert [r.status_code for r in joined] == [200] * size, [r.text for r in joined]
@@ -212,7 +212,7 @@ async def test_two_sessions_giving_the_floor_on_the_same_version(make_crowd: Any
             async with runtime.sessionmaker() as session:
                 try:
                     return await room_as(runtime, session, team.chair).run(
-                        room_ops.FLOOR_NEXT, team.meeting.id, FloorNext(version=version)
+                        room_ops.floor_next, team.meeting.id, FloorNext(version=version)
                     )
                 except Conflict as conflict:
                     return conflict
@@ -347,11 +347,11 @@ async def test_fifty_concurrent_changes_get_fifty_distinct_versions(make_crowd: 
             return await room_as(runtime, session, user, publisher).run(command, team.meeting.id, body)
 
     changes = (
-        [call(room_ops.JOIN, user) for user in crowd.users]
-        + [call(room_ops.ADD_ITEM, team.chair, NewItem(f"Item {n}")) for n in range(20)]
-        + [call(room_ops.RAISE_HAND, team.chair, NewHand(user_id=team.member.id))]
-        + [call(room_ops.JOIN, team.lead), call(room_ops.JOIN, team.family), call(room_ops.JOIN, team.member)]
-        + [call(room_ops.RAISE_HAND, team.chair, NewHand("point_of_order", user.id)) for user in crowd.users[:6]]
+        [call(room_ops.join, user) for user in crowd.users]
+        + [call(room_ops.add_item, team.chair, NewItem(f"Item {n}")) for n in range(20)]
+        + [call(room_ops.raise_hand, team.chair, NewHand(user_id=team.member.id))]
+        + [call(room_ops.join, team.lead), call(room_ops.join, team.family), call(room_ops.join, team.member)]
+        + [call(room_ops.raise_hand, team.chair, NewHand("point_of_order", user.id)) for user in crowd.users[:6]]
     )
     assert len(changes) == 50
     random.Random(7).shuffle(changes)

@@ -83,27 +83,27 @@ async def busy_room(runtime: Runtime, team: Team, *, start: bool = True) -> Scen
     async with runtime.sessionmaker() as session:
         chair = room_as(runtime, session, team.chair)
         for name, pro in (("health", False), ("school", False), ("police", True)):
-            item = await chair.run(ops.ADD_ITEM, team.meeting.id, NewItem(f"Item {name}", professionals_only=pro))
+            item = await chair.run(ops.add_item, team.meeting.id, NewItem(f"Item {name}", professionals_only=pro))
             scene.items[name] = item.id
         if not start:
             return scene
-        await chair.run(ops.START, team.meeting.id)
-        await chair.run(ops.OPEN_ITEM, team.meeting.id, target=scene.items["health"])
+        await chair.run(ops.start, team.meeting.id)
+        await chair.run(ops.open_item, team.meeting.id, target=scene.items["health"])
         for who in (team.member, team.family):
-            await room_as(runtime, session, who).run(ops.JOIN, team.meeting.id)
-        await room_as(runtime, session, team.member).run(ops.RAISE_HAND, team.meeting.id, NewHand())
-        await chair.run(ops.FLOOR_NEXT, team.meeting.id)
-        family = await room_as(runtime, session, team.family).run(ops.RAISE_HAND, team.meeting.id, NewHand())
-        mine = await chair.run(ops.RAISE_HAND, team.meeting.id, NewHand())
+            await room_as(runtime, session, who).run(ops.join, team.meeting.id)
+        await room_as(runtime, session, team.member).run(ops.raise_hand, team.meeting.id, NewHand())
+        await chair.run(ops.floor_next, team.meeting.id)
+        family = await room_as(runtime, session, team.family).run(ops.raise_hand, team.meeting.id, NewHand())
+        mine = await chair.run(ops.raise_hand, team.meeting.id, NewHand())
         scene.hands = {"family": family.id, "chair": mine.id}
         decision = await chair.run(
-            ops.RECORD_DECISION,
+            ops.record_decision,
             team.meeting.id,
             NewDecision(scene.items["health"], "A health assessment", "agreed"),
         )
         scene.items["decision"] = decision.id
         await chair.run(
-            ops.ASSIGN_ACTION, team.meeting.id, NewAction("Book the assessment", team.lead.id, due, "being_healthy")
+            ops.assign_action, team.meeting.id, NewAction("Book the assessment", team.lead.id, due, "being_healthy")
         )
     return scene
 
@@ -113,40 +113,40 @@ due_date = today_local() + timedelta(days=10)
 
 SCENARIOS: dict[str, tuple[Command[Any, Any], Step, bool]] = {
     # name: (the command, how to run it on the scene, whether the scene is started)
-    "start": (ops.START, lambda s: s.run("chair", ops.START), False),
-    "end": (ops.END, lambda s: s.run("chair", ops.END), True),
-    "join": (ops.JOIN, lambda s: s.run("lead", ops.JOIN), True),
-    "leave with a hand up": (ops.LEAVE, lambda s: s.run("family", ops.LEAVE), True),
-    "add an item": (ops.ADD_ITEM, lambda s: s.run("chair", ops.ADD_ITEM, NewItem("Any other business")), True),
-    "open an item": (ops.OPEN_ITEM, lambda s: s.run("chair", ops.OPEN_ITEM, target=s.items["school"]), True),
+    "start": (ops.start, lambda s: s.run("chair", ops.start), False),
+    "end": (ops.end, lambda s: s.run("chair", ops.end), True),
+    "join": (ops.join, lambda s: s.run("lead", ops.join), True),
+    "leave with a hand up": (ops.leave, lambda s: s.run("family", ops.leave), True),
+    "add an item": (ops.add_item, lambda s: s.run("chair", ops.add_item, NewItem("Any other business")), True),
+    "open an item": (ops.open_item, lambda s: s.run("chair", ops.open_item, target=s.items["school"]), True),
     "open a professionals-only item": (
-        ops.OPEN_ITEM,
-        lambda s: s.run("chair", ops.OPEN_ITEM, target=s.items["police"]),
+        ops.open_item,
+        lambda s: s.run("chair", ops.open_item, target=s.items["police"]),
         True,
     ),
-    "move an item": (ops.MOVE_ITEM, lambda s: s.run("chair", ops.MOVE_ITEM, MoveItem(0), s.items["police"]), True),
+    "move an item": (ops.move_item, lambda s: s.run("chair", ops.move_item, MoveItem(0), s.items["police"]), True),
     "hide an item from the family": (
-        ops.SET_VISIBILITY,
-        lambda s: s.run("chair", ops.SET_VISIBILITY, Visibility(True), s.items["health"]),
+        ops.set_visibility,
+        lambda s: s.run("chair", ops.set_visibility, Visibility(True), s.items["health"]),
         True,
     ),
-    "raise a hand": (ops.RAISE_HAND, lambda s: s.run("family", ops.RAISE_HAND, NewHand("point_of_order")), True),
+    "raise a hand": (ops.raise_hand, lambda s: s.run("family", ops.raise_hand, NewHand("point_of_order")), True),
     "raise a hand for someone": (
-        ops.RAISE_HAND,
-        lambda s: s.run("chair", ops.RAISE_HAND, NewHand(user_id=s.team.lead.id)),
+        ops.raise_hand,
+        lambda s: s.run("chair", ops.raise_hand, NewHand(user_id=s.team.lead.id)),
         True,
     ),
-    "reply to the speaker": (ops.RAISE_HAND, lambda s: s.run("family", ops.RAISE_HAND, NewHand("reply")), True),
-    "lower a hand": (ops.LOWER_HAND, lambda s: s.run("family", ops.LOWER_HAND, LowerHand()), True),
-    "move a hand": (ops.MOVE_HAND, lambda s: s.run("chair", ops.MOVE_HAND, MoveHand(0), s.hands["chair"]), True),
-    "a round": (ops.ROUND, lambda s: s.run("chair", ops.ROUND), True),
-    "next speaker": (ops.FLOOR_NEXT, lambda s: s.run("chair", ops.FLOOR_NEXT), True),
-    "end a turn": (ops.FLOOR_END, lambda s: s.run("member", ops.FLOOR_END), True),
+    "reply to the speaker": (ops.raise_hand, lambda s: s.run("family", ops.raise_hand, NewHand("reply")), True),
+    "lower a hand": (ops.lower_hand, lambda s: s.run("family", ops.lower_hand, LowerHand()), True),
+    "move a hand": (ops.move_hand, lambda s: s.run("chair", ops.move_hand, MoveHand(0), s.hands["chair"]), True),
+    "a round": (ops.start_round, lambda s: s.run("chair", ops.start_round), True),
+    "next speaker": (ops.floor_next, lambda s: s.run("chair", ops.floor_next), True),
+    "end a turn": (ops.floor_end, lambda s: s.run("member", ops.floor_end), True),
     "record a decision": (
-        ops.RECORD_DECISION,
+        ops.record_decision,
         lambda s: s.run(
             "chair",
-            ops.RECORD_DECISION,
+            ops.record_decision,
             NewDecision(
                 s.items["health"],
                 "Nursery from September",
@@ -157,10 +157,10 @@ SCENARIOS: dict[str, tuple[Command[Any, Any], Step, bool]] = {
         True,
     ),
     "assign an action": (
-        ops.ASSIGN_ACTION,
+        ops.assign_action,
         lambda s: s.run(
             "chair",
-            ops.ASSIGN_ACTION,
+            ops.assign_action,
             NewAction("Visit at home", s.team.member.id, due_date, "staying_safe", decision_id=s.items["decision"]),
         ),
         True,

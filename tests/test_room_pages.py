@@ -10,7 +10,7 @@ from datetime import timedelta
 import httpx
 from httpx import AsyncClient
 
-from server.meetings.room import ADD_ITEM
+from server.meetings import room as ops
 from server.meetings.room.agenda import NewItem
 from server.platform.runtime import Runtime
 from server.timeutil import today_local
@@ -40,8 +40,8 @@ async def htmx(client: AsyncClient, path: str, fields: dict[str, str] | None = N
 async def add_items(runtime: Runtime, team: Team) -> tuple[str, str]:
     async with runtime.sessionmaker() as session:
         chair = room_as(runtime, session, team.chair)
-        shared = await chair.run(ADD_ITEM, team.meeting.id, NewItem("School and nursery"))
-        secret = await chair.run(ADD_ITEM, team.meeting.id, NewItem(SECRET, professionals_only=True))
+        shared = await chair.run(ops.add_item, team.meeting.id, NewItem("School and nursery"))
+        secret = await chair.run(ops.add_item, team.meeting.id, NewItem(SECRET, professionals_only=True))
     return str(shared.id), str(secret.id)
 
 

@@ -7,17 +7,18 @@ hands in one millisecond cannot corrupt the queue), checks the caller and the st
 effect, raises the version, writes the audit row, commits, and then publishes the change; the
 JSON route and the form route are generated from the same declaration (server/web/commands.py).
 
-Adding an operation is writing its rule and its effect, and declaring it in
-``server.meetings.room.COMMANDS``.
+Adding an operation is writing its rule and its effect under ``@command(...)``, and listing it
+in ``server.meetings.room.COMMANDS``.
 """
 
 from __future__ import annotations
 
+import inspect
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar, get_type_hints
 
 import msgspec
 from sqlalchemy import select
@@ -94,6 +95,7 @@ class Ctx:
 
 
 Effect = Callable[[Ctx, BodyT], Awaitable[ResultT]]
+Method = Literal["POST", "PUT", "PATCH", "DELETE"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +106,7 @@ class Command(Generic[BodyT, ResultT]):
     answer; without one, the answer is the meeting's state as the caller sees it."""
 
     name: str
-    method: Literal["POST", "PUT", "PATCH", "DELETE"]
+    method: Method
     path: str
     who: Who
     states: frozenset[MeetingStatus]
@@ -133,6 +135,56 @@ class Command(Generic[BodyT, ResultT]):
     @property
     def takes_body(self) -> bool:
         return self.body is not NoBody
+
+
+def command(
+    method: Method,
+    path: str,
+    *,
+    who: Who,
+    when: frozenset[MeetingStatus],
+    change: ChangeKind,
+    audit: str,
+    done: str,
+    answer: Callable[[Any], Any] | None = None,
+    status_code: int = 200,
+    form_path: str | None = None,
+    form: Callable[[Mapping[str, str]], Any] | None = None,
+    body_in_query: bool = False,
+    versioned: bool = False,
+    also: frozenset[ChangeKind] = frozenset(),
+    refusal: str | None = None,
+    messages: Mapping[str, str] | None = None,
+) -> Callable[[Effect[BodyT, ResultT]], Command[BodyT, ResultT]]:
+    """Declare the decorated effect as a room operation. Its name is the effect's, its summary
+    the effect's docstring, and its body the type of the effect's second parameter."""
+
+    def declare(effect: Effect[BodyT, ResultT]) -> Command[BodyT, ResultT]:
+        second = list(inspect.signature(effect).parameters)[1]
+        return Command(
+            name=effect.__name__,
+            method=method,
+            path=path,
+            who=who,
+            states=when,
+            change=change,
+            audit=audit,
+            effect=effect,
+            body=get_type_hints(effect)[second],
+            summary=inspect.getdoc(effect) or "",
+            done=done,
+            answer=answer,
+            status_code=status_code,
+            form_path=form_path,
+            form=form,
+            body_in_query=body_in_query,
+            versioned=versioned,
+            also=also,
+            refusal=refusal,
+            messages=messages or {},
+        )
+
+    return declare
 
 
 # --- running a command ---------------------------------------------------------------------------

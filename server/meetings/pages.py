@@ -15,10 +15,10 @@ from server.cases import service as cases
 from server.cases.models import CaseRole
 from server.config import Settings
 from server.errors import DomainError, Invalid
+from server.meetings import room as ops
 from server.meetings import service
 from server.meetings.commands import RoomCaller
 from server.meetings.models import MeetingKind
-from server.meetings.room import ADD_ITEM
 from server.people.models import User
 from server.platform.db import transaction
 from server.timeutil import zone
@@ -150,7 +150,7 @@ class MeetingPages(Controller):
     ) -> Response[Any]:
         data = await form_data(request)
         try:
-            await room.run(ADD_ITEM, meeting_id, form_body(ADD_ITEM, data))
+            await room.run(ops.add_item, meeting_id, form_body(ops.add_item, data))
         except DomainError as error:
             if error.status_code in (403, 404):
                 raise

@@ -16,8 +16,8 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
 from sqlalchemy import update
 
+from server.meetings import room as ops
 from server.meetings.models import Meeting
-from server.meetings.room import ADD_ITEM
 from server.meetings.room.agenda import NewItem
 from server.platform.runtime import Runtime
 from server.timeutil import today_local
@@ -71,8 +71,8 @@ async def enter_room(browser: Browser, base: str, email: str, name: str, room_pa
 async def room(browser: Browser, server_url: str, team: Team, runtime: Runtime) -> AsyncIterator[dict[str, Person]]:
     async with runtime.sessionmaker() as session:
         chair = room_as(runtime, session, team.chair)
-        await chair.run(ADD_ITEM, team.meeting.id, NewItem(OPEN_TITLE))
-        await chair.run(ADD_ITEM, team.meeting.id, NewItem(SECRET_TITLE, professionals_only=True))
+        await chair.run(ops.add_item, team.meeting.id, NewItem(OPEN_TITLE))
+        await chair.run(ops.add_item, team.meeting.id, NewItem(SECRET_TITLE, professionals_only=True))
         await session.execute(
             update(Meeting).where(Meeting.id == team.meeting.id).values(turn_limit_seconds=TURN_SECONDS)
         )

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from server.actions.models import Action
 from server.errors import Invalid, NotFound
 from server.meetings.changes import ChangeKind
-from server.meetings.commands import BEFORE_END, LIVE, Command, Ctx, NoBody, Who
+from server.meetings.commands import BEFORE_END, LIVE, Ctx, NoBody, Who, command
 from server.meetings.models import AgendaItem
 from server.meetings.shapes import AgendaItemOut, agenda_item_out
 from server.platform.db import utcnow
@@ -39,7 +39,17 @@ async def _item(ctx: Ctx) -> AgendaItem:
     return item
 
 
-async def _add(ctx: Ctx, body: NewItem) -> AgendaItem:
+def _added(item: AgendaItem) -> AgendaItemOut:
+    return agenda_item_out(item, None)
+
+
+@command(
+    "POST", "/agenda", who=Who.CHAIR, when=BEFORE_END, change=ChangeKind.AGENDA, audit="agenda.add",
+    done="Agenda item added.", answer=_added, status_code=201,
+    messages={"title": "Enter the agenda item's title, in up to 300 characters."},
+)  # fmt: skip
+async def add_item(ctx: Ctx, body: NewItem) -> AgendaItem:
+    """Add an item at the end of the agenda (the chair)."""
     title = body.title.strip()
     if not title:
         raise Invalid("Enter the agenda item's title.", field="title", code="title_missing")
@@ -61,15 +71,25 @@ async def _add(ctx: Ctx, body: NewItem) -> AgendaItem:
     return item
 
 
-async def _open(ctx: Ctx, _: NoBody) -> None:
+@command(
+    "POST", "/agenda/{item_id:uuid}/open", who=Who.CHAIR, when=LIVE, change=ChangeKind.ITEM_OPENED,
+    audit="agenda.open", done="Agenda item opened.",
+)  # fmt: skip
+async def open_item(ctx: Ctx, _: NoBody) -> None:
+    """Open an agenda item: the one under discussion (the chair)."""
     item = await _item(ctx)
     ctx.meeting.open_item_id = item.id
     item.opened_at = item.opened_at or utcnow()
     ctx.about("agenda_item", item.id)
 
 
-async def _move(ctx: Ctx, body: MoveItem) -> None:
-    """Reorder the agenda: the item takes ``position`` (0 = first), the others close up."""
+@command(
+    "POST", "/agenda/{item_id:uuid}/move", who=Who.CHAIR, when=BEFORE_END, change=ChangeKind.AGENDA,
+    audit="agenda.move", done="Agenda item moved.",
+    messages={"position": "Say where to move it: a position of 0 (first) or more."},
+)  # fmt: skip
+async def move_item(ctx: Ctx, body: MoveItem) -> None:
+    """Move an agenda item to a position (0 = first); the others close up (the chair)."""
     items = list(
         await ctx.session.scalars(
             select(AgendaItem)
@@ -87,73 +107,16 @@ async def _move(ctx: Ctx, body: MoveItem) -> None:
     ctx.about("agenda_item", item.id, position=body.position)
 
 
-async def _visibility(ctx: Ctx, body: Visibility) -> None:
-    """Mark an item for professionals only (or not); what is recorded under it follows."""
+@command(
+    "POST", "/agenda/{item_id:uuid}/visibility", who=Who.CHAIR, when=BEFORE_END, change=ChangeKind.VISIBILITY,
+    audit="agenda.visibility", done="Who sees the item has changed.",
+)  # fmt: skip
+async def set_visibility(ctx: Ctx, body: Visibility) -> None:
+    """Mark an agenda item for professionals only, or share it with the family (the chair); what
+    is recorded under it follows."""
     item = await _item(ctx)
     item.professionals_only = body.professionals_only
     await ctx.session.execute(
         update(Action).where(Action.agenda_item_id == item.id).values(professionals_only=body.professionals_only)
     )
     ctx.about("agenda_item", item.id, professionals_only=body.professionals_only)
-
-
-def _added(item: AgendaItem) -> AgendaItemOut:
-    return agenda_item_out(item, None)
-
-
-ADD_ITEM: Command[NewItem, AgendaItem] = Command(
-    name="add_item",
-    method="POST",
-    path="/agenda",
-    who=Who.CHAIR,
-    states=BEFORE_END,
-    change=ChangeKind.AGENDA,
-    audit="agenda.add",
-    effect=_add,
-    body=NewItem,
-    answer=_added,
-    status_code=201,
-    summary="Add an item at the end of the agenda (the chair).",
-    done="Agenda item added.",
-    messages={"title": "Enter the agenda item's title, in up to 300 characters."},
-)
-OPEN_ITEM: Command[NoBody, None] = Command(
-    name="open_item",
-    method="POST",
-    path="/agenda/{item_id:uuid}/open",
-    who=Who.CHAIR,
-    states=LIVE,
-    change=ChangeKind.ITEM_OPENED,
-    audit="agenda.open",
-    effect=_open,
-    body=NoBody,
-    summary="Open an agenda item: the one under discussion (the chair).",
-    done="Agenda item opened.",
-)
-MOVE_ITEM: Command[MoveItem, None] = Command(
-    name="move_item",
-    method="POST",
-    path="/agenda/{item_id:uuid}/move",
-    who=Who.CHAIR,
-    states=BEFORE_END,
-    change=ChangeKind.AGENDA,
-    audit="agenda.move",
-    effect=_move,
-    body=MoveItem,
-    summary="Move an agenda item to a position (0 = first); the others close up (the chair).",
-    done="Agenda item moved.",
-    messages={"position": "Say where to move it: a position of 0 (first) or more."},
-)
-SET_VISIBILITY: Command[Visibility, None] = Command(
-    name="set_visibility",
-    method="POST",
-    path="/agenda/{item_id:uuid}/visibility",
-    who=Who.CHAIR,
-    states=BEFORE_END,
-    change=ChangeKind.VISIBILITY,
-    audit="agenda.visibility",
-    effect=_visibility,
-    body=Visibility,
-    summary="Mark an agenda item for professionals only, or share it with the family (the chair).",
-    done="Who sees the item has changed.",
-)

@@ -12,7 +12,7 @@ from server.cases.service import role_of
 from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.meetings import queue
 from server.meetings.changes import ChangeKind
-from server.meetings.commands import LIVE, Command, Ctx, NoBody, Who, current_turn
+from server.meetings.commands import LIVE, Ctx, NoBody, Who, command, current_turn
 from server.meetings.models import Attendance, Hand, Turn
 from server.meetings.room.rows import end_turn, join_person, lower_hands
 from server.meetings.state import order_hands, queue_rows, rule_hand, rule_turn
@@ -70,8 +70,19 @@ def _hand_kind(kind: str) -> queue.HandKind:
         raise Invalid(HAND_KINDS, field="kind", code="unknown_hand_kind") from None
 
 
-async def _raise(ctx: Ctx, body: NewHand) -> Hand:
-    """Raise one's own hand, or (the chair) raise one for someone in the room without a device."""
+def _hand_raised(hand: Hand) -> HandRaised:
+    return HandRaised(id=hand.id, kind=hand.kind, user_id=hand.user_id, raised_at=iso(hand.raised_at))
+
+
+@command(
+    "POST", "/hands", who=Who.ATTENDEE, when=LIVE, change=ChangeKind.QUEUE, audit="hand.raise", done="Hand raised.",
+    answer=_hand_raised, status_code=201, refusal="Join the meeting before raising your hand.",
+    also=frozenset({ChangeKind.ATTENDANCE}),  # the chair raising a hand for someone brings them in
+    messages={"user_id": "Choose whose hand to raise."},
+)  # fmt: skip
+async def raise_hand(ctx: Ctx, body: NewHand) -> Hand:
+    """Raise a hand (kind contribution, reply or point_of_order); the chair may raise one, with
+    user_id, for someone in the room without a device."""
     kind = _hand_kind(body.kind)
     person = ctx.user
     if body.user_id is not None and body.user_id != ctx.user.id:
@@ -114,7 +125,12 @@ async def _raise(ctx: Ctx, body: NewHand) -> Hand:
     return hand
 
 
-async def _lower(ctx: Ctx, body: LowerHand) -> HandsLowered:
+@command(
+    "DELETE", "/hands/mine", form_path="/hands/lower", who=Who.MEMBER, when=LIVE, change=ChangeKind.QUEUE,
+    audit="hand.lower", done="Hand lowered.", body_in_query=True,
+)  # fmt: skip
+async def lower_hand(ctx: Ctx, body: LowerHand) -> HandsLowered:
+    """Lower one's own hand (of one kind, or all of them)."""
     if body.kind is not None:
         _hand_kind(body.kind)
     if not await lower_hands(ctx, ctx.user.id, body.kind):
@@ -123,8 +139,13 @@ async def _lower(ctx: Ctx, body: LowerHand) -> HandsLowered:
     return HandsLowered(lowered=True)
 
 
-async def _move(ctx: Ctx, body: MoveHand) -> None:
-    """The chair's override: the hand keeps the place given, and the room shows it was moved."""
+@command(
+    "POST", "/hands/{hand_id:uuid}/move", who=Who.CHAIR, when=LIVE, change=ChangeKind.QUEUE, audit="hand.move",
+    done="Moved in the queue.", messages={"position": "Say where to move it: a position of 0 (first) or more."},
+)  # fmt: skip
+async def move_hand(ctx: Ctx, body: MoveHand) -> None:
+    """Move a hand in the queue (0 = first): the chair's override, recorded and shown; the hand
+    keeps the place given."""
     hand = await ctx.session.get(Hand, ctx.target_id)
     if hand is None or hand.meeting_id != ctx.meeting.id or hand.state != "waiting":
         raise NotFound("No such hand waiting in this meeting.")
@@ -134,8 +155,13 @@ async def _move(ctx: Ctx, body: MoveHand) -> None:
     ctx.about("hand", hand.id, position=body.position, for_user=hand.user_id)
 
 
-async def _round(ctx: Ctx, _: NoBody) -> RoundQueued:
-    """Queue every present agency that has no hand up, one person each, so no voice is skipped."""
+@command(
+    "POST", "/round", who=Who.CHAIR, when=LIVE, change=ChangeKind.QUEUE, audit="queue.round",
+    done="A round has started: every agency present is queued.",
+)  # fmt: skip
+async def start_round(ctx: Ctx, _: NoBody) -> RoundQueued:
+    """Queue every present agency that has no hand up, one person each, so that no voice is
+    skipped (the chair)."""
     present = list(
         await ctx.session.scalars(
             select(Attendance)
@@ -166,8 +192,14 @@ async def _round(ctx: Ctx, _: NoBody) -> RoundQueued:
     return RoundQueued(queued=len(picks))
 
 
-async def _next(ctx: Ctx, _: FloorNext) -> FloorPassed:
-    """End the current turn and give the floor to the head of the queue (nobody if none waits)."""
+@command(
+    "POST", "/floor/next", who=Who.CHAIR, when=LIVE, change=ChangeKind.FLOOR, audit="floor.give",
+    done="The floor has passed on.", versioned=True, messages={"version": "The room version must be a number."},
+)  # fmt: skip
+async def floor_next(ctx: Ctx, _: FloorNext) -> FloorPassed:
+    """End the current turn and give the floor to the head of the queue (the chair). With
+    `version`, the call only applies to that version of the room (409 otherwise), so two tabs
+    cannot both act."""
     now = utcnow()
     # The order is taken while the current turn is still open: a reply to the speaker only
     # jumps the queue while the turn it answers is the current one.
@@ -198,105 +230,14 @@ async def _next(ctx: Ctx, _: FloorNext) -> FloorPassed:
     return FloorPassed(speaker_id=head.user_id)
 
 
-async def _end_turn(ctx: Ctx, _: NoBody) -> TurnEnded:
+@command(
+    "POST", "/floor/end", who=Who.SPEAKER, when=LIVE, change=ChangeKind.FLOOR, audit="floor.end",
+    done="The turn has ended.", refusal="Only the chair or the speaker can end a turn.",
+)  # fmt: skip
+async def floor_end(ctx: Ctx, _: NoBody) -> TurnEnded:
+    """End the current turn (the chair or the speaker)."""
     current = await end_turn(ctx, utcnow())
     if current is None:
         raise Conflict("Nobody has the floor.", code="nobody_speaking")
     ctx.about("turn", current.id)
     return TurnEnded(ended=True)
-
-
-def _hand_raised(hand: Hand) -> HandRaised:
-    return HandRaised(id=hand.id, kind=hand.kind, user_id=hand.user_id, raised_at=iso(hand.raised_at))
-
-
-RAISE_HAND: Command[NewHand, Hand] = Command(
-    name="raise_hand",
-    method="POST",
-    path="/hands",
-    who=Who.ATTENDEE,
-    states=LIVE,
-    change=ChangeKind.QUEUE,
-    audit="hand.raise",
-    effect=_raise,
-    body=NewHand,
-    answer=_hand_raised,
-    status_code=201,
-    summary="Raise a hand (kind contribution, reply or point_of_order); the chair may give user_id.",
-    done="Hand raised.",
-    refusal="Join the meeting before raising your hand.",
-    also=frozenset({ChangeKind.ATTENDANCE}),  # the chair raising a hand for someone brings them in
-    messages={"user_id": "Choose whose hand to raise."},
-)
-LOWER_HAND: Command[LowerHand, HandsLowered] = Command(
-    name="lower_hand",
-    method="DELETE",
-    path="/hands/mine",
-    form_path="/hands/lower",
-    who=Who.MEMBER,
-    states=LIVE,
-    change=ChangeKind.QUEUE,
-    audit="hand.lower",
-    effect=_lower,
-    body=LowerHand,
-    body_in_query=True,
-    summary="Lower one's own hand (of one kind, or all of them).",
-    done="Hand lowered.",
-)
-MOVE_HAND: Command[MoveHand, None] = Command(
-    name="move_hand",
-    method="POST",
-    path="/hands/{hand_id:uuid}/move",
-    who=Who.CHAIR,
-    states=LIVE,
-    change=ChangeKind.QUEUE,
-    audit="hand.move",
-    effect=_move,
-    body=MoveHand,
-    summary="Move a hand in the queue (0 = first); recorded and shown as the chair's override.",
-    done="Moved in the queue.",
-    messages={"position": "Say where to move it: a position of 0 (first) or more."},
-)
-ROUND: Command[NoBody, RoundQueued] = Command(
-    name="start_round",
-    method="POST",
-    path="/round",
-    who=Who.CHAIR,
-    states=LIVE,
-    change=ChangeKind.QUEUE,
-    audit="queue.round",
-    effect=_round,
-    body=NoBody,
-    summary="Queue every present agency once, so that no voice is skipped.",
-    done="A round has started: every agency present is queued.",
-)
-FLOOR_NEXT: Command[FloorNext, FloorPassed] = Command(
-    name="floor_next",
-    method="POST",
-    path="/floor/next",
-    who=Who.CHAIR,
-    states=LIVE,
-    change=ChangeKind.FLOOR,
-    audit="floor.give",
-    effect=_next,
-    body=FloorNext,
-    versioned=True,
-    summary="End the current turn and give the floor to the head of the queue. With `version`, the call "
-    "only applies to that version of the room (409 otherwise), so two tabs cannot both act.",
-    done="The floor has passed on.",
-    messages={"version": "The room version must be a number."},
-)
-FLOOR_END: Command[NoBody, TurnEnded] = Command(
-    name="floor_end",
-    method="POST",
-    path="/floor/end",
-    who=Who.SPEAKER,
-    states=LIVE,
-    change=ChangeKind.FLOOR,
-    audit="floor.end",
-    effect=_end_turn,
-    body=NoBody,
-    summary="End the current turn (the chair or the speaker).",
-    done="The turn has ended.",
-    refusal="Only the chair or the speaker can end a turn.",
-)

@@ -17,7 +17,7 @@ from server.cases.models import CaseMember, CaseRole
 from server.cases.service import role_of
 from server.errors import Invalid
 from server.meetings.changes import ChangeKind
-from server.meetings.commands import LIVE, Command, Ctx, Who
+from server.meetings.commands import LIVE, Ctx, Who, command
 from server.meetings.models import AgendaItem, Decision, DecisionPosition, Outcome, Position
 from server.meetings.shapes import decision_out
 from server.people.models import User
@@ -79,7 +79,48 @@ def _check_positions(positions: list[PositionBody]) -> set[uuid.UUID]:
     return seen
 
 
-async def _decide(ctx: Ctx, body: NewDecision) -> Decision:
+DECISION_MESSAGES = {
+    "agenda_item_id": "Open the agenda item the decision is about.",
+    "text": "Write the decision, in up to 5,000 characters.",
+    "positions": "Positions must name an agency, with agree, disagree or abstain.",
+}
+ACTION_MESSAGES = {
+    "title": "Say what is to be done, in up to 2,000 characters.",
+    "owner_id": "Choose who owns the action.",
+    "due_date": "Enter the due date as a date, for example 2026-05-01.",
+    "agenda_item_id": "Choose an agenda item of this meeting.",
+    "decision_id": "Choose a decision of this meeting.",
+    "agency_id": "Choose one of the team's agencies.",
+}
+
+
+def decision_from_form(data: Mapping[str, str]) -> NewDecision:
+    """Agency positions come as fields ``position-<agency id>`` and ``reason-<agency id>``; an
+    agency left without a choice records no position."""
+    positions = []
+    for key, value in data.items():
+        if not key.startswith("position-") or not value:
+            continue
+        agency = key.removeprefix("position-")
+        positions.append({"agency_id": agency, "position": value, "reason": data.get(f"reason-{agency}", "")})
+    fields = {
+        "agenda_item_id": data.get("agenda_item_id", ""),
+        "text": data.get("text", ""),
+        "outcome": data.get("outcome", ""),
+    }
+    return body_from_form(NewDecision, fields, DECISION_MESSAGES, extra={"positions": positions})
+
+
+def _action_out(action: Action) -> ActionOut:
+    return action_json(action, today_local())
+
+
+@command(
+    "POST", "/decisions", who=Who.CHAIR, when=LIVE, change=ChangeKind.DECISION, audit="decision.record",
+    done="Decision recorded.", answer=decision_out, status_code=201, form=decision_from_form,
+)  # fmt: skip
+async def record_decision(ctx: Ctx, body: NewDecision) -> Decision:
+    """Record a decision on an agenda item, with each agency's position (the chair)."""
     text = body.text.strip()
     if not text or len(text) > DECISION_MAX:
         raise Invalid("Write the decision, in up to 5,000 characters.", field="text", code="text_missing")
@@ -107,7 +148,12 @@ async def _decide(ctx: Ctx, body: NewDecision) -> Decision:
     return decision
 
 
-async def _assign(ctx: Ctx, body: NewAction) -> Action:
+@command(
+    "POST", "/actions", who=Who.CHAIR, when=LIVE, change=ChangeKind.ACTION, audit="action.assign",
+    done="Action assigned.", answer=_action_out, status_code=201, messages=ACTION_MESSAGES,
+)  # fmt: skip
+async def assign_action(ctx: Ctx, body: NewAction) -> Action:
+    """Assign an action with an owner, an agency and a due date (the chair)."""
     title = body.title.strip()
     if not title or len(title) > ACTION_MAX:
         raise Invalid("Say what is to be done, in up to 2,000 characters.", field="title", code="title_missing")
@@ -176,72 +222,3 @@ async def _action_item(ctx: Ctx, body: NewAction) -> tuple[uuid.UUID | None, boo
     if item is None or item.meeting_id != ctx.meeting.id:
         raise Invalid("Choose an agenda item of this meeting.", field="agenda_item_id", code="unknown_item")
     return item.id, item.professionals_only
-
-
-def decision_from_form(data: Mapping[str, str]) -> NewDecision:
-    """Agency positions come as fields ``position-<agency id>`` and ``reason-<agency id>``; an
-    agency left without a choice records no position."""
-    positions = []
-    for key, value in data.items():
-        if not key.startswith("position-") or not value:
-            continue
-        agency = key.removeprefix("position-")
-        positions.append({"agency_id": agency, "position": value, "reason": data.get(f"reason-{agency}", "")})
-    fields = {
-        "agenda_item_id": data.get("agenda_item_id", ""),
-        "text": data.get("text", ""),
-        "outcome": data.get("outcome", ""),
-    }
-    return body_from_form(NewDecision, fields, DECISION_MESSAGES, extra={"positions": positions})
-
-
-def _action_out(action: Action) -> ActionOut:
-    return action_json(action, today_local())
-
-
-DECISION_MESSAGES = {
-    "agenda_item_id": "Open the agenda item the decision is about.",
-    "text": "Write the decision, in up to 5,000 characters.",
-    "positions": "Positions must name an agency, with agree, disagree or abstain.",
-}
-ACTION_MESSAGES = {
-    "title": "Say what is to be done, in up to 2,000 characters.",
-    "owner_id": "Choose who owns the action.",
-    "due_date": "Enter the due date as a date, for example 2026-05-01.",
-    "agenda_item_id": "Choose an agenda item of this meeting.",
-    "decision_id": "Choose a decision of this meeting.",
-    "agency_id": "Choose one of the team's agencies.",
-}
-
-RECORD_DECISION: Command[NewDecision, Decision] = Command(
-    name="record_decision",
-    method="POST",
-    path="/decisions",
-    who=Who.CHAIR,
-    states=LIVE,
-    change=ChangeKind.DECISION,
-    audit="decision.record",
-    effect=_decide,
-    body=NewDecision,
-    answer=decision_out,
-    status_code=201,
-    summary="Record a decision on an agenda item, with each agency's position (the chair).",
-    done="Decision recorded.",
-    form=decision_from_form,
-)
-ASSIGN_ACTION: Command[NewAction, Action] = Command(
-    name="assign_action",
-    method="POST",
-    path="/actions",
-    who=Who.CHAIR,
-    states=LIVE,
-    change=ChangeKind.ACTION,
-    audit="action.assign",
-    effect=_assign,
-    body=NewAction,
-    answer=_action_out,
-    status_code=201,
-    summary="Assign an action with an owner, an agency and a due date (the chair).",
-    done="Action assigned.",
-    messages=ACTION_MESSAGES,
-)
