@@ -723,7 +723,7 @@ async def test_the_state_is_for_members_only(room: Room) -> None:
         assert set(state["speaking_time"]) >= {"by_agency", "by_person"}
     outsider = await room.outsider.get(room.base)
     assert outsider.status_code == 404
-    assert outsider.json() == {"status_code": 404, "detail": "No such meeting."}
+    assert outsider.json() == {"status_code": 404, "detail": "No such meeting.", "code": "not_found"}
     assert (await room.chair.get(f"/api/meetings/{uuid.uuid4()}")).status_code == 404
     assert (await room.anonymous.get(room.base)).status_code == 401
     assert (await room.chair.get("/api/meetings/not-a-uuid")).status_code in (400, 404)

@@ -17,4 +17,4 @@ async def test_member_sees_case_outsider_gets_404(client: AsyncClient, team: Tea
     await sign_in(client, team.outsider)
     response = await client.get(f"/api/cases/{team.case.id}")
     assert response.status_code == 404
-    assert response.json() == {"status_code": 404, "detail": "No such case."}
+    assert response.json() == {"status_code": 404, "detail": "No such case.", "code": "not_found"}

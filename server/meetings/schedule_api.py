@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
@@ -15,7 +15,7 @@ from server.config import Settings
 from server.live.events import Publisher
 from server.meetings import invitations
 from server.meetings.service import reload
-from server.meetings.shapes import meeting_summary
+from server.meetings.shapes import MeetingSummary, meeting_summary
 from server.people.models import User
 
 
@@ -36,7 +36,7 @@ async def reschedule_meeting(
     actor: Actor,
     publisher: Publisher,
     settings: Settings,
-) -> dict[str, Any]:
+) -> MeetingSummary:
     """Move a meeting that has not started (its chair, the case's chair or an administrator).
     Everyone on the team is sent the updated calendar entry (same UID, higher SEQUENCE).
 
@@ -70,7 +70,7 @@ class ScheduleApi(Controller):
         actor: Actor,
         publisher: Publisher,
         settings: Settings,
-    ) -> dict[str, Any]:
+    ) -> MeetingSummary:
         """Cancel a meeting that has not started; everyone on the team is sent a calendar CANCEL."""
         await invitations.cancel(db, publisher, actor, user, meeting_id, settings=settings)
         return meeting_summary(await reload(db, meeting_id))

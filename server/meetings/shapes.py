@@ -2,24 +2,44 @@
 
 from __future__ import annotations
 
-from typing import Any
+from uuid import UUID
+
+import msgspec
 
 from server.meetings.models import Meeting
-from server.people.shapes import user_brief
+from server.people.shapes import UserBrief, user_brief
+from server.shapes import Timestamp, iso
 
 
-def meeting_summary(meeting: Meeting) -> dict[str, Any]:
-    return {
-        "id": str(meeting.id),
-        "case_id": str(meeting.case_id),
-        "title": meeting.title,
-        "kind": meeting.kind,
-        "status": meeting.status,
-        "scheduled_at": meeting.scheduled_at.isoformat(),
-        "duration_minutes": meeting.duration_minutes,
-        "location": meeting.location,
-        "chair_id": str(meeting.chair_id),
-        "chair": user_brief(meeting.chair),
-        "turn_limit_seconds": meeting.turn_limit_seconds,
-        "version": meeting.version,
-    }
+class MeetingSummary(msgspec.Struct):
+    """A meeting as its case's list shows it, and as scheduling, moving or cancelling answers."""
+
+    id: UUID
+    case_id: UUID
+    title: str
+    kind: str
+    status: str
+    scheduled_at: Timestamp
+    duration_minutes: int
+    location: str | None
+    chair_id: UUID
+    chair: UserBrief
+    turn_limit_seconds: int | None
+    version: int
+
+
+def meeting_summary(meeting: Meeting) -> MeetingSummary:
+    return MeetingSummary(
+        id=meeting.id,
+        case_id=meeting.case_id,
+        title=meeting.title,
+        kind=meeting.kind,
+        status=meeting.status,
+        scheduled_at=iso(meeting.scheduled_at),
+        duration_minutes=meeting.duration_minutes,
+        location=meeting.location,
+        chair_id=meeting.chair_id,
+        chair=user_brief(meeting.chair),
+        turn_limit_seconds=meeting.turn_limit_seconds,
+        version=meeting.version,
+    )
