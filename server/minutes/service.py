@@ -161,7 +161,10 @@ async def minutes_for(
             select(IssuedMinutes).where(IssuedMinutes.meeting_id == meeting_id, IssuedMinutes.audience == audience)
         )
         if row is None:
-            raise NotFound("The minutes have not been issued yet: they are issued when the meeting ends.")
+            raise NotFound(
+                "The minutes have not been issued yet: they are issued when the meeting ends.",
+                code="minutes_not_issued",
+            )
         record(
             session,
             actor,

@@ -65,7 +65,7 @@ class NewUserBody(msgspec.Struct):
 
 def require_admin(user: User) -> None:
     if not user.is_admin:
-        raise Forbidden("Only administrators can do that.")
+        raise Forbidden("Only administrators can do that.", code="admin_only")
 
 
 class SessionApi(Controller):
@@ -165,7 +165,7 @@ class PeopleApi(Controller):
     async def users(self, db: AsyncSession, user: User) -> list[UserOut]:
         """The directory of people, for building teams: professionals and administrators only."""
         if user.agency.sector == "family" and not user.is_admin:
-            raise Forbidden("Only professionals can list the people who use Roundtable.")
+            raise Forbidden("Only professionals can list the people who use Roundtable.", code="professionals_only")
         return [user_json(u) for u in await service.list_users(db)]
 
     @post("/users", status_code=HTTP_201_CREATED)
