@@ -23,7 +23,7 @@ from server.notify import notifications
 from server.people.models import User
 from server.platform.db import transaction
 from server.timeutil import today_local
-from server.web.forms import form_data, parse_uuid
+from server.web.forms import form_data, form_errors, parse_uuid
 from server.web.render import page, redirect
 from server.web.types import HttpRequest
 
@@ -130,11 +130,7 @@ class ActionPages(Controller):
             change = change_from_form(data)
             await service.change_action(db, publisher, settings, actor, user, action_id, change, today=today_local())
         except DomainError as error:
-            if error.status_code in (403, 404):
-                raise
-            return await self._action_page(
-                request, db, user, actor, action_id, 422, {error.field or "form": error.detail}
-            )
+            return await self._action_page(request, db, user, actor, action_id, 422, form_errors(error))
         return redirect(request, f"/actions/{action_id}", flash="Saved. Everyone on the team can see the change.")
 
     @get("/cases/{case_id:uuid}/actions")

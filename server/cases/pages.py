@@ -29,7 +29,7 @@ from server.people import service as people
 from server.people.models import User
 from server.platform.db import transaction, utcnow
 from server.timeutil import today_local
-from server.web.forms import field_errors, form_data, parse_uuid
+from server.web.forms import form_data, form_errors, form_message, parse_uuid
 from server.web.render import page, redirect
 from server.web.types import HttpRequest
 
@@ -87,9 +87,7 @@ class CasePages(Controller):
                 lead_professional_id=lead,
             )
         except DomainError as error:
-            if error.status_code == 403:
-                raise
-            return await self._new_form(request, db, 422, errors=field_errors(error), values=data)
+            return await self._new_form(request, db, 422, errors=form_errors(error), values=data)
         return redirect(request, f"/cases/{case.id}", flash=f"Case {case.reference} opened.")
 
     async def _case_page(
@@ -149,11 +147,8 @@ class CasePages(Controller):
             member_id = parse_uuid(data.get("user_id"), "user_id", "Choose a person to add.")
             member = await service.add_member(db, actor, user, case_id, member_id, data.get("role", ""))
         except DomainError as error:
-            if error.status_code in (403, 404):
-                raise
-            return await self._case_page(
-                request, db, user, actor, case_id, 422, errors=field_errors(error), values=data
-            )
+            errors = form_errors(error)
+            return await self._case_page(request, db, user, actor, case_id, 422, errors=errors, values=data)
         return redirect(request, f"/cases/{case_id}", flash=f"{member.user.name} joined the team.")
 
     @post("/cases/{case_id:uuid}/members/{user_id:uuid}/remove")
@@ -170,9 +165,7 @@ class CasePages(Controller):
         try:
             await service.remove_member(db, publisher, actor, user, case_id, user_id)
         except DomainError as error:
-            if error.status_code in (403, 404):
-                raise
-            return redirect(request, f"/cases/{case_id}", flash=error.detail, category="error")
+            return redirect(request, f"/cases/{case_id}", flash=form_message(error), category="error")
         return redirect(request, f"/cases/{case_id}", flash="Removed from the team.")
 
     @post("/cases/{case_id:uuid}/invitations")
@@ -191,12 +184,8 @@ class CasePages(Controller):
                 db, settings, actor, user, case_id, email=data.get("invite_email", ""), name=data.get("invite_name", "")
             )
         except DomainError as error:
-            if error.status_code in (403, 404):
-                raise
-            field = {"email": "invite_email", "name": "invite_name"}.get(error.field or "", "invite_email")
-            return await self._case_page(
-                request, db, user, actor, case_id, 422, errors={field: error.detail}, values=data
-            )
+            errors = form_errors(error, prefix="invite_", default="email")
+            return await self._case_page(request, db, user, actor, case_id, 422, errors=errors, values=data)
         return redirect(request, f"/cases/{case_id}", flash=f"Invitation sent to {invited.user.name}.")
 
     @get("/cases/{case_id:uuid}/audit")

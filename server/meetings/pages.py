@@ -21,7 +21,7 @@ from server.meetings.models import MeetingKind
 from server.people.models import User
 from server.platform.db import transaction
 from server.timeutil import zone
-from server.web.forms import checked, field_errors, form_data, parse_int, parse_uuid
+from server.web.forms import checked, form_data, form_errors, parse_int, parse_uuid
 from server.web.render import page, redirect
 from server.web.types import HttpRequest
 
@@ -92,9 +92,7 @@ class MeetingPages(Controller):
             )
             meeting = await service.schedule_meeting(db, actor, user, case_id, req, settings=settings)
         except DomainError as error:
-            if error.status_code in (403, 404):
-                raise
-            return await self._new_form(request, db, user, case_id, 422, errors=field_errors(error), values=data)
+            return await self._new_form(request, db, user, case_id, 422, errors=form_errors(error), values=data)
         return redirect(request, f"/meetings/{meeting.id}", flash="Meeting scheduled.")
 
     async def _meeting_page(
@@ -158,9 +156,6 @@ class MeetingPages(Controller):
                 professionals_only=checked(data, "professionals_only"),
             )
         except DomainError as error:
-            if error.status_code in (403, 404):
-                raise
-            return await self._meeting_page(
-                request, db, user, actor, meeting_id, 422, errors=field_errors(error), values=data
-            )
+            errors = form_errors(error)
+            return await self._meeting_page(request, db, user, actor, meeting_id, 422, errors=errors, values=data)
         return redirect(request, f"/meetings/{meeting_id}", flash="Agenda item added.")
