@@ -61,15 +61,7 @@ class ActionsApi(Controller):
         """Change an action: status (open, in_progress, done, not_achieved, blocked, cancelled), due
         date or owner (chair or lead professional, with a reason), a progress note, acceptance
         (accepted, or declined with a reason), or snoozed_until (the owner, once, with a reason)."""
-        change = service.ActionChange(
-            status=data.status,
-            acceptance=data.acceptance,
-            due_date=data.due_date,
-            owner_id=data.owner_id,
-            progress_note=data.progress_note,
-            reason=data.reason,
-            snoozed_until=data.snoozed_until,
-        )
+        change = service.ActionChange(**msgspec.structs.asdict(data))
         action = await service.change_action(
             db, publisher, settings, actor, user, action_id, change, today=today_local()
         )

@@ -133,15 +133,7 @@ class CasesApi(Controller):
     async def schedule_meeting(
         self, case_id: UUID, data: NewMeeting, db: AsyncSession, user: User, actor: Actor, settings: Settings
     ) -> MeetingSummary:
-        request = meetings.MeetingRequest(
-            title=data.title,
-            kind=data.kind,
-            scheduled_at=data.scheduled_at,
-            chair_id=data.chair_id,
-            turn_limit_seconds=data.turn_limit_seconds,
-            duration_minutes=data.duration_minutes,
-            location=data.location,
-        )
+        request = meetings.MeetingRequest(**msgspec.structs.asdict(data))
         meeting = await meetings.schedule_meeting(db, actor, user, case_id, request, settings=settings)
         return meeting_summary(await meetings.reload(db, meeting.id))
 

@@ -29,7 +29,7 @@ from server.people import service as people
 from server.people.models import User
 from server.platform.db import transaction, utcnow
 from server.timeutil import today_local
-from server.web.forms import form_data, form_errors, form_message, parse_uuid
+from server.web.forms import form_data, form_errors, form_message, form_page, parse_uuid
 from server.web.render import page, redirect
 from server.web.types import HttpRequest
 
@@ -50,12 +50,10 @@ class CasePages(Controller):
         )
 
     async def _new_form(
-        self, request: HttpRequest, db: AsyncSession, status_code: int = 200, **context: object
+        self, request: HttpRequest, db: AsyncSession, status_code: int = 200, **context: Any
     ) -> Template:
         professionals = [u for u in await people.list_users(db) if u.agency.sector != "family" and u.is_active]
-        context.setdefault("errors", {})
-        context.setdefault("values", {})
-        return page(
+        return form_page(
             request,
             "cases/new.html",
             status_code=status_code,
@@ -98,7 +96,7 @@ class CasePages(Controller):
         actor: Actor,
         case_id: UUID,
         status_code: int = 200,
-        **context: object,
+        **context: Any,
     ) -> Template:
         visible = await service.visible_case(db, user, case_id)
         team = await service.team(db, case_id)
@@ -117,9 +115,7 @@ class CasePages(Controller):
             candidates = [u for u in await people.list_users(db) if u.id not in on_team and u.is_active]
         async with transaction(db):
             record(db, actor, "case.view", "case", case_id, case_id=case_id, via="page")
-        context.setdefault("errors", {})
-        context.setdefault("values", {})
-        return page(
+        return form_page(
             request,
             "cases/case.html",
             status_code=status_code,

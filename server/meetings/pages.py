@@ -21,8 +21,8 @@ from server.meetings.models import MeetingKind
 from server.people.models import User
 from server.platform.db import transaction
 from server.timeutil import zone
-from server.web.forms import checked, form_data, form_errors, parse_int, parse_uuid
-from server.web.render import page, redirect
+from server.web.forms import checked, form_data, form_errors, form_page, parse_int, parse_uuid
+from server.web.render import redirect
 from server.web.types import HttpRequest
 
 
@@ -44,14 +44,13 @@ class MeetingPages(Controller):
         user: User,
         case_id: UUID,
         status_code: int = 200,
-        **context: object,
+        **context: Any,
     ) -> Template:
         visible = await cases.managed_case(db, user, case_id)
         team = await cases.team(db, case_id)
         chairs = [m.user for m in team if m.role in (CaseRole.CHAIR, CaseRole.PROFESSIONAL)]
-        context.setdefault("errors", {})
         context.setdefault("values", {"chair_id": str(user.id), "kind": "tac"})
-        return page(
+        return form_page(
             request,
             "meetings/new.html",
             status_code=status_code,
@@ -103,7 +102,7 @@ class MeetingPages(Controller):
         actor: Actor,
         meeting_id: UUID,
         status_code: int = 200,
-        **context: object,
+        **context: Any,
     ) -> Template:
         visible = await service.visible_meeting(db, user, meeting_id)
         meeting = visible.meeting
@@ -120,9 +119,7 @@ class MeetingPages(Controller):
                 case_id=meeting.case_id,
                 meeting_id=meeting_id,
             )
-        context.setdefault("errors", {})
-        context.setdefault("values", {})
-        return page(
+        return form_page(
             request,
             "meetings/meeting.html",
             status_code=status_code,

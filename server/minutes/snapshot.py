@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from server.actions.models import OUTCOME_AREA_LABELS, Action, OutcomeArea
-from server.meetings.models import MEETING_KIND_LABELS, AgendaItem, Attendance, Decision, MeetingKind
+from server.actions.models import OUTCOME_AREA_LABELS, Action
+from server.meetings.models import MEETING_KIND_LABELS, AgendaItem, Attendance, Decision
 from server.meetings.state import Audience, RoomView
 from server.minutes.shapes import (
     ActionRecord,
@@ -74,21 +74,22 @@ def build_snapshot(view: RoomView) -> MinutesRecord:
     )
 
 
+def _label(labels: Mapping[Any, str], value: str) -> str:
+    """What people call ``value`` (a StrEnum's labels are found by its plain string), else itself."""
+    return labels.get(value, value)
+
+
 def _person(user: User) -> PersonRecord:
     return PersonRecord(id=user.id, name=user.name, agency=user.agency.name)
 
 
 def _meeting(view: RoomView) -> MeetingRecord:
     meeting, case = view.meeting, view.room.case
-    try:
-        kind_label = MEETING_KIND_LABELS[MeetingKind(meeting.kind)]
-    except ValueError:
-        kind_label = meeting.kind
     return MeetingRecord(
         id=meeting.id,
         title=meeting.title,
         kind=meeting.kind,
-        kind_label=kind_label,
+        kind_label=_label(MEETING_KIND_LABELS, meeting.kind),
         case=CaseRecord(id=case.id, reference=case.reference, display_name=case.display_name),
         chair=_person(meeting.chair),
         location=meeting.location,
@@ -148,14 +149,14 @@ def _decision(decision: Decision) -> DecisionRecord:
         id=decision.id,
         text=decision.text,
         outcome=decision.outcome,
-        outcome_label=OUTCOME_LABELS.get(decision.outcome, decision.outcome),
+        outcome_label=_label(OUTCOME_LABELS, decision.outcome),
         recorded_at=iso(decision.created_at),
         positions=[
             PositionRecord(
                 agency=p.agency.name,
                 agency_id=p.agency_id,
                 position=p.position,
-                position_label=POSITION_LABELS.get(p.position, p.position),
+                position_label=_label(POSITION_LABELS, p.position),
                 reason=p.reason or None,
             )
             for p in positions
@@ -191,10 +192,6 @@ def _share(seconds: float, total: float) -> int:
 
 def _action(view: RoomView, action: Action) -> ActionRecord:
     item = next((i for i in view.agenda if i.id == action.agenda_item_id), None)
-    try:
-        area_label = OUTCOME_AREA_LABELS[OutcomeArea(action.outcome_area)]
-    except ValueError:
-        area_label = action.outcome_area
     return ActionRecord(
         id=action.id,
         title=action.title,
@@ -202,10 +199,10 @@ def _action(view: RoomView, action: Action) -> ActionRecord:
         owner_id=action.owner_id,
         agency=action.agency.name,
         outcome_area=action.outcome_area,
-        outcome_area_label=area_label,
+        outcome_area_label=_label(OUTCOME_AREA_LABELS, action.outcome_area),
         due_date=action.due_date,
         status=action.status,
-        status_label=STATUS_LABELS.get(action.status, action.status),
+        status_label=_label(STATUS_LABELS, action.status),
         agenda_item=None if item is None else item.title,
     )
 

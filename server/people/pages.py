@@ -15,7 +15,7 @@ from server.errors import DomainError, TooManyAttempts
 from server.people import service
 from server.people.api import require_admin
 from server.people.models import Sector, User
-from server.web.forms import checked, form_data, form_errors, parse_uuid
+from server.web.forms import checked, form_data, form_errors, form_page, parse_uuid
 from server.web.render import page, redirect
 from server.web.security import SESSION_COOKIE, Auth, client_ip
 from server.web.sessions import end_browser_session, set_session_cookie
@@ -93,12 +93,8 @@ class AdminPages(Controller):
     path = "/admin"
     include_in_schema = False
 
-    async def _render(
-        self, request: HttpRequest, db: AsyncSession, status_code: int = 200, **context: object
-    ) -> Template:
-        context.setdefault("errors", {})
-        context.setdefault("values", {})
-        return page(
+    async def _render(self, request: HttpRequest, db: AsyncSession, status_code: int = 200, **context: Any) -> Template:
+        return form_page(
             request,
             "admin/index.html",
             status_code=status_code,

@@ -6,8 +6,10 @@ import uuid
 from typing import Any
 
 from litestar import Request
+from litestar.response import Template
 
 from server.errors import DomainError, Invalid
+from server.web.render import page
 
 MAX_FIELD = 10_000
 
@@ -32,6 +34,19 @@ def form_errors(error: DomainError, *, prefix: str = "", default: str = "form") 
     if error.status_code in NOT_FOR_THE_FORM:
         raise error
     return {prefix + (error.field or default): error.detail}
+
+
+def form_page(
+    request: Request,  # type: ignore[type-arg]
+    template: str,
+    *,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    **context: Any,
+) -> Template:
+    """A page with a form on it: ``errors`` beside its fields, ``values`` as they were sent."""
+    return page(request, template, status_code=status_code, errors=errors or {}, values=values or {}, **context)
 
 
 def form_message(error: DomainError) -> str:
