@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.actions import service
 from server.actions.models import OUTCOME_AREA_LABELS, Action, ActionStatus
+from server.actions.plan import PlanFilter, action_plan, plan_csv
 from server.audit.service import Actor, record
 from server.cases import service as cases
 from server.config import Settings
@@ -75,9 +76,9 @@ def plan_filter(
     mine: bool = False,
     agency: str | None = None,  # the filter form sends "" for every agency
     area: str | None = None,
-) -> service.PlanFilter:
+) -> PlanFilter:
     """The plan's filters from the query string; anything not understood means "not filtered"."""
-    return service.PlanFilter(
+    return PlanFilter(
         state=show if show in ("open", "closed", "all") else "open",
         overdue=overdue,
         owner_id=user.id if mine else None,
@@ -145,10 +146,10 @@ class ActionPages(Controller):
         return redirect(request, f"/actions/{action_id}", flash="Saved. Everyone on the team can see the change.")
 
     async def _plan(
-        self, db: AsyncSession, user: User, case_id: UUID, chosen: service.PlanFilter
+        self, db: AsyncSession, user: User, case_id: UUID, chosen: PlanFilter
     ) -> tuple[cases.VisibleCase, Sequence[Action]]:
         visible = await cases.visible_case(db, user, case_id, content=True)
-        rows = await service.action_plan(
+        rows = await action_plan(
             db, case_id, chosen, today=today_local(), include_professionals_only=visible.access.sees_professionals_only
         )
         return visible, rows
@@ -161,7 +162,7 @@ class ActionPages(Controller):
         db: AsyncSession,
         user: User,
         actor: Actor,
-        chosen: service.PlanFilter,
+        chosen: PlanFilter,
     ) -> Template:
         visible, rows = await self._plan(db, user, case_id, chosen)
         async with transaction(db):
@@ -182,13 +183,13 @@ class ActionPages(Controller):
 
     @get("/cases/{case_id:uuid}/actions.csv", dependencies=PLAN_FILTER)
     async def plan_csv(
-        self, case_id: UUID, db: AsyncSession, user: User, actor: Actor, chosen: service.PlanFilter
+        self, case_id: UUID, db: AsyncSession, user: User, actor: Actor, chosen: PlanFilter
     ) -> Response[str]:
         visible, rows = await self._plan(db, user, case_id, chosen)
         async with transaction(db):
             record(db, actor, "action_plan.export", "case", case_id, case_id=case_id, rows=len(rows))
         return Response(
-            service.plan_csv(rows, today_local()),
+            plan_csv(rows, today_local()),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="action-plan-{visible.case.reference}.csv"'},
         )

@@ -13,13 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.actions.chase import DUE_DATE_LEDGER_STAGES, Recipient
 from server.actions.models import (
+    CLOSED_STATUSES,
     OPEN_STATUSES,
-    OUTCOME_AREA_LABELS,
     Acceptance,
     Action,
     ActionEvent,
     ActionStatus,
-    OutcomeArea,
     ReminderLedger,
 )
 from server.audit.service import Actor, record
@@ -27,25 +26,11 @@ from server.cases.models import Case, CaseMember, CaseRole
 from server.cases.service import VisibleCase, role_of, visible_case
 from server.config import Settings
 from server.errors import Conflict, Forbidden, Invalid, NotFound
-from server.exports import csv_text
 from server.live.events import MeetingChanged, Publisher, Region
 from server.notify.notifications import Note, add
 from server.notify.outbox import Email, enqueue
 from server.people.models import User
 from server.platform.db import transaction, utcnow
-
-CLOSED_STATUSES = (ActionStatus.DONE, ActionStatus.CANCELLED, ActionStatus.NOT_ACHIEVED)
-
-STATUS_FILTERS = ("open", "overdue", "done")
-
-
-def api_filter(status: str | None) -> PlanFilter:
-    """The API's ?status= (open, overdue or done; none for all) as an action plan filter."""
-    if status is None:
-        return PlanFilter(state="all")
-    if status not in STATUS_FILTERS:
-        raise Invalid("status must be open, overdue or done.", field="status", code="unknown_status")
-    return PlanFilter(state="done" if status == "done" else "open", overdue=status == "overdue")
 
 
 async def open_actions_of_owner(session: AsyncSession, owner_id: uuid.UUID) -> Sequence[Action]:
@@ -393,60 +378,3 @@ async def _after_commit(publisher: Publisher, session: AsyncSession, action: Act
         await publisher.users_changed(notified, "notification")
     if action.meeting_id is not None:
         await publisher.meeting_changed(MeetingChanged(action.meeting_id, 0, "action", frozenset({Region.ACTIONS})))
-
-
-# --- the action plan, filtered ------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class PlanFilter:
-    """What the action plan page and its CSV export show."""
-
-    state: str = "open"  # open, closed, done or all
-    overdue: bool = False
-    owner_id: uuid.UUID | None = None
-    agency_id: uuid.UUID | None = None
-    outcome_area: str | None = None
-
-
-async def action_plan(
-    session: AsyncSession, case_id: uuid.UUID, plan: PlanFilter, *, today: date, include_professionals_only: bool
-) -> Sequence[Action]:
-    query = select(Action).where(Action.case_id == case_id)
-    if not include_professionals_only:
-        query = query.where(Action.professionals_only.is_(False))
-    if plan.state == "open":
-        query = query.where(Action.status.in_(OPEN_STATUSES))
-    elif plan.state == "done":
-        query = query.where(Action.status == ActionStatus.DONE)
-    elif plan.state == "closed":
-        query = query.where(Action.status.in_(CLOSED_STATUSES))
-    if plan.overdue:
-        query = query.where(Action.status.in_(OPEN_STATUSES), Action.due_date < today)
-    if plan.owner_id:
-        query = query.where(Action.owner_id == plan.owner_id)
-    if plan.agency_id:
-        query = query.where(Action.agency_id == plan.agency_id)
-    if plan.outcome_area:
-        query = query.where(Action.outcome_area == plan.outcome_area)
-    return (await session.scalars(query.order_by(Action.due_date, Action.created_at))).all()
-
-
-def plan_csv(actions: Sequence[Action], today: date) -> str:
-    header = ["action", "owner", "agency", "outcome area", "due date", "status", "accepted", "overdue"]
-    return csv_text(
-        header,
-        (
-            [
-                a.title,
-                a.owner.name,
-                a.agency.name,
-                OUTCOME_AREA_LABELS.get(OutcomeArea(a.outcome_area), a.outcome_area),
-                a.due_date.isoformat(),
-                a.status,
-                a.acceptance,
-                "yes" if a.status in OPEN_STATUSES and a.due_date < today else "",
-            ]
-            for a in actions
-        ),
-    )

@@ -11,7 +11,7 @@ from litestar import Controller, delete, get, post
 from litestar.status_codes import HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.actions import service as actions
+from server.actions.plan import action_plan, api_filter
 from server.actions.shapes import ActionOut, action_json
 from server.audit.service import Actor, record
 from server.audit.shapes import AuditRow, audit_json
@@ -111,10 +111,10 @@ class CasesApi(Controller):
     ) -> list[ActionOut]:
         visible = await service.visible_case(db, user, case_id, content=True)
         today = today_local()
-        found = await actions.action_plan(
+        found = await action_plan(
             db,
             case_id,
-            actions.api_filter(status),
+            api_filter(status),
             today=today,
             include_professionals_only=visible.access.sees_professionals_only,
         )

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.actions import service as actions
 from server.actions.models import Action
+from server.actions.plan import PlanFilter, action_plan
 from server.audit.models import AuditEvent
 from server.audit.service import Actor, record
 from server.audit.trail import TrailFilter, case_trail, trail_csv
@@ -102,10 +103,10 @@ class CasePages(Controller):
         team = await service.team(db, case_id)
         plan: Sequence[Action] = []
         if visible.access.can_see_content:
-            plan = await actions.action_plan(
+            plan = await action_plan(
                 db,
                 case_id,
-                actions.PlanFilter(state="all"),
+                PlanFilter(state="all"),
                 today=today_local(),
                 include_professionals_only=visible.access.sees_professionals_only,
             )
