@@ -235,7 +235,11 @@ async def test_page_api_and_pdf_give_each_reader_their_own_copy(app: Litestar, r
         assert api["audience"] == "family"
         assert api["issued_at"]
         assert MARKER not in json.dumps(api)
-        assert (await member.get(f"/api/meetings/{meeting}/minutes")).json()["audience"] == "professionals"
+        pro_api = (await member.get(f"/api/meetings/{meeting}/minutes")).json()
+        assert pro_api["audience"] == "professionals"
+        stored = await issued(runtime, meeting)
+        assert api["snapshot"] == stored["family"], "the API gives the copy on record, every field of it"
+        assert pro_api["snapshot"] == stored["professionals"]
 
         download = await family.get(f"/meetings/{meeting}/minutes.pdf")
         assert download.status_code == 200

@@ -71,7 +71,7 @@ async def test_the_sixth_try_for_an_account_is_refused_even_with_the_right_passw
         assert refused.status_code == 422, refused.text
     blocked = await attempt(client, team.member.email, PASSWORD)
     assert blocked.status_code == 429, blocked.text
-    assert blocked.json() == {"status_code": 429, "detail": blocked.json()["detail"]}
+    assert blocked.json() == {"status_code": 429, "detail": blocked.json()["detail"], "code": "too_many_attempts"}
     assert TOO_MANY in blocked.json()["detail"]
     retry_after = int(blocked.headers["retry-after"])
     assert 0 < retry_after <= 15 * 60
@@ -132,7 +132,11 @@ async def test_unknown_email_and_wrong_password_get_the_same_answer(client: http
     unknown = await attempt(client, "nobody-here@test.example", WRONG)
     known = await attempt(client, team.member.email, WRONG)
     assert (unknown.status_code, unknown.content) == (known.status_code, known.content)
-    assert unknown.json() == {"status_code": 422, "detail": "The e-mail address or password is not right."}
+    assert unknown.json() == {
+        "status_code": 422,
+        "detail": "The e-mail address or password is not right.",
+        "code": "wrong_credentials",
+    }
     assert set(unknown.headers) == set(known.headers)
 
     page_unknown = await page_attempt(client, "nobody-here@test.example", WRONG)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
@@ -16,6 +16,7 @@ from server.audit.service import Actor, record
 from server.config import Settings
 from server.live.events import Publisher
 from server.notify import notifications
+from server.notify.shapes import Inbox, Unread, inbox_json
 from server.people.models import User
 from server.platform.db import transaction
 from server.timeutil import today_local
@@ -60,15 +61,7 @@ class ActionsApi(Controller):
         """Change an action: status (open, in_progress, done, not_achieved, blocked, cancelled), due
         date or owner (chair or lead professional, with a reason), a progress note, acceptance
         (accepted, or declined with a reason), or snoozed_until (the owner, once, with a reason)."""
-        change = service.ActionChange(
-            status=data.status,
-            acceptance=data.acceptance,
-            due_date=data.due_date,
-            owner_id=data.owner_id,
-            progress_note=data.progress_note,
-            reason=data.reason,
-            snoozed_until=data.snoozed_until,
-        )
+        change = service.ActionChange(**msgspec.structs.asdict(data))
         action = await service.change_action(
             db, publisher, settings, actor, user, action_id, change, today=today_local()
         )
@@ -76,27 +69,12 @@ class ActionsApi(Controller):
         return detail_json(action, await service.history(db, action_id), today_local())
 
     @get("/notifications")
-    async def inbox(self, db: AsyncSession, user: User) -> dict[str, Any]:
+    async def inbox(self, db: AsyncSession, user: User) -> Inbox:
         """The signed-in user's inbox, newest first."""
         items = await notifications.inbox(db, user.id)
-        return {
-            "unread": await notifications.unread_count(db, user.id),
-            "items": [
-                {
-                    "id": str(n.id),
-                    "kind": n.kind,
-                    "title": n.title,
-                    "body": n.body,
-                    "link": n.link,
-                    "case_id": None if n.case_id is None else str(n.case_id),
-                    "created_at": n.created_at.isoformat(),
-                    "read": n.read_at is not None,
-                }
-                for n in items
-            ],
-        }
+        return inbox_json(await notifications.unread_count(db, user.id), items)
 
     @post("/notifications/read", status_code=200)
-    async def mark_read(self, db: AsyncSession, user: User) -> dict[str, Any]:
+    async def mark_read(self, db: AsyncSession, user: User) -> Unread:
         await notifications.mark_all_read(db, user.id)
-        return {"unread": 0}
+        return Unread(unread=0)

@@ -23,6 +23,7 @@ class ActionStatus(StrEnum):
 
 
 OPEN_STATUSES = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS, ActionStatus.BLOCKED)
+CLOSED_STATUSES = (ActionStatus.DONE, ActionStatus.CANCELLED, ActionStatus.NOT_ACHIEVED)
 
 
 class Acceptance(StrEnum):

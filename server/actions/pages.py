@@ -3,17 +3,20 @@ plan with filters and a CSV export; my actions across cases; my notifications.""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Response, get, post
+from litestar.di import Provide
 from litestar.params import QueryParameter
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.actions import service
-from server.actions.models import OUTCOME_AREA_LABELS, ActionStatus
+from server.actions.models import OUTCOME_AREA_LABELS, Action, ActionStatus
+from server.actions.plan import PlanFilter, action_plan, plan_csv
 from server.audit.service import Actor, record
 from server.cases import service as cases
 from server.config import Settings
@@ -23,7 +26,7 @@ from server.notify import notifications
 from server.people.models import User
 from server.platform.db import transaction
 from server.timeutil import today_local
-from server.web.forms import form_data, parse_uuid
+from server.web.forms import form_data, form_errors, parse_uuid
 from server.web.render import page, redirect
 from server.web.types import HttpRequest
 
@@ -67,15 +70,24 @@ def _uuid_or_none(value: str | None) -> UUID | None:
 
 
 def plan_filter(
-    show: str | None, overdue: bool, mine: bool, user: User, agency: str | None, area: str | None
-) -> service.PlanFilter:
-    return service.PlanFilter(
+    user: User,
+    show: Annotated[str | None, QueryParameter(name="state")] = None,  # "state" is reserved by Litestar
+    overdue: bool = False,
+    mine: bool = False,
+    agency: str | None = None,  # the filter form sends "" for every agency
+    area: str | None = None,
+) -> PlanFilter:
+    """The plan's filters from the query string; anything not understood means "not filtered"."""
+    return PlanFilter(
         state=show if show in ("open", "closed", "all") else "open",
         overdue=overdue,
         owner_id=user.id if mine else None,
         agency_id=_uuid_or_none(agency),
         outcome_area=area if area in {value for value, _ in OUTCOME_AREAS} else None,
     )
+
+
+PLAN_FILTER = {"chosen": Provide(plan_filter, sync_to_thread=False)}
 
 
 class ActionPages(Controller):
@@ -130,14 +142,19 @@ class ActionPages(Controller):
             change = change_from_form(data)
             await service.change_action(db, publisher, settings, actor, user, action_id, change, today=today_local())
         except DomainError as error:
-            if error.status_code in (403, 404):
-                raise
-            return await self._action_page(
-                request, db, user, actor, action_id, 422, {error.field or "form": error.detail}
-            )
+            return await self._action_page(request, db, user, actor, action_id, 422, form_errors(error))
         return redirect(request, f"/actions/{action_id}", flash="Saved. Everyone on the team can see the change.")
 
-    @get("/cases/{case_id:uuid}/actions")
+    async def _plan(
+        self, db: AsyncSession, user: User, case_id: UUID, chosen: PlanFilter
+    ) -> tuple[cases.VisibleCase, Sequence[Action]]:
+        visible = await cases.visible_case(db, user, case_id, content=True)
+        rows = await action_plan(
+            db, case_id, chosen, today=today_local(), include_professionals_only=visible.access.sees_professionals_only
+        )
+        return visible, rows
+
+    @get("/cases/{case_id:uuid}/actions", dependencies=PLAN_FILTER)
     async def plan(
         self,
         request: HttpRequest,
@@ -145,17 +162,9 @@ class ActionPages(Controller):
         db: AsyncSession,
         user: User,
         actor: Actor,
-        show: Annotated[str | None, QueryParameter(name="state")] = None,  # "state" is reserved by Litestar
-        overdue: bool = False,
-        mine: bool = False,
-        agency: str | None = None,  # the filter form sends "" for every agency
-        area: str | None = None,
+        chosen: PlanFilter,
     ) -> Template:
-        visible = await cases.visible_case(db, user, case_id, content=True)
-        chosen = plan_filter(show, overdue, mine, user, agency, area)
-        rows = await service.action_plan(
-            db, case_id, chosen, today=today_local(), include_professionals_only=visible.access.sees_professionals_only
-        )
+        visible, rows = await self._plan(db, user, case_id, chosen)
         async with transaction(db):
             record(db, actor, "action_plan.view", "case", case_id, case_id=case_id, via="page")
         team = await cases.team(db, case_id)
@@ -166,34 +175,21 @@ class ActionPages(Controller):
             case=visible.case,
             rows=rows,
             filters=chosen,
-            mine=mine,
+            mine=chosen.owner_id is not None,
             agencies=agencies,
             areas=OUTCOME_AREAS,
             today=today_local(),
         )
 
-    @get("/cases/{case_id:uuid}/actions.csv")
+    @get("/cases/{case_id:uuid}/actions.csv", dependencies=PLAN_FILTER)
     async def plan_csv(
-        self,
-        case_id: UUID,
-        db: AsyncSession,
-        user: User,
-        actor: Actor,
-        show: Annotated[str | None, QueryParameter(name="state")] = None,  # "state" is reserved by Litestar
-        overdue: bool = False,
-        mine: bool = False,
-        agency: str | None = None,  # the filter form sends "" for every agency
-        area: str | None = None,
+        self, case_id: UUID, db: AsyncSession, user: User, actor: Actor, chosen: PlanFilter
     ) -> Response[str]:
-        visible = await cases.visible_case(db, user, case_id, content=True)
-        chosen = plan_filter(show, overdue, mine, user, agency, area)
-        rows = await service.action_plan(
-            db, case_id, chosen, today=today_local(), include_professionals_only=visible.access.sees_professionals_only
-        )
+        visible, rows = await self._plan(db, user, case_id, chosen)
         async with transaction(db):
             record(db, actor, "action_plan.export", "case", case_id, case_id=case_id, rows=len(rows))
         return Response(
-            service.plan_csv(rows, today_local()),
+            plan_csv(rows, today_local()),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="action-plan-{visible.case.reference}.csv"'},
         )

@@ -13,13 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.actions.chase import DUE_DATE_LEDGER_STAGES, Recipient
 from server.actions.models import (
+    CLOSED_STATUSES,
     OPEN_STATUSES,
-    OUTCOME_AREA_LABELS,
     Acceptance,
     Action,
     ActionEvent,
     ActionStatus,
-    OutcomeArea,
     ReminderLedger,
 )
 from server.audit.service import Actor, record
@@ -27,26 +26,12 @@ from server.cases.models import Case, CaseMember, CaseRole
 from server.cases.service import VisibleCase, role_of, visible_case
 from server.config import Settings
 from server.errors import Conflict, Forbidden, Invalid, NotFound
-from server.exports import csv_text
 from server.live.events import MeetingChanged, Publisher
 from server.meetings.versions import bump_rooms_showing_action
 from server.notify.notifications import Note, add
 from server.notify.outbox import Email, enqueue
 from server.people.models import User
 from server.platform.db import transaction, utcnow
-
-CLOSED_STATUSES = (ActionStatus.DONE, ActionStatus.CANCELLED, ActionStatus.NOT_ACHIEVED)
-
-STATUS_FILTERS = ("open", "overdue", "done")
-
-
-def api_filter(status: str | None) -> PlanFilter:
-    """The API's ?status= (open, overdue or done; none for all) as an action plan filter."""
-    if status is None:
-        return PlanFilter(state="all")
-    if status not in STATUS_FILTERS:
-        raise Invalid("status must be open, overdue or done.", field="status")
-    return PlanFilter(state="done" if status == "done" else "open", overdue=status == "overdue")
 
 
 async def open_actions_of_owner(session: AsyncSession, owner_id: uuid.UUID) -> Sequence[Action]:
@@ -121,9 +106,9 @@ async def history(session: AsyncSession, action_id: uuid.UUID) -> Sequence[Actio
 def _need_reason(change: ActionChange, what: str) -> str:
     reason = (change.reason or "").strip()
     if not reason:
-        raise Invalid(f"Give a reason when you {what}.", field="reason")
+        raise Invalid(f"Give a reason when you {what}.", field="reason", code="reason_required")
     if len(reason) > 2000:
-        raise Invalid("Keep the reason to 2,000 characters.", field="reason")
+        raise Invalid("Keep the reason to 2,000 characters.", field="reason", code="too_long")
     return reason
 
 
@@ -180,7 +165,10 @@ async def change_action(
         await session.refresh(action)
         roles = await action_roles(session, action, user)
         if not (roles.is_owner or roles.manages):
-            raise Forbidden("Only the action's owner, the case's chair or the lead professional can change it.")
+            raise Forbidden(
+                "Only the action's owner, the case's chair or the lead professional can change it.",
+                code="not_owner_chair_or_lead",
+            )
         case = visible.case
         outcome = _Outcome()
         if change.acceptance is not None:
@@ -199,7 +187,9 @@ async def change_action(
                 raise Invalid("Write a progress note of up to 5,000 characters.", field="progress_note")
             outcome.event("progress_note", None, None, note)
         if not outcome.events:
-            raise Invalid("Nothing to change: give a status, a due date, an owner or a progress note.")
+            raise Invalid(
+                "Nothing to change: give a status, a due date, an owner or a progress note.", code="nothing_to_change"
+            )
         for kind, before, after, note in outcome.events:
             session.add(
                 ActionEvent(
@@ -222,7 +212,7 @@ async def change_action(
 
 def _accept_or_decline(action: Action, roles: ActionRoles, change: ActionChange, outcome: _Outcome) -> None:
     if not roles.is_owner:
-        raise Forbidden("Only the owner can accept or decline an action.")
+        raise Forbidden("Only the owner can accept or decline an action.", code="not_owner")
     if change.acceptance == Acceptance.ACCEPTED:
         outcome.event("accepted", action.acceptance, Acceptance.ACCEPTED)
         action.acceptance = Acceptance.ACCEPTED
@@ -233,15 +223,19 @@ def _accept_or_decline(action: Action, roles: ActionRoles, change: ActionChange,
         action.declined_count += 1
         outcome.tell.append(Tell("managers", "action_declined", f"Action declined: {action.title}", reason))
     else:
-        raise Invalid("acceptance must be accepted or declined.", field="acceptance")
+        raise Invalid("acceptance must be accepted or declined.", field="acceptance", code="unknown_acceptance")
 
 
 def _set_status(action: Action, roles: ActionRoles, change: ActionChange, outcome: _Outcome) -> None:
     status = change.status
     if status not in STATUS_RULES:
-        raise Invalid("status must be open, in_progress, done, not_achieved, blocked or cancelled.", field="status")
+        raise Invalid(
+            "status must be open, in_progress, done, not_achieved, blocked or cancelled.",
+            field="status",
+            code="unknown_status",
+        )
     if STATUS_RULES[status] == "manager" and not roles.manages:
-        raise Forbidden("Only the chair or the lead professional can cancel an action.")
+        raise Forbidden("Only the chair or the lead professional can cancel an action.", code="not_chair_or_lead")
     if status == action.status:
         return
     note = ""
@@ -267,9 +261,9 @@ async def _move_due_date(
     session: AsyncSession, action: Action, roles: ActionRoles, change: ActionChange, outcome: _Outcome, today: date
 ) -> None:
     if not roles.manages:
-        raise Forbidden("Only the chair or the lead professional can change the due date.")
+        raise Forbidden("Only the chair or the lead professional can change the due date.", code="not_chair_or_lead")
     if change.due_date is None or change.due_date < today:
-        raise Invalid("The new due date cannot be in the past.", field="due_date")
+        raise Invalid("The new due date cannot be in the past.", field="due_date", code="due_date_in_past")
     reason = _need_reason(change, "change the due date")
     outcome.event("due_date", action.due_date.isoformat(), change.due_date.isoformat(), reason)
     action.due_date = change.due_date
@@ -285,10 +279,10 @@ async def _change_owner(
     session: AsyncSession, action: Action, roles: ActionRoles, change: ActionChange, outcome: _Outcome
 ) -> None:
     if not roles.manages:
-        raise Forbidden("Only the chair or the lead professional can change the owner.")
+        raise Forbidden("Only the chair or the lead professional can change the owner.", code="not_chair_or_lead")
     assert change.owner_id is not None
     if await role_of(session, action.case_id, change.owner_id) is None:
-        raise Invalid("The new owner must be on the case's team.", field="owner_id")
+        raise Invalid("The new owner must be on the case's team.", field="owner_id", code="not_on_team")
     owner = await session.get(User, change.owner_id)
     assert owner is not None
     reason = _need_reason(change, "change the owner")
@@ -302,13 +296,15 @@ async def _change_owner(
 def _snooze(action: Action, roles: ActionRoles, change: ActionChange, outcome: _Outcome, today: date) -> None:
     """The owner may hold their reminders once, with a reason, for at most two weeks."""
     if not roles.is_owner:
-        raise Forbidden("Only the owner can snooze their reminders.")
+        raise Forbidden("Only the owner can snooze their reminders.", code="not_owner")
     if action.snooze_reason is not None:
-        raise Conflict("Reminders for this action have already been snoozed once.")
+        raise Conflict("Reminders for this action have already been snoozed once.", code="already_snoozed")
     until = change.snoozed_until
     assert until is not None
     if not today < until <= today + timedelta(days=14):
-        raise Invalid("Snooze until a date within the next two weeks.", field="snoozed_until")
+        raise Invalid(
+            "Snooze until a date within the next two weeks.", field="snoozed_until", code="snooze_out_of_range"
+        )
     reason = _need_reason(change, "snooze the reminders")
     outcome.event("snoozed", None, until.isoformat(), reason)
     action.snoozed_until, action.snooze_reason = until, reason
@@ -386,60 +382,3 @@ async def _after_commit(
         await publisher.users_changed(notified, "notification")
     for change in rooms:
         await publisher.meeting_changed(change)
-
-
-# --- the action plan, filtered ------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class PlanFilter:
-    """What the action plan page and its CSV export show."""
-
-    state: str = "open"  # open, closed, done or all
-    overdue: bool = False
-    owner_id: uuid.UUID | None = None
-    agency_id: uuid.UUID | None = None
-    outcome_area: str | None = None
-
-
-async def action_plan(
-    session: AsyncSession, case_id: uuid.UUID, plan: PlanFilter, *, today: date, include_professionals_only: bool
-) -> Sequence[Action]:
-    query = select(Action).where(Action.case_id == case_id)
-    if not include_professionals_only:
-        query = query.where(Action.professionals_only.is_(False))
-    if plan.state == "open":
-        query = query.where(Action.status.in_(OPEN_STATUSES))
-    elif plan.state == "done":
-        query = query.where(Action.status == ActionStatus.DONE)
-    elif plan.state == "closed":
-        query = query.where(Action.status.in_(CLOSED_STATUSES))
-    if plan.overdue:
-        query = query.where(Action.status.in_(OPEN_STATUSES), Action.due_date < today)
-    if plan.owner_id:
-        query = query.where(Action.owner_id == plan.owner_id)
-    if plan.agency_id:
-        query = query.where(Action.agency_id == plan.agency_id)
-    if plan.outcome_area:
-        query = query.where(Action.outcome_area == plan.outcome_area)
-    return (await session.scalars(query.order_by(Action.due_date, Action.created_at))).all()
-
-
-def plan_csv(actions: Sequence[Action], today: date) -> str:
-    header = ["action", "owner", "agency", "outcome area", "due date", "status", "accepted", "overdue"]
-    return csv_text(
-        header,
-        (
-            [
-                a.title,
-                a.owner.name,
-                a.agency.name,
-                OUTCOME_AREA_LABELS.get(OutcomeArea(a.outcome_area), a.outcome_area),
-                a.due_date.isoformat(),
-                a.status,
-                a.acceptance,
-                "yes" if a.status in OPEN_STATUSES and a.due_date < today else "",
-            ]
-            for a in actions
-        ),
-    )

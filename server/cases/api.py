@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
@@ -11,20 +11,29 @@ from litestar import Controller, delete, get, post
 from litestar.status_codes import HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.actions import service as actions
+from server.actions.plan import action_plan, api_filter
 from server.actions.shapes import ActionOut, action_json
-from server.audit.models import AuditEvent
 from server.audit.service import Actor, record
+from server.audit.shapes import AuditRow, audit_json
 from server.audit.trail import TrailFilter, case_trail
 from server.cases import service
 from server.cases.invitations import invite_family_member
-from server.cases.shapes import case_json, member_json
+from server.cases.shapes import (
+    CaseDetail,
+    CaseOut,
+    InvitationOut,
+    MemberOut,
+    MemberRemoved,
+    case_detail,
+    case_json,
+    invitation_json,
+    member_json,
+)
 from server.config import Settings
 from server.live.events import Publisher
 from server.meetings import service as meetings
 from server.meetings.shapes import MeetingSummary, meeting_summary
 from server.people.models import User
-from server.people.shapes import user_brief
 from server.platform.db import transaction
 from server.timeutil import today_local
 
@@ -57,30 +66,16 @@ class NewInvitation(msgspec.Struct):
     name: Text200
 
 
-def audit_json(row: AuditEvent) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "at": row.at.isoformat(),
-        "actor_id": None if row.actor_id is None else str(row.actor_id),
-        "verb": row.verb,
-        "object_type": row.object_type,
-        "object_id": row.object_id,
-        "meeting_id": None if row.meeting_id is None else str(row.meeting_id),
-        "ip": row.ip,
-        "detail": row.detail,
-    }
-
-
 class CasesApi(Controller):
     path = "/api/cases"
     tags = ["Cases"]
 
     @get("/")
-    async def list_cases(self, db: AsyncSession, user: User) -> list[dict[str, Any]]:
+    async def list_cases(self, db: AsyncSession, user: User) -> list[CaseOut]:
         return [case_json(case, role=role) for case, role in await service.cases_for(db, user)]
 
     @post("/", status_code=HTTP_201_CREATED)
-    async def create_case(self, data: NewCase, db: AsyncSession, user: User, actor: Actor) -> dict[str, Any]:
+    async def create_case(self, data: NewCase, db: AsyncSession, user: User, actor: Actor) -> CaseDetail:
         case = await service.create_case(
             db,
             actor,
@@ -90,27 +85,25 @@ class CasesApi(Controller):
             lead_professional_id=data.lead_professional_id,
         )
         visible = await service.visible_case(db, user, case.id)
-        return case_json(case, role=visible.access.role, members=await service.team(db, case.id))
+        return case_detail(case, role=visible.access.role, members=await service.team(db, case.id))
 
     @get("/{case_id:uuid}")
-    async def get_case(self, case_id: UUID, db: AsyncSession, user: User, actor: Actor) -> dict[str, Any]:
+    async def get_case(self, case_id: UUID, db: AsyncSession, user: User, actor: Actor) -> CaseDetail:
         visible = await service.visible_case(db, user, case_id)
         async with transaction(db):
             record(db, actor, "case.view", "case", case_id, case_id=case_id, via="api")
-        return case_json(visible.case, role=visible.access.role, members=await service.team(db, case_id))
+        return case_detail(visible.case, role=visible.access.role, members=await service.team(db, case_id))
 
     @post("/{case_id:uuid}/members", status_code=HTTP_201_CREATED)
-    async def add_member(
-        self, case_id: UUID, data: NewMember, db: AsyncSession, user: User, actor: Actor
-    ) -> dict[str, Any]:
+    async def add_member(self, case_id: UUID, data: NewMember, db: AsyncSession, user: User, actor: Actor) -> MemberOut:
         return member_json(await service.add_member(db, actor, user, case_id, data.user_id, data.role))
 
     @delete("/{case_id:uuid}/members/{user_id:uuid}", status_code=200)
     async def remove_member(
         self, case_id: UUID, user_id: UUID, db: AsyncSession, user: User, actor: Actor, publisher: Publisher
-    ) -> dict[str, Any]:
+    ) -> MemberRemoved:
         await service.remove_member(db, publisher, actor, user, case_id, user_id)
-        return {"removed": True, "user_id": str(user_id)}
+        return MemberRemoved(removed=True, user_id=user_id)
 
     @get("/{case_id:uuid}/actions")
     async def list_actions(
@@ -118,10 +111,10 @@ class CasesApi(Controller):
     ) -> list[ActionOut]:
         visible = await service.visible_case(db, user, case_id, content=True)
         today = today_local()
-        found = await actions.action_plan(
+        found = await action_plan(
             db,
             case_id,
-            actions.api_filter(status),
+            api_filter(status),
             today=today,
             include_professionals_only=visible.access.sees_professionals_only,
         )
@@ -140,27 +133,19 @@ class CasesApi(Controller):
     async def schedule_meeting(
         self, case_id: UUID, data: NewMeeting, db: AsyncSession, user: User, actor: Actor, settings: Settings
     ) -> MeetingSummary:
-        request = meetings.MeetingRequest(
-            title=data.title,
-            kind=data.kind,
-            scheduled_at=data.scheduled_at,
-            chair_id=data.chair_id,
-            turn_limit_seconds=data.turn_limit_seconds,
-            duration_minutes=data.duration_minutes,
-            location=data.location,
-        )
+        request = meetings.MeetingRequest(**msgspec.structs.asdict(data))
         meeting = await meetings.schedule_meeting(db, actor, user, case_id, request, settings=settings)
         return meeting_summary(await meetings.reload(db, meeting.id))
 
     @post("/{case_id:uuid}/invitations", status_code=HTTP_201_CREATED)
     async def invite(
         self, case_id: UUID, data: NewInvitation, db: AsyncSession, user: User, actor: Actor, settings: Settings
-    ) -> dict[str, Any]:
+    ) -> InvitationOut:
         """Invite a parent, carer or young person: they join the team with the family role and get
         a single-use link (valid for ROUNDTABLE_INVITATION_DAYS) to set their password."""
         invited = await invite_family_member(db, settings, actor, user, case_id, email=data.email, name=data.name)
         await db.refresh(invited.user, ["agency"])
-        return {"user": user_brief(invited.user), "new_account": invited.new_account}
+        return invitation_json(invited.user, new_account=invited.new_account)
 
     @get("/{case_id:uuid}/audit")
     async def audit_trail(
@@ -173,7 +158,7 @@ class CasesApi(Controller):
         actor_id: UUID | None = None,
         since: date | None = None,
         until: date | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[AuditRow]:
         """The case's audit trail, newest first (the case's chair and administrators)."""
         filters = TrailFilter(verb=verb, actor_id=actor_id, since=since, until=until)
         return [audit_json(row) for row in await case_trail(db, actor, user, case_id, filters)]

@@ -48,7 +48,7 @@ async def invite_family_member(
 ) -> Invited:
     email, name = normalise_email(email), name.strip()
     if "@" not in email or " " in email or len(email) > 320:
-        raise Invalid("Enter an e-mail address like name@example.org.", field="email")
+        raise Invalid("Enter an e-mail address like name@example.org.", field="email", code="invalid_email")
     if not name or len(name) > 200:
         raise Invalid("Enter the person's name.", field="name")
     async with transaction(session):
@@ -61,7 +61,9 @@ async def invite_family_member(
             session.add(user)
             await session.flush()
         elif user.agency.sector != Sector.FAMILY:
-            raise Conflict("That e-mail address belongs to a professional's account.", field="email")
+            raise Conflict(
+                "That e-mail address belongs to a professional's account.", field="email", code="professional_email"
+            )
         if await role_of(session, case_id, user.id) is None:
             session.add(CaseMember(case_id=case_id, user_id=user.id, role=CaseRole.FAMILY, added_by_id=by.id))
         secret = new_invitation(session, settings, user.id, case_id, by.id)

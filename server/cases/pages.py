@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.actions import service as actions
 from server.actions.models import Action
+from server.actions.plan import PlanFilter, action_plan
 from server.audit.models import AuditEvent
 from server.audit.service import Actor, record
 from server.audit.trail import TrailFilter, case_trail, trail_csv
@@ -29,7 +30,7 @@ from server.people import service as people
 from server.people.models import User
 from server.platform.db import transaction, utcnow
 from server.timeutil import today_local
-from server.web.forms import field_errors, form_data, parse_uuid
+from server.web.forms import form_data, form_errors, form_message, form_page, parse_uuid
 from server.web.render import page, redirect
 from server.web.types import HttpRequest
 
@@ -50,12 +51,10 @@ class CasePages(Controller):
         )
 
     async def _new_form(
-        self, request: HttpRequest, db: AsyncSession, status_code: int = 200, **context: object
+        self, request: HttpRequest, db: AsyncSession, status_code: int = 200, **context: Any
     ) -> Template:
         professionals = [u for u in await people.list_users(db) if u.agency.sector != "family" and u.is_active]
-        context.setdefault("errors", {})
-        context.setdefault("values", {})
-        return page(
+        return form_page(
             request,
             "cases/new.html",
             status_code=status_code,
@@ -87,9 +86,7 @@ class CasePages(Controller):
                 lead_professional_id=lead,
             )
         except DomainError as error:
-            if error.status_code == 403:
-                raise
-            return await self._new_form(request, db, 422, errors=field_errors(error), values=data)
+            return await self._new_form(request, db, 422, errors=form_errors(error), values=data)
         return redirect(request, f"/cases/{case.id}", flash=f"Case {case.reference} opened.")
 
     async def _case_page(
@@ -100,16 +97,16 @@ class CasePages(Controller):
         actor: Actor,
         case_id: UUID,
         status_code: int = 200,
-        **context: object,
+        **context: Any,
     ) -> Template:
         visible = await service.visible_case(db, user, case_id)
         team = await service.team(db, case_id)
         plan: Sequence[Action] = []
         if visible.access.can_see_content:
-            plan = await actions.action_plan(
+            plan = await action_plan(
                 db,
                 case_id,
-                actions.PlanFilter(state="all"),
+                PlanFilter(state="all"),
                 today=today_local(),
                 include_professionals_only=visible.access.sees_professionals_only,
             )
@@ -119,9 +116,7 @@ class CasePages(Controller):
             candidates = [u for u in await people.list_users(db) if u.id not in on_team and u.is_active]
         async with transaction(db):
             record(db, actor, "case.view", "case", case_id, case_id=case_id, via="page")
-        context.setdefault("errors", {})
-        context.setdefault("values", {})
-        return page(
+        return form_page(
             request,
             "cases/case.html",
             status_code=status_code,
@@ -149,11 +144,8 @@ class CasePages(Controller):
             member_id = parse_uuid(data.get("user_id"), "user_id", "Choose a person to add.")
             member = await service.add_member(db, actor, user, case_id, member_id, data.get("role", ""))
         except DomainError as error:
-            if error.status_code in (403, 404):
-                raise
-            return await self._case_page(
-                request, db, user, actor, case_id, 422, errors=field_errors(error), values=data
-            )
+            errors = form_errors(error)
+            return await self._case_page(request, db, user, actor, case_id, 422, errors=errors, values=data)
         return redirect(request, f"/cases/{case_id}", flash=f"{member.user.name} joined the team.")
 
     @post("/cases/{case_id:uuid}/members/{user_id:uuid}/remove")
@@ -170,9 +162,7 @@ class CasePages(Controller):
         try:
             await service.remove_member(db, publisher, actor, user, case_id, user_id)
         except DomainError as error:
-            if error.status_code in (403, 404):
-                raise
-            return redirect(request, f"/cases/{case_id}", flash=error.detail, category="error")
+            return redirect(request, f"/cases/{case_id}", flash=form_message(error), category="error")
         return redirect(request, f"/cases/{case_id}", flash="Removed from the team.")
 
     @post("/cases/{case_id:uuid}/invitations")
@@ -191,12 +181,8 @@ class CasePages(Controller):
                 db, settings, actor, user, case_id, email=data.get("invite_email", ""), name=data.get("invite_name", "")
             )
         except DomainError as error:
-            if error.status_code in (403, 404):
-                raise
-            field = {"email": "invite_email", "name": "invite_name"}.get(error.field or "", "invite_email")
-            return await self._case_page(
-                request, db, user, actor, case_id, 422, errors={field: error.detail}, values=data
-            )
+            errors = form_errors(error, prefix="invite_", default="email")
+            return await self._case_page(request, db, user, actor, case_id, 422, errors=errors, values=data)
         return redirect(request, f"/cases/{case_id}", flash=f"Invitation sent to {invited.user.name}.")
 
     @get("/cases/{case_id:uuid}/audit")

@@ -47,7 +47,7 @@ async def managed_case(session: AsyncSession, user: User, case_id: uuid.UUID) ->
     """The case if this user may change its team and schedule: 404 if unseen, 403 if seen only."""
     visible = await visible_case(session, user, case_id)
     if not visible.access.can_manage:
-        raise Forbidden("Only the case's chair or an administrator can do that.")
+        raise Forbidden("Only the case's chair or an administrator can do that.", code="not_case_chair")
     return visible
 
 
@@ -77,7 +77,7 @@ async def create_case(
     """Open a case. A professional who opens it joins as its chair, so someone can run it."""
     reference, display_name = reference.strip(), display_name.strip()
     if not may_create_case(is_admin=creator.is_admin, sector=creator.agency.sector):
-        raise Forbidden("Only professionals and administrators can open a case.")
+        raise Forbidden("Only professionals and administrators can open a case.", code="professionals_only")
     if not reference:
         raise Invalid("Enter the case reference.", field="reference")
     if not display_name:
@@ -85,9 +85,15 @@ async def create_case(
     async with transaction(session):
         lead = await session.get(User, lead_professional_id)
         if lead is None or lead.agency.sector == "family" or not lead.is_active:
-            raise Invalid("Choose a professional as the lead professional.", field="lead_professional_id")
+            raise Invalid(
+                "Choose a professional as the lead professional.",
+                field="lead_professional_id",
+                code="lead_not_professional",
+            )
         if await session.scalar(select(Case.id).where(Case.reference == reference)):
-            raise Conflict(f"A case with reference {reference!r} already exists.", field="reference")
+            raise Conflict(
+                f"A case with reference {reference!r} already exists.", field="reference", code="reference_taken"
+            )
         case = Case(
             reference=reference,
             display_name=display_name,
@@ -98,7 +104,9 @@ async def create_case(
         try:
             await session.flush()
         except IntegrityError:
-            raise Conflict(f"A case with reference {reference!r} already exists.", field="reference") from None
+            raise Conflict(
+                f"A case with reference {reference!r} already exists.", field="reference", code="reference_taken"
+            ) from None
         if not creator.is_admin:
             session.add(CaseMember(case_id=case.id, user_id=creator.id, role=CaseRole.CHAIR, added_by_id=creator.id))
         if lead.id != creator.id or creator.is_admin:
@@ -120,17 +128,19 @@ async def add_member(
     try:
         case_role = CaseRole(role)
     except ValueError:
-        raise Invalid("The role must be professional, family or chair.", field="role") from None
+        raise Invalid("The role must be professional, family or chair.", field="role", code="unknown_role") from None
     async with transaction(session):
         await managed_case(session, by, case_id)
         user = await session.get(User, user_id)
         if user is None or not user.is_active:
-            raise Invalid("Choose a person who has an account.", field="user_id")
+            raise Invalid("Choose a person who has an account.", field="user_id", code="unknown_user")
         if not role_fits_sector(case_role, user.agency.sector):
-            raise Invalid("Family members join with the family role, and only they do.", field="role")
+            raise Invalid(
+                "Family members join with the family role, and only they do.", field="role", code="role_not_for_sector"
+            )
         member = CaseMember(case_id=case_id, user_id=user_id, role=case_role, added_by_id=by.id)
         session.add(member)
-        already = Conflict(f"{user.name} is already on this case's team.", field="user_id")
+        already = Conflict(f"{user.name} is already on this case's team.", field="user_id", code="already_member")
         try:
             await session.flush()
         except IntegrityError:
@@ -148,15 +158,15 @@ async def remove_member(
         visible = await managed_case(session, by, case_id)
         member = await session.get(CaseMember, (case_id, user_id))
         if member is None:
-            raise NotFound("That person is not on this case's team.")
+            raise NotFound("That person is not on this case's team.", code="not_on_team")
         if visible.case.lead_professional_id == user_id:
-            raise Conflict("Name another lead professional before removing this one.")
+            raise Conflict("Name another lead professional before removing this one.", code="is_lead_professional")
         if member.role == CaseRole.CHAIR:
             chairs = await session.scalars(
                 select(CaseMember.user_id).where(CaseMember.case_id == case_id, CaseMember.role == CaseRole.CHAIR)
             )
             if len(chairs.all()) == 1 and not by.is_admin:
-                raise Conflict("A case needs a chair: add another before removing this one.")
+                raise Conflict("A case needs a chair: add another before removing this one.", code="last_chair")
         await session.delete(member)
         record(session, actor, "case.member.remove", "user", user_id, case_id=case_id)
     await publisher.access_changed()

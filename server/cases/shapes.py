@@ -3,31 +3,71 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from uuid import UUID
 
-from server.cases.access import CaseAccess
+import msgspec
+
 from server.cases.models import Case, CaseMember
-from server.people.shapes import user_brief
+from server.people.models import User
+from server.people.shapes import UserBrief, user_brief
+from server.shapes import Timestamp, iso
 
 
-def member_json(member: CaseMember) -> dict[str, Any]:
-    return {"user": user_brief(member.user), "user_id": str(member.user_id), "role": member.role}
+class MemberOut(msgspec.Struct):
+    user: UserBrief
+    user_id: UUID
+    role: str
 
 
-def case_json(case: Case, *, role: str | None, members: Sequence[CaseMember] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "id": str(case.id),
-        "reference": case.reference,
-        "display_name": case.display_name,
-        "lead_professional_id": str(case.lead_professional_id),
-        "lead_professional": user_brief(case.lead_professional),
-        "my_role": role,
-        "created_at": case.created_at.isoformat(),
-    }
-    if members is not None:
-        body["members"] = [member_json(m) for m in members]
-    return body
+class CaseOut(msgspec.Struct):
+    """A case as the list of cases shows it; ``my_role`` is the caller's role on its team."""
+
+    id: UUID
+    reference: str
+    display_name: str
+    lead_professional_id: UUID
+    lead_professional: UserBrief
+    my_role: str | None
+    created_at: Timestamp
 
 
-def access_json(access: CaseAccess) -> dict[str, bool]:
-    return {"can_manage": access.can_manage, "can_see_content": access.can_see_content}
+class CaseDetail(CaseOut):
+    """One case with its team."""
+
+    members: list[MemberOut]
+
+
+class MemberRemoved(msgspec.Struct):
+    removed: bool
+    user_id: UUID
+
+
+class InvitationOut(msgspec.Struct):
+    """The invited family member; ``new_account`` is false when they already had one."""
+
+    user: UserBrief
+    new_account: bool
+
+
+def member_json(member: CaseMember) -> MemberOut:
+    return MemberOut(user=user_brief(member.user), user_id=member.user_id, role=member.role)
+
+
+def case_json(case: Case, *, role: str | None) -> CaseOut:
+    return CaseOut(
+        id=case.id,
+        reference=case.reference,
+        display_name=case.display_name,
+        lead_professional_id=case.lead_professional_id,
+        lead_professional=user_brief(case.lead_professional),
+        my_role=role,
+        created_at=iso(case.created_at),
+    )
+
+
+def case_detail(case: Case, *, role: str | None, members: Sequence[CaseMember]) -> CaseDetail:
+    return CaseDetail(**msgspec.structs.asdict(case_json(case, role=role)), members=[member_json(m) for m in members])
+
+
+def invitation_json(user: User, *, new_account: bool) -> InvitationOut:
+    return InvitationOut(user=user_brief(user), new_account=new_account)

@@ -158,13 +158,13 @@ def _invitation_email(
 def check_changes(scheduled_at: datetime | None, duration_minutes: int | None, location: str | None) -> None:
     if scheduled_at is not None:
         if scheduled_at.tzinfo is None:
-            raise Invalid("Give the new time with its UTC offset.", field="scheduled_at")
+            raise Invalid("Give the new time with its UTC offset.", field="scheduled_at", code="time_without_offset")
         if scheduled_at < datetime.now(UTC):
-            raise Invalid("Choose a time that has not passed yet.", field="scheduled_at")
+            raise Invalid("Choose a time that has not passed yet.", field="scheduled_at", code="time_in_past")
     if duration_minutes is not None and not 0 < duration_minutes <= MAX_DURATION:
-        raise Invalid("A meeting lasts between 1 minute and 8 hours.", field="duration_minutes")
+        raise Invalid("A meeting lasts between 1 minute and 8 hours.", field="duration_minutes", code="out_of_range")
     if location is not None and len(location.strip()) > 200:
-        raise Invalid("Keep the place to 200 characters.", field="location")
+        raise Invalid("Keep the place to 200 characters.", field="location", code="too_long")
 
 
 async def _locked_scheduled_meeting(session: AsyncSession, user: User, meeting_id: uuid.UUID) -> Meeting:
@@ -184,12 +184,10 @@ async def _locked_scheduled_meeting(session: AsyncSession, user: User, meeting_i
             await managed_case(session, user, meeting.case_id)
         except NotFound:
             raise NotFound("No such meeting.") from None
+    if meeting.status == MeetingStatus.CANCELLED:
+        raise Conflict("The meeting was cancelled already.", code="already_cancelled")
     if meeting.status != MeetingStatus.SCHEDULED:
-        raise Conflict(
-            "Only a meeting that has not started can be moved or cancelled."
-            if meeting.status != MeetingStatus.CANCELLED
-            else "The meeting was cancelled already."
-        )
+        raise Conflict("Only a meeting that has not started can be moved or cancelled.", code="already_started")
     return meeting
 
 

@@ -23,8 +23,8 @@ from server.people.models import User
 from server.platform.db import transaction
 from server.timeutil import zone
 from server.web.commands import form_body
-from server.web.forms import field_errors, form_data, parse_int, parse_uuid
-from server.web.render import page, redirect
+from server.web.forms import form_data, form_errors, form_page, parse_int, parse_uuid
+from server.web.render import redirect
 from server.web.types import HttpRequest
 
 
@@ -46,14 +46,13 @@ class MeetingPages(Controller):
         user: User,
         case_id: UUID,
         status_code: int = 200,
-        **context: object,
+        **context: Any,
     ) -> Template:
         visible = await cases.managed_case(db, user, case_id)
         team = await cases.team(db, case_id)
         chairs = [m.user for m in team if m.role in (CaseRole.CHAIR, CaseRole.PROFESSIONAL)]
-        context.setdefault("errors", {})
         context.setdefault("values", {"chair_id": str(user.id), "kind": "tac"})
-        return page(
+        return form_page(
             request,
             "meetings/new.html",
             status_code=status_code,
@@ -94,9 +93,7 @@ class MeetingPages(Controller):
             )
             meeting = await service.schedule_meeting(db, actor, user, case_id, req, settings=settings)
         except DomainError as error:
-            if error.status_code in (403, 404):
-                raise
-            return await self._new_form(request, db, user, case_id, 422, errors=field_errors(error), values=data)
+            return await self._new_form(request, db, user, case_id, 422, errors=form_errors(error), values=data)
         return redirect(request, f"/meetings/{meeting.id}", flash="Meeting scheduled.")
 
     async def _meeting_page(
@@ -107,7 +104,7 @@ class MeetingPages(Controller):
         actor: Actor,
         meeting_id: UUID,
         status_code: int = 200,
-        **context: object,
+        **context: Any,
     ) -> Template:
         visible = await service.visible_meeting(db, user, meeting_id)
         meeting = visible.meeting
@@ -124,9 +121,7 @@ class MeetingPages(Controller):
                 case_id=meeting.case_id,
                 meeting_id=meeting_id,
             )
-        context.setdefault("errors", {})
-        context.setdefault("values", {})
-        return page(
+        return form_page(
             request,
             "meetings/meeting.html",
             status_code=status_code,
@@ -152,9 +147,6 @@ class MeetingPages(Controller):
         try:
             await room.run(ops.add_item, meeting_id, form_body(ops.add_item, data))
         except DomainError as error:
-            if error.status_code in (403, 404):
-                raise
-            return await self._meeting_page(
-                request, db, user, actor, meeting_id, 422, errors=field_errors(error), values=data
-            )
+            errors = form_errors(error)
+            return await self._meeting_page(request, db, user, actor, meeting_id, 422, errors=errors, values=data)
         return redirect(request, f"/meetings/{meeting_id}", flash="Agenda item added.")

@@ -18,7 +18,7 @@ from server.meetings import invitations
 from server.meetings.models import Meeting
 from server.people.models import User
 from server.timeutil import zone
-from server.web.forms import form_data, parse_int
+from server.web.forms import form_data, form_message, parse_int
 from server.web.render import redirect
 from server.web.types import HttpRequest
 
@@ -66,9 +66,7 @@ class SchedulePages(Controller):
                 location=data.get("location"),
             )
         except DomainError as error:
-            if error.status_code in (403, 404):
-                raise
-            return redirect(request, back, flash=error.detail, category="error")
+            return redirect(request, back, flash=form_message(error), category="error")
         moved = meeting.calendar_sequence != sequence
         flash = "Meeting moved. Everyone invited has been sent the new time." if moved else "Nothing changed."
         return redirect(request, back, flash=flash, category="success" if moved else "info")
@@ -88,7 +86,5 @@ class SchedulePages(Controller):
         try:
             await invitations.cancel(db, publisher, actor, user, meeting_id, settings=settings)
         except DomainError as error:
-            if error.status_code in (403, 404):
-                raise
-            return redirect(request, back, flash=error.detail, category="error")
+            return redirect(request, back, flash=form_message(error), category="error")
         return redirect(request, back, flash="Meeting cancelled. Everyone invited has been told.")

@@ -15,7 +15,7 @@ from server.audit.service import Actor, record
 from server.cases.models import CaseMember, CaseRole
 from server.cases.service import VisibleCase, managed_case, role_of, visible_case
 from server.config import Settings
-from server.errors import Forbidden, Invalid, NotFound
+from server.errors import Invalid, NotFound
 from server.meetings.invitations import invite
 from server.meetings.models import AgendaItem, Meeting, MeetingKind, MeetingStatus
 from server.people.models import User
@@ -41,13 +41,15 @@ def check_meeting_request(req: MeetingRequest) -> None:
         raise Invalid("Enter a title for the meeting.", field="title")
     if req.kind not in MeetingKind.__members__.values():
         kinds = ", ".join(MeetingKind)
-        raise Invalid(f"The kind of meeting must be one of: {kinds}.", field="kind")
+        raise Invalid(f"The kind of meeting must be one of: {kinds}.", field="kind", code="unknown_kind")
     if req.scheduled_at.tzinfo is None:
-        raise Invalid("Give the meeting time with its UTC offset.", field="scheduled_at")
+        raise Invalid("Give the meeting time with its UTC offset.", field="scheduled_at", code="time_without_offset")
     if req.turn_limit_seconds is not None and not 0 < req.turn_limit_seconds <= MAX_TURN_LIMIT:
-        raise Invalid("A turn limit must be between 1 second and an hour.", field="turn_limit_seconds")
+        raise Invalid(
+            "A turn limit must be between 1 second and an hour.", field="turn_limit_seconds", code="out_of_range"
+        )
     if not 0 < req.duration_minutes <= 8 * 60:
-        raise Invalid("A meeting lasts between 1 minute and 8 hours.", field="duration_minutes")
+        raise Invalid("A meeting lasts between 1 minute and 8 hours.", field="duration_minutes", code="out_of_range")
 
 
 async def schedule_meeting(
@@ -65,7 +67,9 @@ async def schedule_meeting(
         await managed_case(session, by, case_id)
         chair_role = await role_of(session, case_id, req.chair_id)
         if chair_role not in (CaseRole.CHAIR, CaseRole.PROFESSIONAL):
-            raise Invalid("The chair must be a professional on the case's team.", field="chair_id")
+            raise Invalid(
+                "The chair must be a professional on the case's team.", field="chair_id", code="chair_not_on_team"
+            )
         meeting = Meeting(
             case_id=case_id,
             title=req.title.strip(),
@@ -144,13 +148,6 @@ async def visible_meeting(session: AsyncSession, user: User, meeting_id: uuid.UU
     except NotFound:
         raise NotFound("No such meeting.") from None
     return VisibleMeeting(meeting, case, is_chair=meeting.chair_id == user.id)
-
-
-async def chaired_meeting(session: AsyncSession, user: User, meeting_id: uuid.UUID) -> VisibleMeeting:
-    visible = await visible_meeting(session, user, meeting_id)
-    if not visible.is_chair:
-        raise Forbidden("Only the meeting's chair can do that.")
-    return visible
 
 
 async def agenda(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 from litestar import Controller, get
@@ -10,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.service import Actor
 from server.minutes.service import minutes_for
+from server.minutes.shapes import MinutesOut, minutes_json
 from server.people.models import User
 
 
@@ -18,8 +18,8 @@ class MinutesApi(Controller):
     tags = ["Minutes"]
 
     @get("/")
-    async def minutes(self, meeting_id: UUID, db: AsyncSession, user: User, actor: Actor) -> dict[str, Any]:
+    async def minutes(self, meeting_id: UUID, db: AsyncSession, user: User, actor: Actor) -> MinutesOut:
         """The minutes as issued to the caller: `audience` is professionals or family (a family
         member gets the family's copy, without professionals-only items). 404 until issued."""
         copy = await minutes_for(db, actor, user, meeting_id, via="api")
-        return {"audience": copy.audience, "issued_at": copy.issued_at.isoformat(), "snapshot": copy.snapshot}
+        return minutes_json(copy.snapshot, copy.audience, copy.issued_at)

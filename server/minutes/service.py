@@ -14,6 +14,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, Literal, NamedTuple
 
+import msgspec
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -51,7 +52,7 @@ async def issue_minutes(session: AsyncSession, settings: Settings, meeting_id: u
     their copy. Safe to repeat: the first snapshots stand and each person is e-mailed once."""
     room = await load_room(session, meeting_id)
     now = room.meeting.ended_at or utcnow()
-    built = {snap.copy_audience(a): snap.build_snapshot(view_for(room, a, now)) for a in COPIES}
+    built = {snap.copy_audience(a): msgspec.to_builtins(snap.build_snapshot(view_for(room, a, now))) for a in COPIES}
     await session.execute(
         insert(IssuedMinutes)
         .values(
@@ -160,7 +161,10 @@ async def minutes_for(
             select(IssuedMinutes).where(IssuedMinutes.meeting_id == meeting_id, IssuedMinutes.audience == audience)
         )
         if row is None:
-            raise NotFound("The minutes have not been issued yet: they are issued when the meeting ends.")
+            raise NotFound(
+                "The minutes have not been issued yet: they are issued when the meeting ends.",
+                code="minutes_not_issued",
+            )
         record(
             session,
             actor,

@@ -1,4 +1,4 @@
-"""The minutes as a frozen, JSON-able record of one audience's view of an ended meeting.
+"""The minutes as a frozen record (:class:`MinutesRecord`) of one audience's view of an ended meeting.
 
 Pure: built from a :class:`RoomView`, so the family's copy is exactly what the family's room
 showed (professionals-only items and everything recorded under them are already absent) and no
@@ -10,14 +10,32 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from server.actions.models import OUTCOME_AREA_LABELS, Action, OutcomeArea
-from server.meetings.models import MEETING_KIND_LABELS, AgendaItem, Attendance, Decision, MeetingKind
+from server.actions.models import OUTCOME_AREA_LABELS, Action
+from server.meetings.models import MEETING_KIND_LABELS, AgendaItem, Attendance, Decision
 from server.meetings.state import Audience, RoomView
-from server.people.models import Agency, User
+from server.minutes.shapes import (
+    ActionRecord,
+    AgencyTime,
+    AttendanceGroup,
+    AttendeeRecord,
+    CaseRecord,
+    DecisionRecord,
+    Dissent,
+    ItemRecord,
+    MeetingRecord,
+    MinutesRecord,
+    PersonRecord,
+    PersonTime,
+    PositionRecord,
+    VoiceBalance,
+)
+from server.people.models import User
+from server.people.shapes import agency_json
+from server.shapes import iso, iso_or_none
 from server.timeutil import zone
 
 SNAPSHOT_VERSION = 1
@@ -40,55 +58,48 @@ def copy_audience(audience: Audience) -> str:
     return "family" if audience is Audience.FAMILY else "professionals"
 
 
-def build_snapshot(view: RoomView) -> dict[str, Any]:
+def build_snapshot(view: RoomView) -> MinutesRecord:
     """The minutes for the audience of ``view``."""
     audience = copy_audience(view.audience)
-    return {
-        "version": SNAPSHOT_VERSION,
-        "audience": audience,
-        "copy_label": COPY_LABELS[audience],
-        "meeting": _meeting(view),
-        "attendance": _attendance(view),
-        "absent": _absent(view),
-        "items": [_item(view, item) for item in view.agenda],
-        "voice_balance": _voice_balance(view),
-        "actions": [_action(view, action) for action in view.actions],
-    }
+    return MinutesRecord(
+        version=SNAPSHOT_VERSION,
+        audience=audience,
+        copy_label=COPY_LABELS[audience],
+        meeting=_meeting(view),
+        attendance=_attendance(view),
+        absent=_absent(view),
+        items=[_item(view, item) for item in view.agenda],
+        voice_balance=_voice_balance(view),
+        actions=[_action(view, action) for action in view.actions],
+    )
 
 
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
+def _label(labels: Mapping[Any, str], value: str) -> str:
+    """What people call ``value`` (a StrEnum's labels are found by its plain string), else itself."""
+    return labels.get(value, value)
 
 
-def _agency(agency: Agency) -> dict[str, Any]:
-    return {"id": str(agency.id), "name": agency.name, "sector": agency.sector}
+def _person(user: User) -> PersonRecord:
+    return PersonRecord(id=user.id, name=user.name, agency=user.agency.name)
 
 
-def _person(user: User) -> dict[str, Any]:
-    return {"id": str(user.id), "name": user.name, "agency": user.agency.name}
-
-
-def _meeting(view: RoomView) -> dict[str, Any]:
+def _meeting(view: RoomView) -> MeetingRecord:
     meeting, case = view.meeting, view.room.case
-    try:
-        kind_label = MEETING_KIND_LABELS[MeetingKind(meeting.kind)]
-    except ValueError:
-        kind_label = meeting.kind
-    return {
-        "id": str(meeting.id),
-        "title": meeting.title,
-        "kind": meeting.kind,
-        "kind_label": kind_label,
-        "case": {"id": str(case.id), "reference": case.reference, "display_name": case.display_name},
-        "chair": _person(meeting.chair),
-        "location": meeting.location,
-        "scheduled_at": _iso(meeting.scheduled_at),
-        "started_at": _iso(meeting.started_at),
-        "ended_at": _iso(meeting.ended_at),
-    }
+    return MeetingRecord(
+        id=meeting.id,
+        title=meeting.title,
+        kind=meeting.kind,
+        kind_label=_label(MEETING_KIND_LABELS, meeting.kind),
+        case=CaseRecord(id=case.id, reference=case.reference, display_name=case.display_name),
+        chair=_person(meeting.chair),
+        location=meeting.location,
+        scheduled_at=iso(meeting.scheduled_at),
+        started_at=iso_or_none(meeting.started_at),
+        ended_at=iso_or_none(meeting.ended_at),
+    )
 
 
-def _attendance(view: RoomView) -> list[dict[str, Any]]:
+def _attendance(view: RoomView) -> list[AttendanceGroup]:
     """Who was there, grouped by agency (the family counts as one), and who left early."""
     groups: dict[uuid.UUID, list[Attendance]] = defaultdict(list)
     for row in view.room.attendance:
@@ -97,112 +108,103 @@ def _attendance(view: RoomView) -> list[dict[str, Any]]:
     for agency_id, rows in groups.items():
         agency = view.room.agencies.get(agency_id) or rows[0].user.agency
         people = [
-            {
-                "id": str(row.user_id),
-                "name": row.user.name,
-                "is_chair": row.user_id == view.meeting.chair_id,
-                "joined_at": _iso(row.joined_at),
-                "left_at": _iso(row.left_at),
-                "stayed_to_end": row.left_at is None,
-            }
+            AttendeeRecord(
+                id=row.user_id,
+                name=row.user.name,
+                is_chair=row.user_id == view.meeting.chair_id,
+                joined_at=iso(row.joined_at),
+                left_at=iso_or_none(row.left_at),
+                stayed_to_end=row.left_at is None,
+            )
             for row in sorted(rows, key=lambda r: r.user.name.casefold())
         ]
-        result.append({"agency": _agency(agency), "people": people})
-    return sorted(result, key=lambda g: str(g["agency"]["name"]).casefold())
+        result.append(AttendanceGroup(agency=agency_json(agency), people=people))
+    return sorted(result, key=lambda g: g.agency.name.casefold())
 
 
-def _absent(view: RoomView) -> list[dict[str, Any]]:
+def _absent(view: RoomView) -> list[PersonRecord]:
     """Team members who did not join: minutes conventionally record who was missing."""
     attended = {row.user_id for row in view.room.attendance}
     missing = [m.user for m in view.room.team if m.user_id not in attended]
     return [_person(user) for user in sorted(missing, key=lambda u: u.name.casefold())]
 
 
-def _item(view: RoomView, item: AgendaItem) -> dict[str, Any]:
+def _item(view: RoomView, item: AgendaItem) -> ItemRecord:
     decisions = [d for d in view.decisions if d.agenda_item_id == item.id]
-    return {
-        "id": str(item.id),
-        "number": view.agenda.index(item) + 1,
-        "title": item.title,
-        "professionals_only": item.professionals_only,
-        "is_action_review": item.is_action_review,
-        "minutes": item.minutes,
-        "decisions": [_decision(d) for d in decisions],
-        "action_ids": [str(a.id) for a in view.actions if a.agenda_item_id == item.id],
-    }
+    return ItemRecord(
+        id=item.id,
+        number=view.agenda.index(item) + 1,
+        title=item.title,
+        professionals_only=item.professionals_only,
+        is_action_review=item.is_action_review,
+        minutes=item.minutes,
+        decisions=[_decision(d) for d in decisions],
+        action_ids=[a.id for a in view.actions if a.agenda_item_id == item.id],
+    )
 
 
-def _decision(decision: Decision) -> dict[str, Any]:
+def _decision(decision: Decision) -> DecisionRecord:
     positions = sorted(decision.positions, key=lambda p: p.agency.name.casefold())
-    return {
-        "id": str(decision.id),
-        "text": decision.text,
-        "outcome": decision.outcome,
-        "outcome_label": OUTCOME_LABELS.get(decision.outcome, decision.outcome),
-        "recorded_at": _iso(decision.created_at),
-        "positions": [
-            {
-                "agency": p.agency.name,
-                "agency_id": str(p.agency_id),
-                "position": p.position,
-                "position_label": POSITION_LABELS.get(p.position, p.position),
-                "reason": p.reason or None,
-            }
+    return DecisionRecord(
+        id=decision.id,
+        text=decision.text,
+        outcome=decision.outcome,
+        outcome_label=_label(OUTCOME_LABELS, decision.outcome),
+        recorded_at=iso(decision.created_at),
+        positions=[
+            PositionRecord(
+                agency=p.agency.name,
+                agency_id=p.agency_id,
+                position=p.position,
+                position_label=_label(POSITION_LABELS, p.position),
+                reason=p.reason or None,
+            )
             for p in positions
         ],
-        "dissent": [{"agency": p.agency.name, "reason": p.reason} for p in positions if p.position == "disagree"],
-    }
+        dissent=[Dissent(agency=p.agency.name, reason=p.reason) for p in positions if p.position == "disagree"],
+    )
 
 
-def _voice_balance(view: RoomView) -> dict[str, Any]:
+def _voice_balance(view: RoomView) -> VoiceBalance:
     """Speaking time per agency and per person, with each agency's share of the whole, and the
     agencies that were there but never took a turn: equal voice, on the record."""
     total = sum(seconds for _, seconds in view.time_by_agency)
     heard = {agency.id for agency, _ in view.time_by_agency}
     present = {row.agency_id for row in view.room.attendance}
     silent = [view.room.agencies[a] for a in present - heard if a in view.room.agencies]
-    return {
-        "total_seconds": round(total, 1),
-        "by_agency": [
-            {"agency": agency.name, "seconds": round(seconds, 1), "share": _share(seconds, total)}
+    return VoiceBalance(
+        total_seconds=round(total, 1),
+        by_agency=[
+            AgencyTime(agency=agency.name, seconds=round(seconds, 1), share=_share(seconds, total))
             for agency, seconds in view.time_by_agency
         ],
-        "by_person": [
-            {
-                "name": user.name,
-                "agency": user.agency.name,
-                "seconds": round(seconds, 1),
-                "share": _share(seconds, total),
-            }
+        by_person=[
+            PersonTime(name=user.name, agency=user.agency.name, seconds=round(seconds, 1), share=_share(seconds, total))
             for user, seconds in view.time_by_user
         ],
-        "not_heard": sorted(agency.name for agency in silent),
-    }
+        not_heard=sorted(agency.name for agency in silent),
+    )
 
 
 def _share(seconds: float, total: float) -> int:
     return round(100 * seconds / total) if total else 0
 
 
-def _action(view: RoomView, action: Action) -> dict[str, Any]:
+def _action(view: RoomView, action: Action) -> ActionRecord:
     item = next((i for i in view.agenda if i.id == action.agenda_item_id), None)
-    try:
-        area_label = OUTCOME_AREA_LABELS[OutcomeArea(action.outcome_area)]
-    except ValueError:
-        area_label = action.outcome_area
-    return {
-        "id": str(action.id),
-        "title": action.title,
-        "owner": action.owner.name,
-        "owner_id": str(action.owner_id),
-        "agency": action.agency.name,
-        "outcome_area": action.outcome_area,
-        "outcome_area_label": area_label,
-        "due_date": action.due_date.isoformat(),
-        "status": action.status,
-        "status_label": STATUS_LABELS.get(action.status, action.status),
-        "agenda_item": None if item is None else item.title,
-    }
+    return ActionRecord(
+        id=action.id,
+        title=action.title,
+        owner=action.owner.name,
+        owner_id=action.owner_id,
+        agency=action.agency.name,
+        outcome_area=action.outcome_area,
+        outcome_area_label=_label(OUTCOME_AREA_LABELS, action.outcome_area),
+        due_date=action.due_date,
+        status=action.status,
+        status_label=_label(STATUS_LABELS, action.status),
+        agenda_item=None if item is None else item.title,
+    )
 
 
 # --- for people: the page, the PDF and the e-mail share these -----------------------------------

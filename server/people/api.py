@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
@@ -16,7 +16,17 @@ from server.config import Settings
 from server.errors import Forbidden, NotSignedIn
 from server.people import service
 from server.people.models import User
-from server.people.shapes import AgencyOut, UserOut, agency_json, user_json
+from server.people.shapes import (
+    AgencyOut,
+    PasswordChanged,
+    SignedIn,
+    SignedOut,
+    TokenOut,
+    UserOut,
+    agency_json,
+    token_json,
+    user_json,
+)
 from server.web.security import SESSION_COOKIE, Auth, client_ip
 from server.web.sessions import end_browser_session, set_session_cookie
 from server.web.types import HttpRequest
@@ -55,7 +65,7 @@ class NewUserBody(msgspec.Struct):
 
 def require_admin(user: User) -> None:
     if not user.is_admin:
-        raise Forbidden("Only administrators can do that.")
+        raise Forbidden("Only administrators can do that.", code="admin_only")
 
 
 class SessionApi(Controller):
@@ -71,7 +81,7 @@ class SessionApi(Controller):
         redis: Redis,
         settings: Settings,
         auth: Auth | None,
-    ) -> Response[dict[str, Any]]:
+    ) -> Response[SignedIn]:
         """Sign in with e-mail and password; sets the session cookie."""
         user, token = await service.sign_in(
             db,
@@ -83,19 +93,19 @@ class SessionApi(Controller):
             user_agent=request.headers.get("user-agent"),
             replaces=auth.session_id if auth else None,
         )
-        response = Response({"user": user_json(user)})
+        response = Response(SignedIn(user=user_json(user)))
         set_session_cookie(response, token, settings)
         return response
 
     @delete("/session", status_code=200)
     async def sign_out(
         self, request: HttpRequest, db: AsyncSession, actor: Actor, auth: Auth | None
-    ) -> Response[dict[str, Any]]:
+    ) -> Response[SignedOut]:
         """Sign out: ends this browser session and closes its live sockets."""
         if auth is None:
             raise NotSignedIn("Sign in first.")
         await end_browser_session(request, db, actor, auth)
-        response = Response({"signed_out": True})
+        response = Response(SignedOut(signed_out=True))
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
 
@@ -108,7 +118,7 @@ class SessionApi(Controller):
         user: User,
         actor: Actor,
         settings: Settings,
-    ) -> Response[dict[str, Any]]:
+    ) -> Response[PasswordChanged]:
         """Change your password: every session you have ends, on every device; this one is renewed."""
         token = await service.change_password(
             db,
@@ -123,7 +133,7 @@ class SessionApi(Controller):
         hub = request.app.state.get("live")
         if hub is not None:
             await hub.access_changed()
-        response = Response({"changed": True})
+        response = Response(PasswordChanged(changed=True))
         set_session_cookie(response, token, settings)
         return response
 
@@ -132,15 +142,10 @@ class SessionApi(Controller):
         return user_json(user)
 
     @post("/tokens", status_code=HTTP_201_CREATED)
-    async def create_token(self, data: NewToken, db: AsyncSession, user: User, actor: Actor) -> dict[str, Any]:
+    async def create_token(self, data: NewToken, db: AsyncSession, user: User, actor: Actor) -> TokenOut:
         """A personal API token, shown once: send it as `Authorization: Bearer <token>`."""
         token, secret = await service.create_api_token(db, actor, user, data.name)
-        return {
-            "id": str(token.id),
-            "name": token.name,
-            "token": secret,
-            "created_at": token.created_at.isoformat(),
-        }
+        return token_json(token, secret)
 
 
 class PeopleApi(Controller):
@@ -160,7 +165,7 @@ class PeopleApi(Controller):
     async def users(self, db: AsyncSession, user: User) -> list[UserOut]:
         """The directory of people, for building teams: professionals and administrators only."""
         if user.agency.sector == "family" and not user.is_admin:
-            raise Forbidden("Only professionals can list the people who use Roundtable.")
+            raise Forbidden("Only professionals can list the people who use Roundtable.", code="professionals_only")
         return [user_json(u) for u in await service.list_users(db)]
 
     @post("/users", status_code=HTTP_201_CREATED)

@@ -11,11 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.service import Actor
 from server.config import Settings
-from server.errors import DomainError, Invalid, TooManyAttempts
+from server.errors import DomainError, TooManyAttempts
 from server.people import service
 from server.people.api import require_admin
 from server.people.models import Sector, User
-from server.web.forms import checked, field_errors, form_data, parse_uuid
+from server.web.forms import checked, form_data, form_errors, form_page, parse_uuid
 from server.web.render import page, redirect
 from server.web.security import SESSION_COOKIE, Auth, client_ip
 from server.web.sessions import end_browser_session, set_session_cookie
@@ -93,12 +93,8 @@ class AdminPages(Controller):
     path = "/admin"
     include_in_schema = False
 
-    async def _render(
-        self, request: HttpRequest, db: AsyncSession, status_code: int = 200, **context: object
-    ) -> Template:
-        context.setdefault("errors", {})
-        context.setdefault("values", {})
-        return page(
+    async def _render(self, request: HttpRequest, db: AsyncSession, status_code: int = 200, **context: Any) -> Template:
+        return form_page(
             request,
             "admin/index.html",
             status_code=status_code,
@@ -120,7 +116,7 @@ class AdminPages(Controller):
         try:
             agency = await service.create_agency(db, actor, data.get("agency_name", ""), data.get("agency_sector", ""))
         except DomainError as error:
-            errors = {f"agency_{key}": message for key, message in field_errors(error).items()}
+            errors = form_errors(error, prefix="agency_")
             return await self._render(request, db, 422, form="agency", errors=errors, values=data)
         return redirect(request, "/admin", flash=f"Agency {agency.name} added.")
 
@@ -139,7 +135,7 @@ class AdminPages(Controller):
             )
             created = await service.create_user(db, actor, new)
         except DomainError as error:
-            return await self._render(request, db, 422, form="user", errors=field_errors(error), values=data)
+            return await self._render(request, db, 422, form="user", errors=form_errors(error), values=data)
         return redirect(request, "/admin", flash=f"{created.name} can now sign in.")
 
 
@@ -175,11 +171,10 @@ class AccountPages(Controller):
                 ip=client_ip(request.scope),
                 user_agent=request.headers.get("user-agent"),
             )
-        except Invalid as error:
+        except DomainError as error:
+            errors = form_errors(error)
             _, person = await service.invitation_for(db, token[:200])
-            return page(
-                request, "auth/invitation.html", status_code=422, person=person, token=token, errors=field_errors(error)
-            )
+            return page(request, "auth/invitation.html", status_code=422, person=person, token=token, errors=errors)
         target = f"/cases/{invitation.case_id}" if invitation.case_id else "/"
         response = redirect(request, target, flash="Welcome to Roundtable. Your password is set.")
         set_session_cookie(response, cookie, settings)
@@ -213,8 +208,8 @@ class AccountPages(Controller):
                 ip=client_ip(request.scope),
                 user_agent=request.headers.get("user-agent"),
             )
-        except Invalid as error:
-            return page(request, "account/account.html", status_code=422, errors=field_errors(error))
+        except DomainError as error:
+            return page(request, "account/account.html", status_code=422, errors=form_errors(error))
         hub = request.app.state.get("live")
         if hub is not None:
             await hub.access_changed()

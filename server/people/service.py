@@ -47,16 +47,16 @@ async def create_agency(session: AsyncSession, actor: Actor, name: str, sector: 
     if not name:
         raise Invalid("Enter the agency's name.", field="name")
     if sector not in Sector.__members__.values():
-        raise Invalid("Choose a sector from the list.", field="sector")
+        raise Invalid("Choose a sector from the list.", field="sector", code="unknown_sector")
     async with transaction(session):
         if await session.scalar(select(Agency.id).where(Agency.name == name)):
-            raise Conflict(f"An agency called {name!r} already exists.", field="name")
+            raise Conflict(f"An agency called {name!r} already exists.", field="name", code="agency_exists")
         agency = Agency(name=name, sector=sector)
         session.add(agency)
         try:
             await session.flush()
         except IntegrityError:
-            raise Conflict(f"An agency called {name!r} already exists.", field="name") from None
+            raise Conflict(f"An agency called {name!r} already exists.", field="name", code="agency_exists") from None
         record(session, actor, "agency.create", "agency", agency.id, name=name, sector=sector)
     return agency
 
@@ -88,16 +88,18 @@ async def create_user(session: AsyncSession, actor: Actor, new: NewUser) -> User
     email = normalise_email(new.email)
     name = new.name.strip()
     if "@" not in email or email.startswith("@") or email.endswith("@") or " " in email:
-        raise Invalid("Enter an e-mail address like name@example.org.", field="email")
+        raise Invalid("Enter an e-mail address like name@example.org.", field="email", code="invalid_email")
     if not name:
         raise Invalid("Enter the person's name.", field="name")
     if new.password is not None and (problem := password_problem(new.password, email=email, name=name)):
-        raise Invalid(problem, field="password")
+        raise Invalid(problem, field="password", code="weak_password")
     async with transaction(session):
         if await session.get(Agency, new.agency_id) is None:
-            raise Invalid("Choose an agency from the list.", field="agency_id")
+            raise Invalid("Choose an agency from the list.", field="agency_id", code="unknown_agency")
         if await session.scalar(select(User.id).where(User.email == email)):
-            raise Conflict("Someone with that e-mail address already has an account.", field="email")
+            raise Conflict(
+                "Someone with that e-mail address already has an account.", field="email", code="email_taken"
+            )
         user = User(
             email=email,
             name=name,
@@ -110,7 +112,7 @@ async def create_user(session: AsyncSession, actor: Actor, new: NewUser) -> User
         try:
             await session.flush()
         except IntegrityError:
-            raise Conflict("Someone with that e-mail address already has an account.") from None
+            raise Conflict("Someone with that e-mail address already has an account.", code="email_taken") from None
         record(session, actor, "user.create", "user", user.id, email=email, is_admin=new.is_admin)
     await session.refresh(user, ["agency"])
     return user
@@ -154,7 +156,7 @@ async def sign_in(
             record(session, Actor(user.id, ip), "signin", "user", user.id)
     if user is None:
         await ratelimit.count_failure(redis, email, ip)
-        raise Invalid("The e-mail address or password is not right.")
+        raise Invalid("The e-mail address or password is not right.", code="wrong_credentials")
     await ratelimit.clear_account(redis, email)
     return user, token
 
@@ -269,9 +271,9 @@ async def change_password(
     """Change one's password: every session of the user ends (on every device), and this browser
     gets a fresh one. Returns the new session cookie value."""
     if not verify_password(user.password_hash, current):
-        raise Invalid("Your current password is not right.", field="current_password")
+        raise Invalid("Your current password is not right.", field="current_password", code="wrong_password")
     if problem := password_problem(new, email=user.email, name=user.name):
-        raise Invalid(problem, field="new_password")
+        raise Invalid(problem, field="new_password", code="weak_password")
     async with transaction(session):
         await session.execute(select(User.id).where(User.id == user.id).with_for_update())
         person = await session.get(User, user.id, populate_existing=True)
@@ -293,7 +295,7 @@ async def accept_invitation(
         user = await session.get(User, invitation.user_id)
         assert user is not None
         if problem := password_problem(password, email=user.email, name=user.name):
-            raise Invalid(problem, field="password")
+            raise Invalid(problem, field="password", code="weak_password")
         user.password_hash = hash_password(password)
         user.password_changed_at = utcnow()
         invitation.used_at = utcnow()
@@ -316,7 +318,10 @@ async def _open_invitation(session: AsyncSession, token: str, *, lock: bool) -> 
         query = query.with_for_update()
     invitation = await session.scalar(query)
     if invitation is None or invitation.used_at is not None or invitation.expires_at <= utcnow():
-        raise NotFound("This invitation link has expired or has already been used. Ask the chair for a new one.")
+        raise NotFound(
+            "This invitation link has expired or has already been used. Ask the chair for a new one.",
+            code="invitation_expired",
+        )
     return invitation
 
 

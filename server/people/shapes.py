@@ -6,7 +6,8 @@ from uuid import UUID
 
 import msgspec
 
-from server.people.models import Agency, User
+from server.people.models import Agency, ApiToken, User
+from server.shapes import Timestamp, iso
 
 
 class AgencyOut(msgspec.Struct):
@@ -32,6 +33,27 @@ class UserOut(UserBrief):
     is_active: bool
 
 
+class SignedIn(msgspec.Struct):
+    user: UserOut
+
+
+class SignedOut(msgspec.Struct):
+    signed_out: bool
+
+
+class PasswordChanged(msgspec.Struct):
+    changed: bool
+
+
+class TokenOut(msgspec.Struct):
+    """A new API token: ``token`` is shown this once and never again."""
+
+    id: UUID
+    name: str
+    token: str
+    created_at: Timestamp
+
+
 def agency_json(agency: Agency) -> AgencyOut:
     return AgencyOut(id=agency.id, name=agency.name, sector=agency.sector)
 
@@ -50,3 +72,7 @@ def user_json(user: User) -> UserOut:
         is_admin=user.is_admin,
         is_active=user.is_active,
     )
+
+
+def token_json(token: ApiToken, secret: str) -> TokenOut:
+    return TokenOut(id=token.id, name=token.name, token=secret, created_at=iso(token.created_at))

@@ -6,8 +6,10 @@ import uuid
 from typing import Any
 
 from litestar import Request
+from litestar.response import Template
 
 from server.errors import DomainError, Invalid
+from server.web.render import page
 
 MAX_FIELD = 10_000
 
@@ -22,8 +24,34 @@ async def form_data(request: Request) -> dict[str, str]:  # type: ignore[type-ar
     return data
 
 
-def field_errors(error: DomainError) -> dict[str, str]:
-    return {error.field or "form": error.detail}
+NOT_FOR_THE_FORM = (401, 403, 404)
+
+
+def form_errors(error: DomainError, *, prefix: str = "", default: str = "form") -> dict[str, str]:
+    """What a form shows beside its fields when the service refused it: messages keyed by field
+    name (``prefix`` + the error's field, or ``default`` when it names none). An error the form
+    cannot fix (not signed in, not allowed, not there) is raised again, to get its own page."""
+    if error.status_code in NOT_FOR_THE_FORM:
+        raise error
+    return {prefix + (error.field or default): error.detail}
+
+
+def form_page(
+    request: Request,  # type: ignore[type-arg]
+    template: str,
+    *,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    **context: Any,
+) -> Template:
+    """A page with a form on it: ``errors`` beside its fields, ``values`` as they were sent."""
+    return page(request, template, status_code=status_code, errors=errors or {}, values=values or {}, **context)
+
+
+def form_message(error: DomainError) -> str:
+    """The same refusal as one sentence, for a flash message above the page the form is on."""
+    return " ".join(form_errors(error).values())
 
 
 def parse_uuid(value: str | None, field: str, message: str) -> uuid.UUID:
