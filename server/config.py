@@ -44,6 +44,7 @@ class Settings:
     invitation_days: int = 7
     session_cache_seconds: int = 30
     chase: ChaseSettings = field(default_factory=ChaseSettings)
+    webhook_timeout_seconds: float = 10.0
 
     @property
     def embedded(self) -> bool:
@@ -172,6 +173,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         invitation_days=_int(env, "INVITATION_DAYS", 7, minimum=1),
         session_cache_seconds=_int(env, "SESSION_CACHE_SECONDS", 30),
         chase=_chase(env),
+        webhook_timeout_seconds=_int(env, "WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1),
     )
 
 

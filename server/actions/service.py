@@ -33,6 +33,7 @@ from server.notify.notifications import Note, add
 from server.notify.outbox import Email, enqueue
 from server.people.models import User
 from server.platform.db import transaction, utcnow
+from server.webhooks import service as webhooks
 
 CLOSED_STATUSES = (ActionStatus.DONE, ActionStatus.CANCELLED, ActionStatus.NOT_ACHIEVED)
 
@@ -205,6 +206,7 @@ async def change_action(
                 )
             )
         await _tell(session, settings, case, action, user, outcome)
+        await webhooks.action_updated(session, action, [kind for kind, *_ in outcome.events])
         record(
             session,
             actor,
