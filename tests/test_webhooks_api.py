@@ -18,6 +18,7 @@ from sqlalchemy import select
 from server.audit.models import AuditEvent
 from server.platform.runtime import Runtime
 from tests.support import Person, Team, csrf, sign_in
+from tests.webhook_receiver import browser_of
 
 EVERY_EVENT = [
     "meeting.ended",
@@ -37,10 +38,8 @@ async def admin(client: httpx.AsyncClient, team: Team) -> Person:
 
 @pytest.fixture
 async def chair(app: Litestar, team: Team) -> AsyncIterator[Person]:
-    transport = httpx.ASGITransport(app=app, client=("203.0.113.8", 50001))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as other:
-        await sign_in(other, team.chair)
-        yield Person(other, team.chair)
+    async with browser_of(app, team.chair) as person:
+        yield person
 
 
 async def _audit(runtime: Runtime, verb: str) -> list[AuditEvent]:

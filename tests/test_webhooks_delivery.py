@@ -7,6 +7,8 @@ and an event that commits with its change or not at all."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -30,7 +32,7 @@ from server.webhooks import service as webhooks
 from server.webhooks.events import ActionUpdated, Envelope, EventType, MeetingEnded
 from server.webhooks.models import WebhookAttempt, WebhookDelivery
 from tests.support import Person, Team, csrf, sign_in
-from tests.webhook_receiver import Receiver, signature_matches
+from tests.webhook_receiver import Receiver, browser_of, signature_matches
 
 
 @pytest.fixture
@@ -42,10 +44,8 @@ async def admin(client: httpx.AsyncClient, team: Team) -> Person:
 @pytest.fixture
 async def owner(app: Litestar, team: Team) -> AsyncIterator[Person]:
     """The member, who owns the actions below."""
-    transport = httpx.ASGITransport(app=app, client=("203.0.113.8", 50001))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as other:
-        await sign_in(other, team.member)
-        yield Person(other, team.member)
+    async with browser_of(app, team.member) as person:
+        yield person
 
 
 async def register(admin: Person, url: str, events: list[str]) -> dict[str, Any]:
@@ -203,7 +203,7 @@ async def test_a_receiver_that_is_down_loses_nothing_and_is_not_hammered(
     assert "could not connect" in (leader.last_error or "")
     assert all(row.attempts == 0 and row.next_attempt_at == leader.next_attempt_at for row in rest)
     page = (await admin.get(f"/admin/webhooks/{endpoint['id']}")).text
-    assert "Not tried yet: not sent yet: the receiver did not answer an earlier delivery" in page
+    assert "Not tried yet (held back: the receiver did not answer an earlier delivery)" in page
 
     await make_due_now(runtime)
     assert (await send_pending(runtime.sessionmaker, settings)).webhooks_failed == 1
@@ -244,6 +244,26 @@ async def test_a_slow_receiver_is_timed_out_and_the_attempt_recorded(
     assert 450 <= attempt["duration_ms"] < 2500
     assert attempt["next_attempt_at"] is not None
     receiver.delay = 0
+
+
+async def test_a_slow_receiver_holds_up_only_itself_and_gets_its_events_in_order(
+    admin: Person, owner: Person, receiver: Receiver, runtime: Runtime, settings: Settings, team: Team
+) -> None:
+    async with Receiver() as slow:
+        slow.delay = 1.0
+        slow_endpoint = await register(admin, slow.url, ["action.updated"])
+        await register(admin, receiver.url, ["action.updated"])
+        action = await make_action(runtime, team)
+        for _ in range(3):
+            await note(owner, action)
+        started = time.monotonic()
+        report = await send_pending(runtime.sessionmaker, settings)
+    assert (report.webhooks_delivered, report.webhooks_failed) == (6, 0)
+    assert all(request.at - started < 0.8 for request in receiver.requests)  # the fast one did not wait
+    arrivals = [request.at for request in slow.requests]
+    assert all(later - earlier >= 0.9 for earlier, later in itertools.pairwise(arrivals))  # one at a time
+    queued = [row.webhook_id for row in await rows(runtime) if str(row.endpoint_id) == slow_endpoint["id"]]
+    assert [request.headers["webhook-id"] for request in slow.requests] == queued  # oldest first
 
 
 async def test_an_event_commits_with_its_change_or_not_at_all(

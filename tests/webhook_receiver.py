@@ -1,5 +1,6 @@
-"""A real webhook receiver for tests: an HTTP server on loopback (uvicorn) that records every
-request it is sent and answers as the test tells it (a status per request, or a slow answer)."""
+"""For the webhook tests: a real receiver, an HTTP server on loopback (uvicorn) that records every
+request it is sent and answers as the test tells it (a status per request, or a slow answer);
+the signature computed by hand; and a second signed-in person."""
 
 from __future__ import annotations
 
@@ -8,12 +9,18 @@ import base64
 import hashlib
 import hmac
 import json
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import uvicorn
+from litestar import Litestar
 
-from tests.support import free_port
+from server.people.models import User
+from tests.support import Person, free_port, sign_in
 
 
 @dataclass
@@ -21,6 +28,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    at: float = field(default_factory=time.monotonic)
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -94,3 +102,12 @@ def signature_matches(secret: str, request: Received) -> bool:
     )
     offered = request.headers["webhook-signature"].split(" ")
     return any(hmac.compare_digest(wanted, candidate) for candidate in offered)
+
+
+@asynccontextmanager
+async def browser_of(app: Litestar, user: User) -> AsyncIterator[Person]:
+    """A second person signed in to the app in a browser-like client of their own."""
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.8", 50001))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client:
+        await sign_in(client, user)
+        yield Person(client, user)

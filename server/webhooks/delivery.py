@@ -7,6 +7,11 @@ does not answer 2xx is tried again with the e-mail back-off (server/notify/backo
 long as it takes: nothing is ever dropped. When a receiver is down (no connection, no answer in
 time, 429 or 5xx) its other due deliveries wait the same back-off, so an outage costs one
 request per back-off period rather than one per waiting event.
+
+A pass serves up to LANES endpoints at once and each endpoint from one lane at a time, oldest
+first: a slow receiver holds up only itself, and one receiver gets its events in order from a
+worker. A pass stops claiming after PASS_SECONDS, so that the e-mail of the next run is never
+held up for long behind a slow receiver; what is left goes in the next run.
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 
 import httpx
 from sqlalchemy import select, update
@@ -31,7 +37,9 @@ log = logging.getLogger("roundtable.webhooks")
 USER_AGENT = "Roundtable-Webhooks/1"
 EXCERPT_BYTES = 300  # of a refusal's body, kept to show why
 READ_AT_MOST = 65_536
-WAITING_NOTE = "not sent yet: the receiver did not answer an earlier delivery"
+WAITING_NOTE = "held back: the receiver did not answer an earlier delivery"
+LANES = 4
+PASS_SECONDS = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,28 +69,51 @@ class Answer:
 async def deliver_pending(
     maker: async_sessionmaker[AsyncSession], settings: Settings, *, limit: int = 10_000
 ) -> DeliveryReport:
-    delivered = failed = 0
-    client: httpx.AsyncClient | None = None
+    run = _Pass(maker, settings.webhook_timeout_seconds, limit, time.monotonic() + PASS_SECONDS)
     try:
-        while delivered + failed < limit:
-            async with maker() as session, transaction(session):
-                row = await _claim(session)
-                if row is None:
-                    break
-                client = client or _client(settings.webhook_timeout_seconds)
-                answer = await attempt(client, row, settings.webhook_timeout_seconds)
-                _record(session, row, answer)
-                if answer.delivered:
-                    delivered += 1
-                    continue
-                failed += 1
-                log.info("webhook %s to %s: %s", row.webhook_id, row.endpoint.url, answer.error)
-                if answer.receiver_down:
-                    await _back_off_the_rest(session, row)
+        await asyncio.gather(*(run.lane() for _ in range(LANES)))
     finally:
-        if client is not None:
-            await client.aclose()
-    return DeliveryReport(delivered, failed)
+        if run.client is not None:
+            await run.client.aclose()
+    return DeliveryReport(run.delivered, run.failed)
+
+
+@dataclass
+class _Pass:
+    maker: async_sessionmaker[AsyncSession]
+    timeout: float
+    limit: int
+    deadline: float
+    delivered: int = 0
+    failed: int = 0
+    client: httpx.AsyncClient | None = None
+    busy: set[uuid.UUID] = field(default_factory=set)  # endpoints a lane is sending to now
+    claiming: asyncio.Lock = field(default_factory=asyncio.Lock)  # one claim at a time: busy stays true
+
+    async def lane(self) -> None:
+        while self.delivered + self.failed < self.limit and time.monotonic() < self.deadline:
+            async with self.maker() as session, transaction(session):
+                async with self.claiming:
+                    row = await _claim(session, frozenset(self.busy))
+                    if row is None:
+                        return
+                    self.busy.add(row.endpoint_id)
+                try:
+                    await self._send(session, row)
+                finally:
+                    self.busy.discard(row.endpoint_id)
+
+    async def _send(self, session: AsyncSession, row: WebhookDelivery) -> None:
+        self.client = self.client or _client(self.timeout)
+        answer = await attempt(self.client, row, self.timeout)
+        _record(session, row, answer)
+        if answer.delivered:
+            self.delivered += 1
+            return
+        self.failed += 1
+        log.info("webhook %s to %s: %s", row.webhook_id, row.endpoint.url, answer.error)
+        if answer.receiver_down:
+            await _back_off_the_rest(session, row)
 
 
 def _client(timeout: float) -> httpx.AsyncClient:
@@ -90,14 +121,18 @@ def _client(timeout: float) -> httpx.AsyncClient:
     return httpx.AsyncClient(timeout=httpx.Timeout(timeout), follow_redirects=False, headers={"user-agent": USER_AGENT})
 
 
-async def _claim(session: AsyncSession) -> WebhookDelivery | None:
-    return await session.scalar(
+async def _claim(session: AsyncSession, busy: frozenset[uuid.UUID]) -> WebhookDelivery | None:
+    """The oldest due delivery to an endpoint no other lane of this pass is sending to."""
+    query = (
         select(WebhookDelivery)
         .where(WebhookDelivery.delivered_at.is_(None), WebhookDelivery.next_attempt_at <= utcnow())
         .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.created_at)
         .limit(1)
         .with_for_update(skip_locked=True, of=WebhookDelivery)
     )
+    if busy:
+        query = query.where(WebhookDelivery.endpoint_id.not_in(busy))
+    return await session.scalar(query)
 
 
 async def attempt(client: httpx.AsyncClient, row: WebhookDelivery, seconds: float) -> Answer:

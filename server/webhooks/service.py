@@ -39,6 +39,7 @@ MAX_DESCRIPTION = 500
 @dataclass(frozen=True, slots=True)
 class EndpointSummary:
     endpoint: WebhookEndpoint
+    delivered: int
     waiting: int
     retrying: int
     last_delivered_at: datetime | None
@@ -51,6 +52,7 @@ async def list_endpoints(session: AsyncSession, *, only: uuid.UUID | None = None
     query = (
         select(
             WebhookEndpoint,
+            func.count(WebhookDelivery.id).filter(WebhookDelivery.delivered_at.is_not(None)),
             func.count(WebhookDelivery.id).filter(pending),
             func.count(WebhookDelivery.id).filter(pending, WebhookDelivery.attempts > 0),
             func.max(WebhookDelivery.delivered_at),

@@ -17,6 +17,7 @@ class Webhook(msgspec.Struct, kw_only=True):
     events: list[str]
     description: str
     created_at: datetime
+    delivered: int  # deliveries the receiver took (answered 2xx)
     waiting: int  # deliveries not yet taken by the receiver
     retrying: int  # of those, the ones already tried and refused
     last_delivered_at: datetime | None
@@ -59,6 +60,7 @@ def webhook(summary: EndpointSummary) -> Webhook:
         events=list(endpoint.events),
         description=endpoint.description,
         created_at=endpoint.created_at,
+        delivered=summary.delivered,
         waiting=summary.waiting,
         retrying=summary.retrying,
         last_delivered_at=summary.last_delivered_at,
@@ -66,7 +68,7 @@ def webhook(summary: EndpointSummary) -> Webhook:
 
 
 def new_webhook(endpoint: WebhookEndpoint, secret: str) -> NewWebhookAnswer:
-    fields = msgspec.structs.asdict(webhook(EndpointSummary(endpoint, 0, 0, None)))
+    fields = msgspec.structs.asdict(webhook(EndpointSummary(endpoint, 0, 0, 0, None)))
     return NewWebhookAnswer(**fields, secret=secret)
 
 
