@@ -57,9 +57,9 @@ class WebhooksApi(Controller):
         db: AsyncSession,
         user: User,
         limit: Annotated[int, Parameter(ge=1, le=500, description="how many of the newest")] = 100,
-    ) -> shapes.Deliveries:
+    ) -> shapes.WebhookDeliveries:
         """The endpoint's newest deliveries, newest first, each with every attempt."""
         require_admin(user)
         summary = await service.endpoint_summary(db, webhook_id)
         found = await service.deliveries(db, webhook_id, limit=limit)
-        return shapes.Deliveries(webhook=shapes.webhook(summary), deliveries=[shapes.delivery(d) for d in found])
+        return shapes.WebhookDeliveries(webhook=shapes.webhook(summary), deliveries=[shapes.delivery(d) for d in found])

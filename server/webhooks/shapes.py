@@ -27,7 +27,7 @@ class NewWebhookAnswer(Webhook, kw_only=True):
     secret: str  # whsec_...: shown in this answer only
 
 
-class Attempt(msgspec.Struct, kw_only=True):
+class DeliveryAttempt(msgspec.Struct, kw_only=True):
     at: datetime
     status_code: int | None  # the receiver's answer; none when it could not be reached in time
     error: str | None
@@ -35,7 +35,7 @@ class Attempt(msgspec.Struct, kw_only=True):
     next_attempt_at: datetime | None  # the retry this failure scheduled
 
 
-class Delivery(msgspec.Struct, kw_only=True):
+class WebhookDeliveryAnswer(msgspec.Struct, kw_only=True):
     id: UUID
     webhook_id: str  # the webhook-id header: the same on every attempt
     event: str
@@ -44,12 +44,12 @@ class Delivery(msgspec.Struct, kw_only=True):
     delivered_at: datetime | None
     next_attempt_at: datetime | None
     last_error: str | None
-    attempts: list[Attempt]
+    attempts: list[DeliveryAttempt]
 
 
-class Deliveries(msgspec.Struct, kw_only=True):
+class WebhookDeliveries(msgspec.Struct, kw_only=True):
     webhook: Webhook
-    deliveries: list[Delivery]
+    deliveries: list[WebhookDeliveryAnswer]
 
 
 def webhook(summary: EndpointSummary) -> Webhook:
@@ -72,8 +72,8 @@ def new_webhook(endpoint: WebhookEndpoint, secret: str) -> NewWebhookAnswer:
     return NewWebhookAnswer(**fields, secret=secret)
 
 
-def attempt(row: WebhookAttempt) -> Attempt:
-    return Attempt(
+def attempt(row: WebhookAttempt) -> DeliveryAttempt:
+    return DeliveryAttempt(
         at=row.at,
         status_code=row.status_code,
         error=row.error,
@@ -82,9 +82,9 @@ def attempt(row: WebhookAttempt) -> Attempt:
     )
 
 
-def delivery(found: DeliveryRecord) -> Delivery:
+def delivery(found: DeliveryRecord) -> WebhookDeliveryAnswer:
     row = found.delivery
-    return Delivery(
+    return WebhookDeliveryAnswer(
         id=row.id,
         webhook_id=row.webhook_id,
         event=row.event,

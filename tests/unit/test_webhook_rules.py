@@ -7,12 +7,14 @@ import base64
 import hashlib
 import hmac
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from server.config import SettingsError, load_settings
 from server.errors import Invalid
 from server.webhooks.events import EventType, parse_events
 from server.webhooks.signing import new_secret, new_webhook_id, signed_headers
@@ -90,3 +92,11 @@ def test_a_signature_is_hmac_sha256_of_id_timestamp_and_body() -> None:
     digest = hmac.new(key, f"{webhook_id}.{int(at.timestamp())}.".encode() + body, hashlib.sha256).digest()
     assert headers["webhook-signature"] == "v1," + base64.b64encode(digest).decode()
     assert new_webhook_id() != webhook_id
+
+
+def test_the_delivery_timeout_is_a_setting_named_when_wrong(tmp_path: Path) -> None:
+    base = {"ROUNDTABLE_DATA_DIR": str(tmp_path)}
+    assert load_settings(base).webhook_timeout_seconds == 10
+    assert load_settings({**base, "ROUNDTABLE_WEBHOOK_TIMEOUT_SECONDS": "3"}).webhook_timeout_seconds == 3
+    with pytest.raises(SettingsError, match="ROUNDTABLE_WEBHOOK_TIMEOUT_SECONDS"):
+        load_settings({**base, "ROUNDTABLE_WEBHOOK_TIMEOUT_SECONDS": "0"})
