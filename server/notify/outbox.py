@@ -27,7 +27,6 @@ from server.config import Settings
 from server.notify.backoff import next_retry_after
 from server.notify.models import OutboxMessage
 from server.platform.db import transaction, utcnow
-from server.webhooks.delivery import deliver_pending
 
 log = logging.getLogger("roundtable.outbox")
 
@@ -119,6 +118,8 @@ async def send_pending(
 ) -> SendReport:
     """Send everything due: e-mail, then webhooks. Each has its own outages and back-off: a mail
     server that is down does not hold up webhooks, nor a receiver that is down the e-mail."""
+    from server.webhooks.delivery import deliver_pending  # only workers load the HTTP client
+
     mail = await send_mail(maker, settings, limit=limit)
     hooks = await deliver_pending(maker, settings, limit=limit)
     return SendReport(mail.sent, mail.failed, hooks.delivered, hooks.failed)
