@@ -111,7 +111,8 @@ class _Pass:
             self.delivered += 1
             return
         self.failed += 1
-        log.info("webhook %s to %s: %s", row.webhook_id, row.endpoint.url, answer.error)
+        # The endpoint's id, not its URL: a query string may hold the receiver's token.
+        log.info("webhook %s to endpoint %s: %s", row.webhook_id, row.endpoint_id, answer.error)
         if answer.receiver_down:
             await _back_off_the_rest(session, row)
 
