@@ -50,6 +50,8 @@ from server.web.errors import EXCEPTION_HANDLERS
 from server.web.render import clear_shown_flash
 from server.web.requests import BodyCheckedRequest
 from server.web.security import AuthMiddleware, CsrfMiddleware, security_headers
+from server.webhooks.api import WebhooksApi
+from server.webhooks.pages import WebhookPages
 
 
 class JsonSchemaAtRoot(OpenAPIRenderPlugin):
@@ -85,6 +87,9 @@ def route_handlers() -> Sequence[ControllerRouterHandler]:
         RoomPages,
         SchedulePages,
         MinutesPages,
+        # webhooks
+        WebhooksApi,
+        WebhookPages,
         static,
     ]
     return handlers

@@ -45,6 +45,7 @@ class Settings:
     session_cache_seconds: int = 30
     presence_seconds: int = 45
     chase: ChaseSettings = field(default_factory=ChaseSettings)
+    webhook_timeout_seconds: float = 10.0
 
     @property
     def embedded(self) -> bool:
@@ -174,6 +175,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         session_cache_seconds=_int(env, "SESSION_CACHE_SECONDS", 30),
         presence_seconds=_int(env, "PRESENCE_SECONDS", 45),
         chase=_chase(env),
+        webhook_timeout_seconds=_int(env, "WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1),
     )
 
 

@@ -21,6 +21,7 @@ from server.platform.db import Base, import_all_models
 from server.platform.migrations import upgrade
 from server.platform.runtime import Runtime
 from tests.support import Team, free_port, make_team
+from tests.webhook_receiver import Receiver
 
 import_all_models()
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-the-rules-0123456789"
@@ -150,3 +151,10 @@ async def live_url(app: Litestar) -> AsyncIterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     await task
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """A webhook receiver on loopback that records every request it is sent."""
+    async with Receiver() as running:
+        yield running

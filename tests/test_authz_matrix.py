@@ -55,6 +55,7 @@ from server.platform.db import transaction
 from server.platform.runtime import Runtime
 from server.timeutil import today_local
 from server.web.render import FLASH_KEY
+from server.webhooks import service as webhooks
 from tests.live_support import Participant
 from tests.support import PASSWORD, Team, csrf
 
@@ -212,6 +213,23 @@ EXPECTED: dict[tuple[str, str], Rule] = {
         ),
         world="shared",
     ),
+    # --- webhooks: administrators only --------------------------------------------------------
+    ("GET", "/api/webhooks"): Rule(ADMIN_ONLY),
+    ("POST", "/api/webhooks"): Rule(
+        ADMIN_ONLY,
+        body=js(lambda w, r: {"url": f"https://records.example/{w.tag}/{r}", "events": ["action.updated"]}),
+        world="shared",
+    ),
+    ("DELETE", "/api/webhooks/{webhook_id:uuid}"): Rule(ADMIN_ONLY),
+    ("GET", "/api/webhooks/{webhook_id:uuid}/deliveries"): Rule(ADMIN_ONLY),
+    ("GET", "/admin/webhooks"): Rule(ADMIN_ONLY),
+    ("POST", "/admin/webhooks"): Rule(
+        ADMIN_ONLY,
+        body=form(lambda w, r: {"url": f"https://records.example/form/{w.tag}/{r}", "events": "meeting.ended"}),
+        world="shared",
+    ),
+    ("GET", "/admin/webhooks/{webhook_id:uuid}"): Rule(ADMIN_ONLY),
+    ("POST", "/admin/webhooks/{webhook_id:uuid}/delete"): Rule(ADMIN_ONLY),
     # --- cases ---------------------------------------------------------------------------------
     ("GET", "/api/cases"): Rule(SIGNED_IN, why="each sees the list of their own cases"),
     ("POST", "/api/cases"): Rule(
@@ -458,6 +476,7 @@ class World:
     action_id: uuid.UUID | None = None
     token: str = "no-such-invitation"
     message_id: uuid.UUID | None = None
+    webhook_id: uuid.UUID | None = None
 
 
 class Worlds:
@@ -493,6 +512,10 @@ class Worlds:
                 return (await meetings.schedule_meeting(s, as_chair, t.chair, case.id, request)).id
 
             world = World(tag, t.roles, case.id, t.chair.id, {"scheduled": await schedule("Scheduled meeting")})
+            endpoint, _ = await webhooks.create_endpoint(
+                s, Actor(t.admin.id), url=f"https://records.example/{tag}", events=["action.updated"]
+            )
+            world.webhook_id = endpoint.id
             if meeting == "live" or whole:
                 live = world.meetings["live"] = await schedule("Live meeting")
                 chair = RoomCaller(s, pub, as_chair, t.chair, self.settings)
@@ -536,6 +559,7 @@ def url_for(template: str, rule: Rule, world: World) -> str:
         "user_id": world.users["member"].id,
         "token": world.token,
         "message_id": world.message_id,
+        "webhook_id": world.webhook_id,
         "file_path": "css/app.css",
         "path": "nothing-here",
         **rule.params,
@@ -661,7 +685,7 @@ async def test_options_answers_every_path_without_revealing_anything(app: Litest
         team.chair.id,
         dict.fromkeys(("live", "scheduled", "ended"), team.meeting.id),
     )
-    world.item_id = world.hand_id = world.action_id = world.message_id = uuid.uuid4()
+    world.item_id = world.hand_id = world.action_id = world.message_id = world.webhook_id = uuid.uuid4()
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as anonymous:
         for template in sorted({route.path for route in app.routes if isinstance(route, HTTPRoute)}):
             response = await anonymous.options(url_for(template, Rule(OPTIONS_RULE), world))

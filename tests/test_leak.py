@@ -1,8 +1,9 @@
 """The leak test: a professionals-only item carries a marker in its title, its minutes, its
 decision and its action, and the marker is searched for in everything a family member can
 receive — pages, live fragments, JSON socket messages, API answers, the CSV export, the minutes
-PDF, calendar files, e-mails and notifications. The chair's copies must show the marker, so the
-test cannot pass by showing nothing."""
+PDF, calendar files, e-mails and notifications — and in every webhook sent about the case, which
+carries no text at all. The chair's copies must show the marker, so the test cannot pass by
+showing nothing."""
 
 from __future__ import annotations
 
@@ -17,12 +18,18 @@ import httpx
 import websockets
 from sqlalchemy import select
 
+from server.audit.service import Actor
+from server.config import Settings
 from server.notify.models import OutboxMessage
+from server.notify.outbox import send_pending
 from server.platform.runtime import Runtime
 from server.timeutil import today_local
+from server.webhooks import service as webhooks
+from server.webhooks.events import EventType
 from tests.live_support import Participant
 from tests.pdftext import pdf_text
 from tests.support import Team
+from tests.webhook_receiver import Receiver
 
 MARKER = "ZEBRA-MARKER-4411"
 
@@ -177,7 +184,16 @@ async def _mail_to(runtime: Runtime, address: str) -> str:
     return "\n".join(_email_text(row.message) for row in mine)
 
 
-async def test_nothing_professionals_only_reaches_the_family(live_url: str, team: Team, runtime: Runtime) -> None:
+async def _webhooks_sent(runtime: Runtime, settings: Settings, receiver: Receiver) -> str:
+    await send_pending(runtime.sessionmaker, settings)
+    return "\n".join(request.body.decode() for request in receiver.requests)
+
+
+async def test_nothing_professionals_only_reaches_the_family(
+    live_url: str, team: Team, runtime: Runtime, settings: Settings, receiver: Receiver
+) -> None:
+    async with runtime.sessionmaker() as session:
+        await webhooks.create_endpoint(session, Actor(team.admin.id), url=receiver.url, events=list(EventType))
     chair = await Participant(live_url, team.chair).sign_in()
     member = await Participant(live_url, team.member).sign_in()
     family = await Participant(live_url, team.family).sign_in()
@@ -198,6 +214,7 @@ async def test_nothing_professionals_only_reaches_the_family(live_url: str, team
         "personal socket": await family_inbox.close(),
         "pages, API, CSV and PDF": await _everything_fetched_by(family, team),
         "e-mail (invitations, minutes with PDF)": await _mail_to(runtime, team.family.email),
+        "webhooks (every event, to a case record system)": await _webhooks_sent(runtime, settings, receiver),
     }
     for channel, text in received.items():
         assert text, f"the family received nothing on the {channel}"

@@ -38,6 +38,7 @@ from server.meetings.models import Meeting
 from server.notify.outbox import Email, enqueue_many
 from server.people.models import User
 from server.platform.db import transaction
+from server.webhooks import service as webhooks
 
 CLOSED = ("done", "cancelled", "not_achieved")
 
@@ -101,8 +102,23 @@ async def chase_pass(
         ]
         recorded = await _record(session, due)
         emails = await _tell(session, settings, recorded)
+        await webhooks.actions_overdue(session, turned_overdue(recorded))
     await publisher.users_changed({recipient for recipient, _, _ in recorded}, "notification")
     return ChaseSummary(len(candidates), len(recorded), emails, in_working_hours=True)
+
+
+OVERDUE_STAGES = frozenset(stage.value for stage in (Stage.OVERDUE, Stage.ESCALATE_LEAD, Stage.ESCALATE_CHAIR))
+
+
+def turned_overdue(recorded: list[Recorded]) -> list[uuid.UUID]:
+    """The actions whose first overdue reminder or escalation this pass recorded: the ledger
+    makes that happen once per due date, so action.overdue is sent once per due date too."""
+    first = (
+        candidate.id
+        for _, candidate, reminder in recorded
+        if reminder.stage in OVERDUE_STAGES and not any(stage in OVERDUE_STAGES for stage, _ in candidate.sent)
+    )
+    return list(dict.fromkeys(first))
 
 
 def _facts(candidate: _Candidate) -> ActionFacts:

@@ -32,6 +32,7 @@ from server.notify.notifications import Note, add
 from server.notify.outbox import Email, enqueue
 from server.people.models import User
 from server.platform.db import transaction, utcnow
+from server.webhooks import service as webhooks
 
 
 async def open_actions_of_owner(session: AsyncSession, owner_id: uuid.UUID) -> Sequence[Action]:
@@ -197,6 +198,7 @@ async def change_action(
                 )
             )
         await _tell(session, settings, case, action, user, outcome)
+        await webhooks.action_updated(session, action, [kind for kind, *_ in outcome.events])
         record(
             session,
             actor,

@@ -1,5 +1,7 @@
-"""The outbox: e-mail is written in the same transaction as the change that caused it, and a
-worker sends it afterwards, so an SMTP outage delays a message and never loses it."""
+"""The outbox: e-mail and webhooks are written in the same transaction as the change that caused
+them, and a worker sends them afterwards, so an SMTP outage or a receiver that is down delays a
+message and never loses it. E-mail is sent here; webhooks by server/webhooks/delivery.py, with
+the same claiming, the same back-off and the same pass (:func:`send_pending`)."""
 
 from __future__ import annotations
 
@@ -107,12 +109,24 @@ async def enqueue_many(session: AsyncSession, settings: Settings, emails: Sequen
 class SendReport:
     sent: int
     failed: int
+    webhooks_delivered: int = 0
+    webhooks_failed: int = 0
 
 
 async def send_pending(
     maker: async_sessionmaker[AsyncSession], settings: Settings, *, limit: int = 10_000
 ) -> SendReport:
-    """Send what is due. Each message is claimed (FOR UPDATE SKIP LOCKED), sent and marked sent in
+    """Send everything due: e-mail, then webhooks. Each has its own outages and back-off: a mail
+    server that is down does not hold up webhooks, nor a receiver that is down the e-mail."""
+    from server.webhooks.delivery import deliver_pending  # only workers load the HTTP client
+
+    mail = await send_mail(maker, settings, limit=limit)
+    hooks = await deliver_pending(maker, settings, limit=limit)
+    return SendReport(mail.sent, mail.failed, hooks.delivered, hooks.failed)
+
+
+async def send_mail(maker: async_sessionmaker[AsyncSession], settings: Settings, *, limit: int = 10_000) -> SendReport:
+    """Send the e-mail that is due. Each message is claimed (FOR UPDATE SKIP LOCKED), sent and marked sent in
     a transaction of its own, over one SMTP connection: several workers share the outbox, and a
     worker killed mid-run can repeat at most the one message it was sending."""
     smtp = None

@@ -74,6 +74,7 @@ def import_all_models() -> None:
     from server.minutes import models as _minutes  # noqa: F401
     from server.notify import models as _notify  # noqa: F401
     from server.people import models as _people  # noqa: F401
+    from server.webhooks import models as _webhooks  # noqa: F401
 
 
 @asynccontextmanager
