@@ -17,8 +17,9 @@ from server.actions.models import Action
 from server.audit.service import Actor
 from server.config import Settings
 from server.live.events import NoPublisher
-from server.meetings import room
-from server.meetings.models import Meeting
+from server.meetings import room as ops
+from server.meetings.room.agenda import NewItem
+from server.meetings.room.record import NewAction
 from server.notify.outbox import send_pending
 from server.platform.db import transaction
 from server.platform.runtime import Runtime
@@ -31,7 +32,7 @@ from server.webhooks.events import (
     MinutesApproved,
     TimescaleOverdue,
 )
-from tests.support import Team
+from tests.support import Team, room_as
 from tests.webhook_receiver import Receiver, signature_matches
 
 MARKER = "ZEBRA-MARKER-4411"
@@ -40,42 +41,23 @@ MARKER = "ZEBRA-MARKER-4411"
 async def test_no_webhook_carries_a_name_or_professionals_only_content(
     runtime: Runtime, settings: Settings, team: Team
 ) -> None:
-    pub, chair = NoPublisher(), Actor(team.chair.id)
+    pub = NoPublisher()
     async with Receiver() as receiver:
         async with runtime.sessionmaker() as session:
             _, secret = await webhooks.create_endpoint(
                 session, Actor(team.admin.id), url=receiver.url, events=list(EventType)
             )
             meeting = team.meeting.id
-            await room.start(session, pub, chair, team.chair, meeting)
-            private = await room.add_item(
-                session, pub, chair, team.chair, meeting, f"Police intelligence {MARKER}", professionals_only=True
+            as_chair = room_as(runtime, session, team.chair)
+            await as_chair.run(ops.start, meeting)
+            private = await as_chair.run(
+                ops.add_item, meeting, NewItem(f"Police intelligence {MARKER}", professionals_only=True)
             )
-            action = await room.assign_action(
-                session,
-                pub,
-                chair,
-                team.chair,
-                meeting,
-                room.ActionInput(
-                    f"Check the record {MARKER}",
-                    team.member.id,
-                    today_local() + timedelta(days=3),
-                    "staying_safe",
-                    agenda_item_id=private.id,
-                ),
-            )
+            due = today_local() + timedelta(days=3)
+            new_action = NewAction(f"Check the record {MARKER}", team.member.id, due, "staying_safe", private.id)
+            action = await as_chair.run(ops.assign_action, meeting, new_action)  # sends action.created
             assert action.professionals_only  # agreed under the professionals-only item
-            async with transaction(session):  # what the live room calls when it agrees an action
-                found = await session.get(Action, action.id)
-                assert found is not None
-                await webhooks.action_created(session, found)
-            await room.end(session, pub, chair, team.chair, meeting, settings)
-            async with transaction(session):  # what the live room calls when the meeting ends
-                ended = await session.get(Meeting, meeting)
-                assert ended is not None
-                await session.refresh(ended)
-                await webhooks.meeting_ended(session, ended)
+            await as_chair.run(ops.end, meeting)  # sends meeting.ended
             async with transaction(session):  # the payloads of the features still to come
                 await webhooks.emit(
                     session,

@@ -14,7 +14,7 @@ from server.audit.service import Actor
 from server.errors import DomainError
 from server.people.api import require_admin
 from server.people.models import User
-from server.web.forms import field_errors, form_data
+from server.web.forms import form_data, form_errors
 from server.web.render import page, redirect
 from server.web.types import HttpRequest
 from server.webhooks import service
@@ -57,7 +57,7 @@ class WebhookPages(Controller):
                 db, actor, url=data.get("url", ""), events=events, description=data.get("description", "")
             )
         except DomainError as error:
-            return await self._list(request, db, 422, errors=field_errors(error), values={**data, "events": events})
+            return await self._list(request, db, 422, errors=form_errors(error), values={**data, "events": events})
         return page(request, "admin/webhooks/created.html", status_code=201, endpoint=endpoint, secret=secret)
 
     @get("/{webhook_id:uuid}")

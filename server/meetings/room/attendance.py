@@ -11,6 +11,7 @@ from server.meetings.models import Attendance, Hand, MeetingStatus
 from server.meetings.room.rows import end_turn, join_person, lower_hands
 from server.minutes.service import issue_minutes
 from server.platform.db import utcnow
+from server.webhooks import service as webhooks
 
 
 @command(
@@ -42,6 +43,7 @@ async def end(ctx: Ctx, _: NoBody) -> None:
     )
     await ctx.session.flush()
     await issue_minutes(ctx.session, ctx.settings, ctx.meeting.id)
+    await webhooks.meeting_ended(ctx.session, ctx.meeting)
 
 
 @command(

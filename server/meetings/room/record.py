@@ -23,6 +23,7 @@ from server.meetings.shapes import decision_out
 from server.people.models import User
 from server.timeutil import today_local
 from server.web.form_bodies import body_from_form
+from server.webhooks import service as webhooks
 
 DECISION_MAX = 5000
 ACTION_MAX = 2000
@@ -201,6 +202,7 @@ async def assign_action(ctx: Ctx, body: NewAction) -> Action:
         )
     )
     await ctx.session.refresh(action, ["owner", "agency"])
+    await webhooks.action_created(ctx.session, action)
     ctx.about("action", action.id, owner=owner.id, due_date=body.due_date)
     return action
 
