@@ -506,6 +506,7 @@ class Worlds:
                     t.chair,
                     live,
                     room.ActionInput("Meet the school", t.member.id, due, "being_healthy"),
+                    settings=self.settings,
                 )
                 world.item_id, world.hand_id, world.action_id = item.id, hand.id, action.id
             if whole:

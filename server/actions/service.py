@@ -11,41 +11,33 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.actions.assignment import notify_assigned
 from server.actions.chase import DUE_DATE_LEDGER_STAGES, Recipient
 from server.actions.models import (
     OPEN_STATUSES,
-    OUTCOME_AREA_LABELS,
     Acceptance,
     Action,
     ActionEvent,
     ActionStatus,
-    OutcomeArea,
     ReminderLedger,
 )
+
+# The action plan and its filters live in plan.py; these names are the service's public face.
+from server.actions.plan import CLOSED_STATUSES as CLOSED_STATUSES
+from server.actions.plan import PlanFilter as PlanFilter
+from server.actions.plan import action_plan as action_plan
+from server.actions.plan import api_filter as api_filter
+from server.actions.plan import plan_csv as plan_csv
 from server.audit.service import Actor, record
 from server.cases.models import Case, CaseMember, CaseRole
 from server.cases.service import VisibleCase, role_of, visible_case
 from server.config import Settings
 from server.errors import Conflict, Forbidden, Invalid, NotFound
-from server.exports import csv_text
 from server.live.events import MeetingChanged, Publisher, Region
 from server.notify.notifications import Note, add
 from server.notify.outbox import Email, enqueue
 from server.people.models import User
 from server.platform.db import transaction, utcnow
-
-CLOSED_STATUSES = (ActionStatus.DONE, ActionStatus.CANCELLED, ActionStatus.NOT_ACHIEVED)
-
-STATUS_FILTERS = ("open", "overdue", "done")
-
-
-def api_filter(status: str | None) -> PlanFilter:
-    """The API's ?status= (open, overdue or done; none for all) as an action plan filter."""
-    if status is None:
-        return PlanFilter(state="all")
-    if status not in STATUS_FILTERS:
-        raise Invalid("status must be open, overdue or done.", field="status")
-    return PlanFilter(state="done" if status == "done" else "open", overdue=status == "overdue")
 
 
 async def open_actions_of_owner(session: AsyncSession, owner_id: uuid.UUID) -> Sequence[Action]:
@@ -143,6 +135,7 @@ class _Outcome:
 
     tell: list[Tell] = field(default_factory=list)
     told: list[Note] = field(default_factory=list)
+    new_owner_reason: str | None = None  # the action changed hands: its new owner is asked to accept it
     events: list[tuple[str, str | None, str | None, str]] = field(default_factory=list)
 
     def event(self, kind: str, before: str | None, after: str | None, note: str = "") -> None:
@@ -205,6 +198,9 @@ async def change_action(
                 )
             )
         await _tell(session, settings, case, action, user, outcome)
+        if outcome.new_owner_reason is not None:
+            assigned = await notify_assigned(session, settings, action, by=user.id, reason=outcome.new_owner_reason)
+            outcome.told += [assigned] if assigned else []
         record(
             session,
             actor,
@@ -294,7 +290,7 @@ async def _change_owner(
     action.owner_id, action.agency_id = owner.id, owner.agency_id
     action.acceptance = Acceptance.PENDING
     action.snoozed_until = action.snooze_reason = None
-    outcome.tell.append(Tell(owner.id, "action_assigned", f"An action is now yours: {action.title}", reason))
+    outcome.new_owner_reason = reason
 
 
 def _snooze(action: Action, roles: ActionRoles, change: ActionChange, outcome: _Outcome, today: date) -> None:
@@ -342,8 +338,7 @@ async def _tell(
         add(session, note)
         person = await session.get(User, note.user_id)
         if person is not None:
-            email = Email([person.email], note.title, _email_text(settings, note))
-            await enqueue(session, settings, email, case_id=case.id)
+            await enqueue(session, settings, _email(settings, person, case, action, note), case_id=case.id)
 
 
 async def _ledger_event(session: AsyncSession, action: Action, what: str, case: Case, chairs: list[uuid.UUID]) -> None:
@@ -369,9 +364,13 @@ async def _ledger_event(session: AsyncSession, action: Action, what: str, case: 
     await session.execute(pg_insert(ReminderLedger).values(rows).on_conflict_do_nothing())
 
 
-def _email_text(settings: Settings, note: Note) -> str:
+def _email(settings: Settings, person: User, case: Case, action: Action, note: Note) -> Email:
+    """The e-mail of a notification; for a professionals-only action, a link and nothing of its content."""
     link = f"{settings.base_url}{note.link}" if note.link else settings.base_url
-    return f"{note.title}\n\n{note.body}\n\nOpen it in Roundtable: {link}\n"
+    if action.professionals_only:
+        subject = f"A professionals-only action has changed — case {case.reference}"
+        return Email([person.email], subject, f"{subject}.\n\nRead it in Roundtable: {link}\n")
+    return Email([person.email], note.title, f"{note.title}\n\n{note.body}\n\nOpen it in Roundtable: {link}\n")
 
 
 async def _after_commit(publisher: Publisher, session: AsyncSession, action: Action, outcome: _Outcome) -> None:
@@ -382,60 +381,3 @@ async def _after_commit(publisher: Publisher, session: AsyncSession, action: Act
         await publisher.users_changed(notified, "notification")
     if action.meeting_id is not None:
         await publisher.meeting_changed(MeetingChanged(action.meeting_id, 0, "action", frozenset({Region.ACTIONS})))
-
-
-# --- the action plan, filtered ------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class PlanFilter:
-    """What the action plan page and its CSV export show."""
-
-    state: str = "open"  # open, closed, done or all
-    overdue: bool = False
-    owner_id: uuid.UUID | None = None
-    agency_id: uuid.UUID | None = None
-    outcome_area: str | None = None
-
-
-async def action_plan(
-    session: AsyncSession, case_id: uuid.UUID, plan: PlanFilter, *, today: date, include_professionals_only: bool
-) -> Sequence[Action]:
-    query = select(Action).where(Action.case_id == case_id)
-    if not include_professionals_only:
-        query = query.where(Action.professionals_only.is_(False))
-    if plan.state == "open":
-        query = query.where(Action.status.in_(OPEN_STATUSES))
-    elif plan.state == "done":
-        query = query.where(Action.status == ActionStatus.DONE)
-    elif plan.state == "closed":
-        query = query.where(Action.status.in_(CLOSED_STATUSES))
-    if plan.overdue:
-        query = query.where(Action.status.in_(OPEN_STATUSES), Action.due_date < today)
-    if plan.owner_id:
-        query = query.where(Action.owner_id == plan.owner_id)
-    if plan.agency_id:
-        query = query.where(Action.agency_id == plan.agency_id)
-    if plan.outcome_area:
-        query = query.where(Action.outcome_area == plan.outcome_area)
-    return (await session.scalars(query.order_by(Action.due_date, Action.created_at))).all()
-
-
-def plan_csv(actions: Sequence[Action], today: date) -> str:
-    header = ["action", "owner", "agency", "outcome area", "due date", "status", "accepted", "overdue"]
-    return csv_text(
-        header,
-        (
-            [
-                a.title,
-                a.owner.name,
-                a.agency.name,
-                OUTCOME_AREA_LABELS.get(OutcomeArea(a.outcome_area), a.outcome_area),
-                a.due_date.isoformat(),
-                a.status,
-                a.acceptance,
-                "yes" if a.status in OPEN_STATUSES and a.due_date < today else "",
-            ]
-            for a in actions
-        ),
-    )

@@ -50,6 +50,7 @@ class NewMeeting(msgspec.Struct):
     turn_limit_seconds: int | None = None
     duration_minutes: int = 90
     location: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    already_held: bool = False  # record a meeting that took place: a past time, no invitations sent
 
 
 class NewInvitation(msgspec.Struct):
@@ -148,6 +149,7 @@ class CasesApi(Controller):
             turn_limit_seconds=data.turn_limit_seconds,
             duration_minutes=data.duration_minutes,
             location=data.location,
+            already_held=data.already_held,
         )
         meeting = await meetings.schedule_meeting(db, actor, user, case_id, request, settings=settings)
         return meeting_summary(await meetings.reload(db, meeting.id))

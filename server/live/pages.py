@@ -408,6 +408,7 @@ class RoomPages(Controller):
         user: User,
         actor: Actor,
         publisher: Publisher,
+        settings: Settings,
     ) -> Response[Any]:
         async def op(data: dict[str, str]) -> None:
             new = room.ActionInput(
@@ -422,6 +423,6 @@ class RoomPages(Controller):
                     data.get("decision_id"), "decision_id", "Choose a decision of this meeting."
                 ),
             )
-            await room.assign_action(db, publisher, actor, user, meeting_id, new)
+            await room.assign_action(db, publisher, actor, user, meeting_id, new, settings=settings)
 
         return await self._answer(request, meeting_id, op, "Action assigned.")

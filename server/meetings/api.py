@@ -294,6 +294,7 @@ class MeetingsApi(Controller):
         user: User,
         actor: Actor,
         publisher: Publisher,
+        settings: Settings,
     ) -> dict[str, Any]:
         new = room.ActionInput(
             data.title,
@@ -304,6 +305,6 @@ class MeetingsApi(Controller):
             data.decision_id,
             data.agency_id,
         )
-        action = await room.assign_action(db, publisher, actor, user, meeting_id, new)
+        action = await room.assign_action(db, publisher, actor, user, meeting_id, new, settings=settings)
         await db.refresh(action, ["owner", "agency"])
         return action_json(action, today_local())

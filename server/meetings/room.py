@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.actions.assignment import notify_assigned
 from server.actions.models import Action, ActionEvent, OutcomeArea
 from server.audit.service import Actor, record
 from server.cases.models import CaseMember, CaseRole
@@ -752,6 +753,7 @@ async def assign_action(
     meeting_id: uuid.UUID,
     new: ActionInput,
     *,
+    settings: Settings,
     today: date | None = None,
 ) -> Action:
     title = new.title.strip()
@@ -802,6 +804,7 @@ async def assign_action(
             )
         )
         ctx.audit("action.assign", "action", action.id, owner=owner.id, due_date=new.due_date)
+        await notify_assigned(ctx.session, settings, action, by=ctx.user.id)
         return action
 
     action: Action = await _apply(
@@ -815,6 +818,7 @@ async def assign_action(
         op,
         chair_only=True,
     )
+    await publisher.users_changed([action.owner_id], "notification")
     return action
 
 

@@ -23,7 +23,7 @@ async def form_data(request: Request) -> dict[str, str]:  # type: ignore[type-ar
 
 
 def field_errors(error: DomainError) -> dict[str, str]:
-    return {error.field or "form": error.detail}
+    return error.problems
 
 
 def parse_uuid(value: str | None, field: str, message: str) -> uuid.UUID:
