@@ -5,6 +5,8 @@ input is refused with a reason beside its field before it reaches the database."
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 NAME = 200
 EMAIL = 320
 TITLE = 200
@@ -20,3 +22,10 @@ def too_long(value: str | None, limit: int, what: str) -> str | None:
     if value is None or len(value) <= limit:
         return None
     return f"Keep {what} to {limit:,} characters or fewer (this has {len(value):,})."
+
+
+def length_problems(data: Mapping[str, str], rules: Mapping[str, tuple[int, str]]) -> dict[str, str]:
+    """Each field of a form over its limit, with its message: {field: (limit, "the title")}."""
+    return {
+        name: message for name, (limit, what) in rules.items() if (message := too_long(data.get(name), limit, what))
+    }

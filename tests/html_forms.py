@@ -140,8 +140,11 @@ class Document:
         return None if control is None else control.get("value")
 
 
-async def post_form(client: httpx.AsyncClient, path: str, fields: dict[str, str]) -> httpx.Response:
+async def post_form(
+    client: httpx.AsyncClient, path: str, fields: dict[str, str], headers: dict[str, str] | None = None
+) -> httpx.Response:
     """Post a form as a browser does: form-encoded, with the hidden CSRF field."""
     if not client.cookies.get("csrftoken"):
         await client.get("/sign-in")
-    return await client.post(path, data={**fields, "_csrf_token": client.cookies.get("csrftoken") or ""})
+    data = {**fields, "_csrf_token": client.cookies.get("csrftoken") or ""}
+    return await client.post(path, data=data, headers=headers or {})

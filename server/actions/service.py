@@ -11,6 +11,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server import limits
 from server.actions.assignment import notify_assigned
 from server.actions.chase import DUE_DATE_LEDGER_STAGES, Recipient
 from server.actions.models import (
@@ -33,6 +34,7 @@ from server.cases.models import Case, CaseMember, CaseRole
 from server.cases.service import VisibleCase, role_of, visible_case
 from server.config import Settings
 from server.errors import Conflict, Forbidden, Invalid, NotFound
+from server.limits import too_long
 from server.live.events import MeetingChanged, Publisher, Region
 from server.notify.notifications import Note, add
 from server.notify.outbox import Email, enqueue
@@ -165,6 +167,8 @@ async def change_action(
     today: date,
 ) -> Action:
     """Apply one change to an action, keep its history, and tell the right people at once."""
+    if message := too_long((change.reason or "").strip(), limits.REASON, "the reason"):
+        raise Invalid(message, field="reason")  # whatever the change: typed words are never dropped silently
     async with transaction(session):
         action, visible = await visible_action(session, user, action_id)
         await session.execute(select(Action.id).where(Action.id == action.id).with_for_update())

@@ -16,10 +16,10 @@ from server.audit.service import Actor, record
 from server.cases.models import Case, CaseMember, CaseRole
 from server.cases.service import managed_case, role_of
 from server.config import Settings
-from server.errors import Conflict, Invalid
+from server.errors import Conflict, Problems
 from server.notify.outbox import Email, enqueue
 from server.people.models import Agency, Sector, User
-from server.people.service import new_invitation, normalise_email
+from server.people.service import new_invitation, normalise_email, person_problems
 from server.platform.db import transaction
 
 
@@ -47,10 +47,8 @@ async def invite_family_member(
     session: AsyncSession, settings: Settings, actor: Actor, by: User, case_id: uuid.UUID, *, email: str, name: str
 ) -> Invited:
     email, name = normalise_email(email), name.strip()
-    if "@" not in email or " " in email or len(email) > 320:
-        raise Invalid("Enter an e-mail address like name@example.org.", field="email")
-    if not name or len(name) > 200:
-        raise Invalid("Enter the person's name.", field="name")
+    if problems := person_problems(email, name, None):
+        raise Problems(problems)
     async with transaction(session):
         case = (await managed_case(session, by, case_id)).case
         user = await session.scalar(select(User).where(User.email == email))

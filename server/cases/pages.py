@@ -193,10 +193,9 @@ class CasePages(Controller):
         except DomainError as error:
             if error.status_code in (403, 404):
                 raise
-            field = {"email": "invite_email", "name": "invite_name"}.get(error.field or "", "invite_email")
-            return await self._case_page(
-                request, db, user, actor, case_id, 422, errors={field: error.detail}, values=data
-            )
+            fields = {"email": "invite_email", "name": "invite_name"}
+            errors = {fields.get(name, "invite_email"): message for name, message in field_errors(error).items()}
+            return await self._case_page(request, db, user, actor, case_id, 422, errors=errors, values=data)
         return redirect(request, f"/cases/{case_id}", flash=f"Invitation sent to {invited.user.name}.")
 
     @get("/cases/{case_id:uuid}/audit")

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.audit.service import Actor, record
 from server.cases.access import CaseAccess, access_for, may_create_case, role_fits_sector
 from server.cases.models import Case, CaseMember, CaseRole
-from server.errors import Conflict, Forbidden, Invalid, NotFound
+from server.errors import Conflict, Forbidden, Invalid, NotFound, Problems
+from server.limits import too_long
 from server.live.events import Publisher
 from server.people.models import User
 from server.platform.db import transaction
@@ -78,10 +79,14 @@ async def create_case(
     reference, display_name = reference.strip(), display_name.strip()
     if not may_create_case(is_admin=creator.is_admin, sector=creator.agency.sector):
         raise Forbidden("Only professionals and administrators can open a case.")
-    if not reference:
-        raise Invalid("Enter the case reference.", field="reference")
-    if not display_name:
-        raise Invalid("Enter a display name for the case.", field="display_name")
+    problems = {
+        "reference": "Enter the case reference." if not reference else too_long(reference, 64, "the reference"),
+        "display_name": "Enter a display name for the case."
+        if not display_name
+        else too_long(display_name, 200, "the display name"),
+    }
+    if found := {field: message for field, message in problems.items() if message}:
+        raise Problems(found)
     async with transaction(session):
         lead = await session.get(User, lead_professional_id)
         if lead is None or lead.agency.sector == "family" or not lead.is_active:

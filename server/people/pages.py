@@ -9,17 +9,24 @@ from litestar.response import Template
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server import limits
 from server.audit.service import Actor
 from server.config import Settings
 from server.errors import DomainError, Invalid, TooManyAttempts
+from server.limits import length_problems
 from server.people import service
 from server.people.api import require_admin
 from server.people.models import Sector, User
+from server.people.passwords import MAX_LENGTH
 from server.web.forms import checked, field_errors, form_data, parse_uuid
 from server.web.render import page, redirect
 from server.web.security import SESSION_COOKIE, Auth, client_ip
 from server.web.sessions import end_browser_session, set_session_cookie
 from server.web.types import HttpRequest
+
+PASSWORD_LIMIT = (limits.PASSWORD, "the password")
+NEW_PASSWORD_LIMITS = dict.fromkeys(("password", "new_password", "confirm"), (MAX_LENGTH, "the password"))
+SIGN_IN_LIMITS = {"email": (limits.EMAIL, "the e-mail address"), "password": PASSWORD_LIMIT}
 
 
 def _safe_next(target: str | None) -> str:
@@ -34,7 +41,7 @@ class SignInPages(Controller):
 
     @get("/sign-in")
     async def sign_in_form(self, request: HttpRequest, next: str | None = None) -> Template:
-        return page(request, "auth/sign_in.html", error=None, email="", next=_safe_next(next))
+        return page(request, "auth/sign_in.html", errors={}, email="", next=_safe_next(next))
 
     @post("/sign-in")
     async def sign_in(
@@ -47,6 +54,8 @@ class SignInPages(Controller):
     ) -> Response[Any]:
         data = await form_data(request)
         email, target = data.get("email", ""), _safe_next(data.get("next"))
+        if problems := length_problems(data, SIGN_IN_LIMITS):
+            return page(request, "auth/sign_in.html", status_code=422, errors=problems, email=email, next=target)
         try:
             _, token = await service.sign_in(
                 db,
@@ -63,7 +72,7 @@ class SignInPages(Controller):
                 request,
                 "auth/sign_in.html",
                 status_code=429,
-                error=error.detail,
+                errors={"email": error.detail},
                 email=email,
                 next=target,
             )
@@ -72,7 +81,7 @@ class SignInPages(Controller):
                 request,
                 "auth/sign_in.html",
                 status_code=400,
-                error=error.detail,
+                errors={"email": error.detail},
                 email=email,
                 next=target,
             )
@@ -162,9 +171,11 @@ class AccountPages(Controller):
         settings: Settings,
     ) -> Response[Any]:
         data = await form_data(request)
-        if data.get("password") != data.get("confirm"):
-            _, person = await service.invitation_for(db, token[:200])
+        errors = length_problems(data, NEW_PASSWORD_LIMITS)
+        if not errors and data.get("password") != data.get("confirm"):
             errors = {"confirm": "The two passwords are not the same."}
+        if errors:
+            _, person = await service.invitation_for(db, token[:200])
             return page(request, "auth/invitation.html", status_code=422, person=person, token=token, errors=errors)
         try:
             _, invitation, cookie = await service.accept_invitation(
@@ -199,8 +210,10 @@ class AccountPages(Controller):
         settings: Settings,
     ) -> Response[Any]:
         data = await form_data(request)
-        if data.get("new_password") != data.get("confirm"):
+        errors = length_problems(data, {"current_password": PASSWORD_LIMIT, **NEW_PASSWORD_LIMITS})
+        if not errors and data.get("new_password") != data.get("confirm"):
             errors = {"confirm": "The two new passwords are not the same."}
+        if errors:
             return page(request, "account/account.html", status_code=422, errors=errors)
         try:
             cookie = await service.change_password(
