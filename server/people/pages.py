@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from litestar import Controller, Response, get, post
 from litestar.response import Template
@@ -14,7 +15,8 @@ from server.audit.service import Actor
 from server.config import Settings
 from server.errors import DomainError, Invalid, TooManyAttempts
 from server.limits import length_problems
-from server.people import service
+from server.live.events import Publisher
+from server.people import admin, service
 from server.people.api import require_admin
 from server.people.models import Sector, User
 from server.people.passwords import MAX_LENGTH
@@ -150,6 +152,109 @@ class AdminPages(Controller):
         except DomainError as error:
             return await self._render(request, db, 422, form="user", errors=field_errors(error), values=data)
         return redirect(request, "/admin", flash=f"{created.name} can now sign in.")
+
+    # --- one person ------------------------------------------------------------------------
+
+    async def _person(
+        self, request: HttpRequest, db: AsyncSession, user_id: UUID, status_code: int = 200, **context: object
+    ) -> Template:
+        person = await service.get_user(db, user_id)
+        context.setdefault("errors", {})
+        context.setdefault("values", {})
+        return page(
+            request,
+            "admin/person.html",
+            status_code=status_code,
+            person=person,
+            agencies=await service.list_agencies(db),
+            **context,
+        )
+
+    @get("/people/{user_id:uuid}")
+    async def person(self, request: HttpRequest, user_id: UUID, db: AsyncSession, user: User) -> Template:
+        require_admin(user)
+        return await self._person(request, db, user_id)
+
+    @post("/people/{user_id:uuid}")
+    async def change_person(
+        self, request: HttpRequest, user_id: UUID, db: AsyncSession, user: User, actor: Actor, publisher: Publisher
+    ) -> Response[Any]:
+        require_admin(user)
+        data = await form_data(request)
+        try:
+            agency_id = parse_uuid(data.get("agency_id"), "agency_id", "Choose an agency from the list.")
+            change = admin.PersonChange(
+                name=data.get("name", ""),
+                email=data.get("email", ""),
+                agency_id=agency_id,
+                is_admin=checked(data, "is_admin"),
+            )
+            person = await admin.change_person(db, actor, user, user_id, change)
+        except DomainError as error:
+            if error.status_code in (403, 404):
+                raise
+            return await self._person(request, db, user_id, 422, errors=field_errors(error), values=data)
+        await publisher.access_changed()  # a new agency or rights take effect on open pages at once
+        return redirect(request, f"/admin/people/{user_id}", flash=f"{person.name}'s details are saved.")
+
+    @post("/people/{user_id:uuid}/deactivate")
+    async def deactivate(
+        self, request: HttpRequest, user_id: UUID, db: AsyncSession, user: User, actor: Actor, publisher: Publisher
+    ) -> Response[Any]:
+        return await self._set_active(request, user_id, db, user, actor, publisher, active=False)
+
+    @post("/people/{user_id:uuid}/reactivate")
+    async def reactivate(
+        self, request: HttpRequest, user_id: UUID, db: AsyncSession, user: User, actor: Actor, publisher: Publisher
+    ) -> Response[Any]:
+        return await self._set_active(request, user_id, db, user, actor, publisher, active=True)
+
+    async def _set_active(
+        self,
+        request: HttpRequest,
+        user_id: UUID,
+        db: AsyncSession,
+        user: User,
+        actor: Actor,
+        publisher: Publisher,
+        *,
+        active: bool,
+    ) -> Response[Any]:
+        require_admin(user)
+        back = f"/admin/people/{user_id}"
+        try:
+            person = await admin.set_active(db, actor, user, user_id, active=active)
+        except DomainError as error:
+            if error.status_code in (403, 404):
+                raise
+            return redirect(request, back, flash=error.detail, category="error")
+        await publisher.access_changed()
+        if active:
+            return redirect(request, back, flash=f"{person.name} can sign in again.")
+        return redirect(request, back, flash=f"{person.name} is deactivated and has been signed out everywhere.")
+
+    @post("/people/{user_id:uuid}/reset")
+    async def reset(
+        self,
+        request: HttpRequest,
+        user_id: UUID,
+        db: AsyncSession,
+        user: User,
+        actor: Actor,
+        publisher: Publisher,
+        settings: Settings,
+    ) -> Response[Any]:
+        require_admin(user)
+        back = f"/admin/people/{user_id}"
+        try:
+            person = await admin.reset_sign_in(db, settings, actor, user, user_id)
+        except DomainError as error:
+            if error.status_code in (403, 404):
+                raise
+            return redirect(request, back, flash=error.detail, category="error")
+        await publisher.access_changed()
+        flash = f"{person.name} has been signed out everywhere and e-mailed a link to choose a new password."
+        return redirect(request, back, flash=flash)
 
 
 class AccountPages(Controller):
