@@ -1,7 +1,8 @@
 """Inviting a family member (parent, carer or young person) into a case by e-mail.
 
-The chair gives a name and an e-mail address. A family account is made (in the case's family
-agency, so the family is one voice in the queue), it joins the team with the family role, and a
+The chair gives a name and an e-mail address. A family account is made (in the agency the case's
+family already shares, so a second parent does not make a second family: the family is one voice
+in the queue and one position in a decision), it joins the team with the family role, and a
 single-use link that expires lets them set a password and land in their case."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.service import Actor, record
 from server.cases.models import Case, CaseMember, CaseRole
-from server.cases.service import managed_case, role_of
+from server.cases.service import check_one_family_voice, family_agency_id, managed_case, role_of
 from server.config import Settings
 from server.errors import Conflict, Problems
 from server.notify.outbox import Email, enqueue
@@ -34,6 +35,12 @@ def family_agency_name(case: Case) -> str:
 
 
 async def _family_agency(session: AsyncSession, case: Case) -> Agency:
+    """The agency the case's family already shares; for the first family member, the case's own."""
+    shared = await family_agency_id(session, case.id)
+    if shared is not None:
+        found = await session.get(Agency, shared)
+        assert found is not None
+        return found
     name = family_agency_name(case)
     agency = await session.scalar(select(Agency).where(Agency.name == name))
     if agency is None:
@@ -61,6 +68,7 @@ async def invite_family_member(
         elif user.agency.sector != Sector.FAMILY:
             raise Conflict("That e-mail address belongs to a professional's account.", field="email")
         if await role_of(session, case_id, user.id) is None:
+            await check_one_family_voice(session, case_id, user)
             session.add(CaseMember(case_id=case_id, user_id=user.id, role=CaseRole.FAMILY, added_by_id=by.id))
         secret = new_invitation(session, settings, user.id, case_id, by.id)
         link = f"{settings.base_url}/invitations/{secret}"

@@ -119,6 +119,28 @@ async def create_case(
     return case
 
 
+async def family_agency_id(session: AsyncSession, case_id: uuid.UUID) -> uuid.UUID | None:
+    """The one agency a case's family members share (the first to join sets it), so the family
+    has one voice in the queue and one position in a decision."""
+    return await session.scalar(
+        select(User.agency_id)
+        .join(CaseMember, CaseMember.user_id == User.id)
+        .where(CaseMember.case_id == case_id, CaseMember.role == CaseRole.FAMILY)
+        .order_by(CaseMember.added_at)
+        .limit(1)
+    )
+
+
+async def check_one_family_voice(session: AsyncSession, case_id: uuid.UUID, person: User) -> None:
+    shared = await family_agency_id(session, case_id)
+    if shared is not None and shared != person.agency_id:
+        raise Conflict(
+            f"{person.name}'s account is in another family agency than this case's family. An administrator "
+            "can move them into the case's family agency, so that the family speaks with one voice.",
+            field="user_id",
+        )
+
+
 async def add_member(
     session: AsyncSession, actor: Actor, by: User, case_id: uuid.UUID, user_id: uuid.UUID, role: str
 ) -> CaseMember:
@@ -133,6 +155,8 @@ async def add_member(
             raise Invalid("Choose a person who has an account.", field="user_id")
         if not role_fits_sector(case_role, user.agency.sector):
             raise Invalid("Family members join with the family role, and only they do.", field="role")
+        if case_role is CaseRole.FAMILY:
+            await check_one_family_voice(session, case_id, user)
         member = CaseMember(case_id=case_id, user_id=user_id, role=case_role, added_by_id=by.id)
         session.add(member)
         already = Conflict(f"{user.name} is already on this case's team.", field="user_id")
