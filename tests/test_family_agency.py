@@ -55,11 +55,12 @@ async def test_a_family_account_of_another_family_is_refused(team: Team, runtime
         stranger = await people.create_user(
             session, Actor(None), people.NewUser("kim.jones@test.example", "Kim Jones", other.id, None)
         )
+        stranger_id, stranger_email = stranger.id, stranger.email
         with pytest.raises(Conflict, match="another family agency"):
-            await cases.add_member(session, Actor(team.chair.id), team.chair, team.case.id, stranger.id, "family")
+            await cases.add_member(session, Actor(team.chair.id), team.chair, team.case.id, stranger_id, "family")
         with pytest.raises(Conflict, match="another family agency"):
             await invite_family_member(
-                session, settings, Actor(team.chair.id), team.chair, team.case.id, email=stranger.email, name="Kim"
+                session, settings, Actor(team.chair.id), team.chair, team.case.id, email=stranger_email, name="Kim"
             )
     assert await family_agencies(runtime, team) == {"Smith family"}
 
