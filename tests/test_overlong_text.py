@@ -13,7 +13,6 @@ the form or body plausible:
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -23,17 +22,11 @@ from typing import Any
 import httpx
 import pytest
 from litestar import Litestar
-from litestar.routes import HTTPRoute
 
-from server.audit.service import Actor
-from server.live.events import NoPublisher
-from server.meetings import room
-from server.notify.models import OutboxMessage
-from server.people import service as people
-from server.platform.db import transaction
 from server.platform.runtime import Runtime
 from server.timeutil import today_local
 from tests.html_forms import Document, Field, Form, post_form
+from tests.pages_support import PARAM, every_kind_of_thing, paths_of
 from tests.support import Team, sign_in
 
 LONG = 100_001  # longer than any field may be, and than the form reader keeps
@@ -49,59 +42,6 @@ class World:
     forms: list[tuple[str, str, Form]] = field(default_factory=list)  # (role, page, form)
 
 
-async def _live_meeting(runtime: Runtime, team: Team) -> dict[str, list[str]]:
-    """A second meeting under way, with everything its room's forms act on: an open item, a
-    raised hand, a decision and an action waiting for its owner to accept it."""
-    settings = runtime.settings
-    pub, chair = NoPublisher(), Actor(team.chair.id)
-    async with runtime.sessionmaker() as s:
-        from server.meetings import service as meetings
-
-        live = await meetings.schedule_meeting(
-            s,
-            chair,
-            team.chair,
-            team.case.id,
-            meetings.MeetingRequest("Live review", "tac", datetime.now(UTC) + timedelta(hours=1), team.chair.id),
-        )
-        await room.start(s, pub, chair, team.chair, live.id)
-        for person in (team.member, team.lead, team.family):
-            await room.join(s, pub, Actor(person.id), person, live.id)
-        item = await room.add_item(s, pub, chair, team.chair, live.id, "Health")
-        other = await room.add_item(s, pub, chair, team.chair, live.id, "Police check", professionals_only=True)
-        await room.open_item(s, pub, chair, team.chair, live.id, item.id)
-        await room.raise_hand(s, pub, Actor(team.lead.id), team.lead, live.id, "contribution")
-        await room.floor_next(s, pub, chair, team.chair, live.id)  # the lead speaks
-        hand = await room.raise_hand(s, pub, Actor(team.family.id), team.family, live.id, "contribution")
-        await room.raise_hand(s, pub, Actor(team.member.id), team.member, live.id, "contribution")
-        decision = await room.record_decision(s, pub, chair, team.chair, live.id, item.id, "Refer", "agreed", [])
-        action = await room.assign_action(
-            s,
-            pub,
-            chair,
-            team.chair,
-            live.id,
-            room.ActionInput(
-                "Refer to speech therapy", team.member.id, today_local() + timedelta(days=9), "being_healthy"
-            ),
-            settings=settings,
-        )
-        async with transaction(s):
-            token = people.new_invitation(s, settings, team.family.id, team.case.id, team.chair.id)
-        message = await s.scalar(OutboxMessage.__table__.select().with_only_columns(OutboxMessage.id).limit(1))
-    return {
-        "case_id": [str(team.case.id)],
-        "meeting_id": [str(team.meeting.id), str(live.id)],
-        "action_id": [str(action.id)],
-        "item_id": [str(item.id), str(other.id)],
-        "hand_id": [str(hand.id)],
-        "decision_id": [str(decision.id)],
-        "user_id": [str(team.member.id)],
-        "message_id": [str(message)],
-        "token": [token],
-    }
-
-
 @pytest.fixture
 async def world(app: Litestar, runtime: Runtime, team: Team) -> AsyncIterator[World]:
     clients = {
@@ -109,7 +49,7 @@ async def world(app: Litestar, runtime: Runtime, team: Team) -> AsyncIterator[Wo
         for role in ROLES
     }
     try:
-        ids = await _live_meeting(runtime, team)
+        ids = await every_kind_of_thing(runtime, team)
         for role in ROLES:
             if role == "anonymous":
                 await clients[role].get("/sign-in")
@@ -122,31 +62,6 @@ async def world(app: Litestar, runtime: Runtime, team: Team) -> AsyncIterator[Wo
 
 
 # --- every page, every form ---------------------------------------------------------------
-
-
-PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
-
-
-def paths_of(app: Litestar, method: str, ids: dict[str, list[str]], *, api: bool) -> list[tuple[str, str]]:
-    """Every concrete path of the app's routes for a method, each parameter filled from ``ids``:
-    (route pattern, path)."""
-    found = []
-    for route in app.routes:
-        if not isinstance(route, HTTPRoute) or route.path.startswith(("/static", "/schema")):
-            continue
-        if route.path.startswith("/api/") is not api:
-            continue
-        if method not in route.route_handler_map:
-            continue
-        names = PARAM.findall(route.path)
-        missing = [name for name in names if name not in ids]
-        assert not missing, f"{route.path}: give the test an id for {missing}"
-        for values in itertools.product(*(ids[name] for name in names)):
-            path = route.path
-            for name, value in zip(names, values, strict=True):
-                path = re.sub(r"\{" + name + r"(?::\w+)?\}", value, path, count=1)
-            found.append((route.path, path))
-    return found
 
 
 async def crawl(app: Litestar, world: World) -> None:

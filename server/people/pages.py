@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
@@ -201,37 +202,27 @@ class AdminPages(Controller):
     async def deactivate(
         self, request: HttpRequest, user_id: UUID, db: AsyncSession, user: User, actor: Actor, publisher: Publisher
     ) -> Response[Any]:
-        return await self._set_active(request, user_id, db, user, actor, publisher, active=False)
+        return await self._access_change(
+            request,
+            user,
+            user_id,
+            publisher,
+            lambda: admin.set_active(db, actor, user, user_id, active=False),
+            lambda person: f"{person.name} is deactivated and has been signed out everywhere.",
+        )
 
     @post("/people/{user_id:uuid}/reactivate")
     async def reactivate(
         self, request: HttpRequest, user_id: UUID, db: AsyncSession, user: User, actor: Actor, publisher: Publisher
     ) -> Response[Any]:
-        return await self._set_active(request, user_id, db, user, actor, publisher, active=True)
-
-    async def _set_active(
-        self,
-        request: HttpRequest,
-        user_id: UUID,
-        db: AsyncSession,
-        user: User,
-        actor: Actor,
-        publisher: Publisher,
-        *,
-        active: bool,
-    ) -> Response[Any]:
-        require_admin(user)
-        back = f"/admin/people/{user_id}"
-        try:
-            person = await admin.set_active(db, actor, user, user_id, active=active)
-        except DomainError as error:
-            if error.status_code in (403, 404):
-                raise
-            return redirect(request, back, flash=error.detail, category="error")
-        await publisher.access_changed()
-        if active:
-            return redirect(request, back, flash=f"{person.name} can sign in again.")
-        return redirect(request, back, flash=f"{person.name} is deactivated and has been signed out everywhere.")
+        return await self._access_change(
+            request,
+            user,
+            user_id,
+            publisher,
+            lambda: admin.set_active(db, actor, user, user_id, active=True),
+            lambda person: f"{person.name} can sign in again.",
+        )
 
     @post("/people/{user_id:uuid}/reset")
     async def reset(
@@ -244,17 +235,37 @@ class AdminPages(Controller):
         publisher: Publisher,
         settings: Settings,
     ) -> Response[Any]:
+        return await self._access_change(
+            request,
+            user,
+            user_id,
+            publisher,
+            lambda: admin.reset_sign_in(db, settings, actor, user, user_id),
+            lambda person: (
+                f"{person.name} has been signed out everywhere and e-mailed a link to choose a new password."
+            ),
+        )
+
+    async def _access_change(
+        self,
+        request: HttpRequest,
+        user: User,
+        user_id: UUID,
+        publisher: Publisher,
+        change: Callable[[], Awaitable[User]],
+        said: Callable[[User], str],
+    ) -> Response[Any]:
+        """A change to whether someone may sign in: their open sockets are re-checked at once."""
         require_admin(user)
         back = f"/admin/people/{user_id}"
         try:
-            person = await admin.reset_sign_in(db, settings, actor, user, user_id)
+            person = await change()
         except DomainError as error:
             if error.status_code in (403, 404):
                 raise
             return redirect(request, back, flash=error.detail, category="error")
         await publisher.access_changed()
-        flash = f"{person.name} has been signed out everywhere and e-mailed a link to choose a new password."
-        return redirect(request, back, flash=flash)
+        return redirect(request, back, flash=said(person))
 
 
 class AccountPages(Controller):

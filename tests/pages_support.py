@@ -1,0 +1,116 @@
+"""Every page of the app, for tests that visit them all: a case with one of everything a page or
+its forms act on (a scheduled, a live and an ended meeting, an open item, a raised hand, the
+floor taken, a decision, an action waiting to be accepted, an invitation link, an e-mail in the
+outbox), and the concrete paths of the app's routes filled from it."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from datetime import UTC, datetime, timedelta
+
+from litestar import Litestar
+from litestar.routes import HTTPRoute
+
+from server.audit.service import Actor
+from server.live.events import NoPublisher
+from server.meetings import room
+from server.meetings import service as meetings
+from server.notify.models import OutboxMessage
+from server.people import service as people
+from server.platform.db import transaction
+from server.platform.runtime import Runtime
+from server.timeutil import today_local
+from tests.support import Team
+
+PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
+
+
+async def every_kind_of_thing(runtime: Runtime, team: Team) -> dict[str, list[str]]:
+    """Beside the team's scheduled meeting, an ended one (with its minutes) and one under way with
+    everything its room's forms act on. Returns the ids a route's parameters take, by name."""
+    settings = runtime.settings
+    pub, chair = NoPublisher(), Actor(team.chair.id)
+    async with runtime.sessionmaker() as s:
+        ended = await meetings.schedule_meeting(
+            s,
+            chair,
+            team.chair,
+            team.case.id,
+            meetings.MeetingRequest("Last review", "tac", datetime.now(UTC) + timedelta(hours=2), team.chair.id),
+        )
+        await room.start(s, pub, chair, team.chair, ended.id)
+        await room.join(s, pub, Actor(team.family.id), team.family, ended.id)
+        await room.end(s, pub, chair, team.chair, ended.id, settings)
+        live = await meetings.schedule_meeting(
+            s,
+            chair,
+            team.chair,
+            team.case.id,
+            meetings.MeetingRequest("Live review", "tac", datetime.now(UTC) + timedelta(hours=1), team.chair.id),
+        )
+        await room.start(s, pub, chair, team.chair, live.id)
+        for person in (team.member, team.lead, team.family):
+            await room.join(s, pub, Actor(person.id), person, live.id)
+        item = await room.add_item(s, pub, chair, team.chair, live.id, "Health")
+        other = await room.add_item(s, pub, chair, team.chair, live.id, "Police check", professionals_only=True)
+        await room.open_item(s, pub, chair, team.chair, live.id, item.id)
+        await room.raise_hand(s, pub, Actor(team.lead.id), team.lead, live.id, "contribution")
+        await room.floor_next(s, pub, chair, team.chair, live.id)  # the lead speaks
+        hand = await room.raise_hand(s, pub, Actor(team.family.id), team.family, live.id, "contribution")
+        await room.raise_hand(s, pub, Actor(team.member.id), team.member, live.id, "contribution")
+        decision = await room.record_decision(s, pub, chair, team.chair, live.id, item.id, "Refer", "agreed", [])
+        action = await room.assign_action(
+            s,
+            pub,
+            chair,
+            team.chair,
+            live.id,
+            room.ActionInput(
+                "Refer to speech therapy", team.member.id, today_local() + timedelta(days=9), "being_healthy"
+            ),
+            settings=settings,
+        )
+        gone = await people.create_user(
+            s, Actor(None), people.NewUser("gone@test.example", "Gil Gone", team.member.agency_id, None)
+        )
+        async with transaction(s):
+            gone.is_active = False  # someone who left: their page offers reactivation
+            token = people.new_invitation(s, settings, team.family.id, team.case.id, team.chair.id)
+        message = await s.scalar(OutboxMessage.__table__.select().with_only_columns(OutboxMessage.id).limit(1))
+    return {
+        "case_id": [str(team.case.id)],
+        "meeting_id": [str(team.meeting.id), str(live.id), str(ended.id)],
+        "action_id": [str(action.id)],
+        "item_id": [str(item.id), str(other.id)],
+        "hand_id": [str(hand.id)],
+        "decision_id": [str(decision.id)],
+        "user_id": [str(team.member.id), str(gone.id)],
+        "message_id": [str(message)],
+        "token": [token],
+    }
+
+
+PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
+
+
+def paths_of(app: Litestar, method: str, ids: dict[str, list[str]], *, api: bool) -> list[tuple[str, str]]:
+    """Every concrete path of the app's routes for a method, each parameter filled from ``ids``:
+    (route pattern, path)."""
+    found = []
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute) or route.path.startswith(("/static", "/schema")):
+            continue
+        if route.path.startswith("/api/") is not api:
+            continue
+        if method not in route.route_handler_map:
+            continue
+        names = PARAM.findall(route.path)
+        missing = [name for name in names if name not in ids]
+        assert not missing, f"{route.path}: give the test an id for {missing}"
+        for values in itertools.product(*(ids[name] for name in names)):
+            path = route.path
+            for name, value in zip(names, values, strict=True):
+                path = re.sub(r"\{" + name + r"(?::\w+)?\}", value, path, count=1)
+            found.append((route.path, path))
+    return found
