@@ -10,7 +10,6 @@ day it is added."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -68,8 +67,8 @@ async def check(page: Page, where: str) -> list[str]:
 
 
 @pytest.fixture
-async def ids(runtime: Runtime, team: Team) -> AsyncIterator[dict[str, list[str]]]:
-    yield await every_kind_of_thing(runtime, team)
+async def ids(runtime: Runtime, team: Team) -> dict[str, list[str]]:
+    return await every_kind_of_thing(runtime, team)
 
 
 @pytest.mark.parametrize("width", WIDTHS)
