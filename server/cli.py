@@ -37,8 +37,13 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
-    from server.demo import load_demo
+    from server.demo import load_demo, reset_demo
 
+    if args.reset:
+        with servers(settings) as ends:
+            refused = asyncio.run(reset_demo(settings, ends.database_url, ends.redis_url))
+        print(refused or "Everything was deleted and the demo team loaded afresh.")
+        return 1 if refused else 0
     with servers(settings) as ends:
         loaded = asyncio.run(load_demo(settings, ends.database_url, ends.redis_url))
     print("Demo team loaded." if loaded else "The database already has people in it; demo not loaded.")
@@ -181,7 +186,12 @@ def parser() -> argparse.ArgumentParser:
     )
     migrate = add("migrate", cmd_migrate, "Apply the database migrations (to the newest, or --revision).")
     migrate.add_argument("--revision", default="head", help="target revision (default head)")
-    add("demo", cmd_demo, "Load the demo team into an empty database.")
+    demo = add("demo", cmd_demo, "Load the demo team into an empty database.")
+    demo.add_argument(
+        "--reset",
+        action="store_true",
+        help="delete everything and load the demo afresh (refused if anyone outside the demo has an account)",
+    )
     admin = add("create-admin", cmd_create_admin, "Create the first administrator on an empty system.")
     admin.add_argument("--email", required=True)
     admin.add_argument("--password", required=True)

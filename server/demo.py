@@ -93,6 +93,38 @@ async def load_demo(settings: Settings, database_url: str, redis_url: str) -> bo
         await engine.dispose()
 
 
+# --- starting the demo again (`roundtable demo --reset`) -----------------------------------------
+
+DEMO_DOMAIN = "@example.org"
+
+
+async def reset_demo(settings: Settings, database_url: str, redis_url: str) -> str | None:
+    """Empty every table and load the demo afresh: for trying the meeting again from the start.
+    Refused (returns the reason, changes nothing) when anyone outside the demo has an account, so
+    a real deployment cannot be wiped by a slip of the keyboard."""
+    from sqlalchemy import func, select, text
+
+    from server.people.models import User as Person
+    from server.platform.db import Base, import_all_models
+
+    import_all_models()
+    engine = make_engine(database_url, pool_size=2)
+    try:
+        async with engine.begin() as connection:
+            outsiders = await connection.scalar(
+                select(func.count()).select_from(Person).where(Person.email.not_like(f"%{DEMO_DOMAIN}"))
+            )
+            if outsiders:
+                return f"{outsiders} account(s) are not the demo's ({DEMO_DOMAIN}): nothing was deleted."
+            tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+            await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        async with make_sessionmaker(engine)() as session:
+            await _load(session)
+        return None
+    finally:
+        await engine.dispose()
+
+
 async def _load(session: AsyncSession) -> None:
     agencies = {}
     for name, sector in AGENCIES:

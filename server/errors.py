@@ -4,6 +4,8 @@ from ``hand_already_up``) without parsing the sentence meant for people."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class DomainError(Exception):
     status_code = 400
@@ -14,6 +16,11 @@ class DomainError(Exception):
         self.detail = detail
         self.field = field
         self.code = code or self.default_code
+
+    @property
+    def problems(self) -> dict[str, str]:
+        """Each field's message (a form shows it beside the field); "form" when no field is named."""
+        return {self.field or "form": self.detail}
 
 
 class NotSignedIn(DomainError):
@@ -50,3 +57,29 @@ class TooManyAttempts(DomainError):
     def __init__(self, detail: str, *, retry_after: int) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
+
+
+class Problem(str):
+    """A problem's words with the code an integration tells it by; a plain string everywhere else."""
+
+    code: str
+
+    def __new__(cls, words: str, code: str) -> Problem:
+        problem = super().__new__(cls, words)
+        problem.code = code
+        return problem
+
+
+class Problems(Invalid):
+    """Several fields wrong at once, so that a form lists every problem in one go. The API answers
+    with every message in ``detail``, the first field in ``field`` and all of them in ``problems``."""
+
+    def __init__(self, problems: Mapping[str, str]) -> None:
+        assert problems, "Problems needs at least one problem"
+        first = next(iter(problems))
+        super().__init__(" ".join(problems.values()), field=first, code=getattr(problems[first], "code", None))
+        self._problems = dict(problems)
+
+    @property
+    def problems(self) -> dict[str, str]:
+        return dict(self._problems)

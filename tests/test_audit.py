@@ -512,8 +512,9 @@ async def test_the_trail_filters_by_verb_person_and_dates(
 
     page = await client.get(f"/cases/{team.case.id}/audit", params={"verb": "action_plan", "who": str(team.member.id)})
     assert page.status_code == 200
-    assert "action_plan.view" in page.text
-    assert "case.create" not in page.text
+    assert "Read the action plan" in page.text  # in words, not event codes
+    assert "action_plan.view" not in page.text
+    assert "Created the case" not in page.text
     csv_rows = list(
         csv.reader(
             io.StringIO((await client.get(f"/cases/{team.case.id}/audit.csv", params={"verb": "case.view"})).text)

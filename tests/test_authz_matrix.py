@@ -137,6 +137,7 @@ WRONG_PASSWORD_CHANGE = {
 }
 
 M = "/api/meetings/{meeting_id:uuid}"
+NOBODY = "00000000-0000-4000-8000-000000000000"
 R = "/meetings/{meeting_id:uuid}/room"
 
 EXPECTED: dict[tuple[str, str], Rule] = {
@@ -194,6 +195,32 @@ EXPECTED: dict[tuple[str, str], Rule] = {
         world="shared",
     ),
     ("GET", "/admin"): Rule(ADMIN_ONLY),
+    # --- an administrator managing one person (the member; an unknown person where a call would
+    # sign someone out, so the other rules keep their browsers) ---------------------------------
+    ("GET", "/admin/people/{user_id:uuid}"): Rule(ADMIN_ONLY),
+    ("POST", "/admin/people/{user_id:uuid}"): Rule(
+        ADMIN_ONLY,
+        body=form(
+            lambda w, r: {
+                "name": w.users["member"].name,
+                "email": w.users["member"].email,
+                "agency_id": str(w.users["member"].agency_id),
+            }
+        ),
+        why="the member's own details again: nothing changes",
+        world="shared",
+    ),
+    ("POST", "/admin/people/{user_id:uuid}/reactivate"): Rule(ADMIN_ONLY, why="already active", world="shared"),
+    ("POST", "/admin/people/{user_id:uuid}/deactivate"): Rule(
+        rule_of(ADMIN_ONLY, admin=HIDDEN), params={"user_id": NOBODY}, why="nobody: refused before any look-up"
+    ),
+    ("POST", "/admin/people/{user_id:uuid}/reset"): Rule(
+        rule_of(ADMIN_ONLY, admin=HIDDEN), params={"user_id": NOBODY}, why="nobody: refused before any look-up"
+    ),
+    ("PATCH", "/api/users/{user_id:uuid}"): Rule(ADMIN_ONLY, body=js(lambda w, r: {}), world="shared"),
+    ("POST", "/api/users/{user_id:uuid}/reset"): Rule(
+        rule_of(ADMIN_ONLY, admin=HIDDEN), params={"user_id": NOBODY}, why="nobody: refused before any look-up"
+    ),
     ("GET", "/admin/outbox"): Rule(ADMIN_ONLY),
     ("GET", "/admin/outbox/{message_id:uuid}"): Rule(ADMIN_ONLY),
     ("POST", "/admin/agencies"): Rule(

@@ -131,6 +131,8 @@ async def test_a_busy_remembered_port_is_replaced(tmp_path: Path, started: list[
     stop(first)
     old_port = int(first.database_url.rsplit(":", 1)[1].split("/")[0])
     with socket.socket() as squatter:
+        # the stopped server's connections may linger in TIME_WAIT; the servers bind through them too
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         squatter.bind(("127.0.0.1", old_port))
         squatter.listen()
         again = ensure_running(tmp_path)

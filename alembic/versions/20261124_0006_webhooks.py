@@ -1,7 +1,7 @@
 """Webhooks: endpoints, and the webhook outbox of deliveries with every attempt.
 
 Revision ID: 0006
-Revises: 0002
+Revises: 0004
 Create Date: 2026-11-24
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0006"
-down_revision: str | None = "0002"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

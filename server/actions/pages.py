@@ -42,10 +42,24 @@ def _date(value: str | None, field: str) -> date | None:
         raise Invalid("Enter a date like 2026-12-01.", field=field) from None
 
 
+# Each form on the action page has its own reason field, so an error lands beside the right one.
+REASON_FIELDS = {
+    "accepted": "decline_reason",
+    "declined": "decline_reason",
+    "due_date": "due_reason",
+    "owner": "owner_reason",
+    "snooze": "snooze_reason",
+}
+
+
+def reason_field(what: str) -> str:
+    return REASON_FIELDS.get(what, "status_reason" if what in {s.value for s in ActionStatus} else "reason")
+
+
 def change_from_form(data: dict[str, str]) -> service.ActionChange:
     """The action form has one button per kind of change; the button's value says which."""
     what = data.get("change", "")
-    reason = data.get("reason") or None
+    reason = data.get(reason_field(what)) or data.get("reason") or None
     if what in ("accepted", "declined"):
         return service.ActionChange(acceptance=what, reason=reason)
     if what in {s.value for s in ActionStatus}:
@@ -60,6 +74,12 @@ def change_from_form(data: dict[str, str]) -> service.ActionChange:
     if what == "snooze":
         return service.ActionChange(snoozed_until=_date(data.get("snoozed_until"), "snoozed_until"), reason=reason)
     raise Invalid("Choose what to change.")
+
+
+def action_form_errors(what: str, error: DomainError) -> dict[str, str]:
+    """The service names "reason" (and "status" for a refused status): name this form's field."""
+    fields = {"reason": reason_field(what), "status": reason_field(what), "acceptance": "decline_reason"}
+    return {fields.get(name, name): message for name, message in form_errors(error).items()}
 
 
 def _uuid_or_none(value: str | None) -> UUID | None:
@@ -102,6 +122,7 @@ class ActionPages(Controller):
         action_id: UUID,
         status_code: int = 200,
         errors: dict[str, str] | None = None,
+        values: dict[str, str] | None = None,
     ) -> Template:
         action, visible = await service.visible_action(db, user, action_id)
         roles = await service.action_roles(db, action, user)
@@ -118,6 +139,7 @@ class ActionPages(Controller):
             team=await cases.team(db, action.case_id),
             today=today_local(),
             errors=errors or {},
+            values=values or {},
         )
 
     @get("/actions/{action_id:uuid}")
@@ -142,7 +164,9 @@ class ActionPages(Controller):
             change = change_from_form(data)
             await service.change_action(db, publisher, settings, actor, user, action_id, change, today=today_local())
         except DomainError as error:
-            return await self._action_page(request, db, user, actor, action_id, 422, form_errors(error))
+            what = data.get("change", "")
+            errors = action_form_errors(what, error)
+            return await self._action_page(request, db, user, actor, action_id, 422, errors, data)
         return redirect(request, f"/actions/{action_id}", flash="Saved. Everyone on the team can see the change.")
 
     async def _plan(

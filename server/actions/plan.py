@@ -1,4 +1,5 @@
-"""The action plan of a case, filtered as the page, its CSV export and the API ask."""
+"""The action plan of a case, filtered, and its CSV export: acceptance is shown in words, so a
+declined action never reads as simply "open"."""
 
 from __future__ import annotations
 
@@ -13,6 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.actions.models import CLOSED_STATUSES, OPEN_STATUSES, OUTCOME_AREA_LABELS, Action, ActionStatus, OutcomeArea
 from server.errors import Invalid
 from server.exports import csv_text
+
+ACCEPTANCE_WORDS = {
+    "pending": "Not yet accepted",
+    "accepted": "Accepted",
+    "declined": "Declined — needs a new owner",
+}
 
 STATUS_FILTERS = ("open", "overdue", "done")
 
@@ -63,7 +70,7 @@ def plan_csv(actions: Sequence[Action], today: date) -> str:
                 OUTCOME_AREA_LABELS.get(OutcomeArea(a.outcome_area), a.outcome_area),
                 a.due_date.isoformat(),
                 a.status,
-                a.acceptance,
+                ACCEPTANCE_WORDS.get(a.acceptance, a.acceptance) if a.status in OPEN_STATUSES else "",
                 "yes" if a.status in OPEN_STATUSES and a.due_date < today else "",
             ]
             for a in actions

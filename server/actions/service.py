@@ -11,6 +11,8 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server import limits
+from server.actions.assignment import notify_assigned
 from server.actions.chase import DUE_DATE_LEDGER_STAGES, Recipient
 from server.actions.models import (
     CLOSED_STATUSES,
@@ -21,11 +23,18 @@ from server.actions.models import (
     ActionStatus,
     ReminderLedger,
 )
+
+# The action plan and its filters live in plan.py; these names are the service's public face.
+from server.actions.plan import PlanFilter as PlanFilter
+from server.actions.plan import action_plan as action_plan
+from server.actions.plan import api_filter as api_filter
+from server.actions.plan import plan_csv as plan_csv
 from server.audit.service import Actor, record
 from server.cases.models import Case, CaseMember, CaseRole
 from server.cases.service import VisibleCase, role_of, visible_case
 from server.config import Settings
 from server.errors import Conflict, Forbidden, Invalid, NotFound
+from server.limits import too_long
 from server.live.events import MeetingChanged, Publisher
 from server.meetings.versions import bump_rooms_showing_action
 from server.notify.notifications import Note, add
@@ -130,6 +139,7 @@ class _Outcome:
 
     tell: list[Tell] = field(default_factory=list)
     told: list[Note] = field(default_factory=list)
+    new_owner_reason: str | None = None  # the action changed hands: its new owner is asked to accept it
     events: list[tuple[str, str | None, str | None, str]] = field(default_factory=list)
 
     def event(self, kind: str, before: str | None, after: str | None, note: str = "") -> None:
@@ -159,6 +169,8 @@ async def change_action(
     today: date,
 ) -> Action:
     """Apply one change to an action, keep its history, and tell the right people at once."""
+    if message := too_long((change.reason or "").strip(), limits.REASON, "the reason"):
+        raise Invalid(message, field="reason")  # whatever the change: typed words are never dropped silently
     async with transaction(session):
         action, visible = await visible_action(session, user, action_id)
         rooms = await bump_rooms_showing_action(session, action.case_id, action.meeting_id)
@@ -198,6 +210,9 @@ async def change_action(
                 )
             )
         await _tell(session, settings, case, action, user, outcome)
+        if outcome.new_owner_reason is not None:
+            assigned = await notify_assigned(session, settings, action, by=user.id, reason=outcome.new_owner_reason)
+            outcome.told += [assigned] if assigned else []
         await webhooks.action_updated(session, action, [kind for kind, *_ in outcome.events])
         record(
             session,
@@ -292,7 +307,7 @@ async def _change_owner(
     action.owner_id, action.agency_id = owner.id, owner.agency_id
     action.acceptance = Acceptance.PENDING
     action.snoozed_until = action.snooze_reason = None
-    outcome.tell.append(Tell(owner.id, "action_assigned", f"An action is now yours: {action.title}", reason))
+    outcome.new_owner_reason = reason
 
 
 def _snooze(action: Action, roles: ActionRoles, change: ActionChange, outcome: _Outcome, today: date) -> None:
@@ -342,8 +357,7 @@ async def _tell(
         add(session, note)
         person = await session.get(User, note.user_id)
         if person is not None:
-            email = Email([person.email], note.title, _email_text(settings, note))
-            await enqueue(session, settings, email, case_id=case.id)
+            await enqueue(session, settings, _email(settings, person, case, action, note), case_id=case.id)
 
 
 async def _ledger_event(session: AsyncSession, action: Action, what: str, case: Case, chairs: list[uuid.UUID]) -> None:
@@ -369,9 +383,13 @@ async def _ledger_event(session: AsyncSession, action: Action, what: str, case: 
     await session.execute(pg_insert(ReminderLedger).values(rows).on_conflict_do_nothing())
 
 
-def _email_text(settings: Settings, note: Note) -> str:
+def _email(settings: Settings, person: User, case: Case, action: Action, note: Note) -> Email:
+    """The e-mail of a notification; for a professionals-only action, a link and nothing of its content."""
     link = f"{settings.base_url}{note.link}" if note.link else settings.base_url
-    return f"{note.title}\n\n{note.body}\n\nOpen it in Roundtable: {link}\n"
+    if action.professionals_only:
+        subject = f"A professionals-only action has changed — case {case.reference}"
+        return Email([person.email], subject, f"{subject}.\n\nRead it in Roundtable: {link}\n")
+    return Email([person.email], note.title, f"{note.title}\n\n{note.body}\n\nOpen it in Roundtable: {link}\n")
 
 
 async def _after_commit(

@@ -59,6 +59,7 @@ class NewMeeting(msgspec.Struct):
     turn_limit_seconds: int | None = None
     duration_minutes: int = 90
     location: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    already_held: bool = False  # record a meeting that took place: a past time, no invitations sent
 
 
 class NewInvitation(msgspec.Struct):

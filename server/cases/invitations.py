@@ -1,7 +1,8 @@
 """Inviting a family member (parent, carer or young person) into a case by e-mail.
 
-The chair gives a name and an e-mail address. A family account is made (in the case's family
-agency, so the family is one voice in the queue), it joins the team with the family role, and a
+The chair gives a name and an e-mail address. A family account is made (in the agency the case's
+family already shares, so a second parent does not make a second family: the family is one voice
+in the queue and one position in a decision), it joins the team with the family role, and a
 single-use link that expires lets them set a password and land in their case."""
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.service import Actor, record
 from server.cases.models import Case, CaseMember, CaseRole
-from server.cases.service import managed_case, role_of
+from server.cases.service import check_one_family_voice, family_agency_id, managed_case, role_of
 from server.config import Settings
-from server.errors import Conflict, Invalid
+from server.errors import Conflict, Problems
 from server.notify.outbox import Email, enqueue
 from server.people.models import Agency, Sector, User
-from server.people.service import new_invitation, normalise_email
+from server.people.service import new_invitation, normalise_email, person_problems
 from server.platform.db import transaction
 
 
@@ -34,6 +35,12 @@ def family_agency_name(case: Case) -> str:
 
 
 async def _family_agency(session: AsyncSession, case: Case) -> Agency:
+    """The agency the case's family already shares; for the first family member, the case's own."""
+    shared = await family_agency_id(session, case.id)
+    if shared is not None:
+        found = await session.get(Agency, shared)
+        assert found is not None
+        return found
     name = family_agency_name(case)
     agency = await session.scalar(select(Agency).where(Agency.name == name))
     if agency is None:
@@ -47,10 +54,8 @@ async def invite_family_member(
     session: AsyncSession, settings: Settings, actor: Actor, by: User, case_id: uuid.UUID, *, email: str, name: str
 ) -> Invited:
     email, name = normalise_email(email), name.strip()
-    if "@" not in email or " " in email or len(email) > 320:
-        raise Invalid("Enter an e-mail address like name@example.org.", field="email", code="invalid_email")
-    if not name or len(name) > 200:
-        raise Invalid("Enter the person's name.", field="name")
+    if problems := person_problems(email, name, None):
+        raise Problems(problems)
     async with transaction(session):
         case = (await managed_case(session, by, case_id)).case
         user = await session.scalar(select(User).where(User.email == email))
@@ -65,6 +70,7 @@ async def invite_family_member(
                 "That e-mail address belongs to a professional's account.", field="email", code="professional_email"
             )
         if await role_of(session, case_id, user.id) is None:
+            await check_one_family_voice(session, case_id, user)
             session.add(CaseMember(case_id=case_id, user_id=user.id, role=CaseRole.FAMILY, added_by_id=by.id))
         secret = new_invitation(session, settings, user.id, case_id, by.id)
         link = f"{settings.base_url}/invitations/{secret}"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Response, get, post
+from litestar.params import QueryParameter
 from litestar.response import Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +18,7 @@ from server.actions.models import Action
 from server.actions.plan import PlanFilter, action_plan
 from server.audit.models import AuditEvent
 from server.audit.service import Actor, record
-from server.audit.trail import TrailFilter, case_trail, trail_csv
+from server.audit.trail import TrailFilter, case_trail, names_for, readable_trail, trail_csv
 from server.cases import service
 from server.cases.access import may_create_case
 from server.cases.invitations import invite_family_member
@@ -197,16 +198,16 @@ class CasePages(Controller):
         since: date | None = None,
         until: date | None = None,
         who: UUID | None = None,
+        page_number: Annotated[int, QueryParameter(name="page", ge=1, le=100_000)] = 1,
     ) -> Template:
         filters = TrailFilter(verb=verb or None, actor_id=who, since=since, until=until)
-        rows = await case_trail(db, actor, user, case_id, filters)
+        trail = await readable_trail(db, actor, user, case_id, filters, page=page_number)
         visible = await service.visible_case(db, user, case_id)
         return page(
             request,
             "cases/audit.html",
             case=visible.case,
-            rows=rows,
-            names=await _names(db, rows),
+            trail=trail,
             filters=filters,
             team=await service.team(db, case_id),
         )
@@ -225,8 +226,10 @@ class CasePages(Controller):
     ) -> Response[str]:
         filters = TrailFilter(verb=verb or None, actor_id=who, since=since, until=until)
         rows = await case_trail(db, actor, user, case_id, filters, export=True)
+        visible = await service.visible_case(db, user, case_id)
+        words = await names_for(db, rows, content=visible.access.can_see_content)
         return Response(
-            trail_csv(rows, await _names(db, rows)),
+            trail_csv(rows, await _names(db, rows), words),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="audit-{case_id}.csv"'},
         )

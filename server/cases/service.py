@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.audit.service import Actor, record
 from server.cases.access import CaseAccess, access_for, may_create_case, role_fits_sector
 from server.cases.models import Case, CaseMember, CaseRole
-from server.errors import Conflict, Forbidden, Invalid, NotFound
+from server.errors import Conflict, Forbidden, Invalid, NotFound, Problems
+from server.limits import too_long
 from server.live.events import Publisher
 from server.people.models import User
 from server.platform.db import transaction
@@ -78,10 +79,14 @@ async def create_case(
     reference, display_name = reference.strip(), display_name.strip()
     if not may_create_case(is_admin=creator.is_admin, sector=creator.agency.sector):
         raise Forbidden("Only professionals and administrators can open a case.", code="professionals_only")
-    if not reference:
-        raise Invalid("Enter the case reference.", field="reference")
-    if not display_name:
-        raise Invalid("Enter a display name for the case.", field="display_name")
+    problems = {
+        "reference": "Enter the case reference." if not reference else too_long(reference, 64, "the reference"),
+        "display_name": "Enter a display name for the case."
+        if not display_name
+        else too_long(display_name, 200, "the display name"),
+    }
+    if found := {field: message for field, message in problems.items() if message}:
+        raise Problems(found)
     async with transaction(session):
         lead = await session.get(User, lead_professional_id)
         if lead is None or lead.agency.sector == "family" or not lead.is_active:
@@ -122,6 +127,28 @@ async def create_case(
     return case
 
 
+async def family_agency_id(session: AsyncSession, case_id: uuid.UUID) -> uuid.UUID | None:
+    """The one agency a case's family members share (the first to join sets it), so the family
+    has one voice in the queue and one position in a decision."""
+    return await session.scalar(
+        select(User.agency_id)
+        .join(CaseMember, CaseMember.user_id == User.id)
+        .where(CaseMember.case_id == case_id, CaseMember.role == CaseRole.FAMILY)
+        .order_by(CaseMember.added_at)
+        .limit(1)
+    )
+
+
+async def check_one_family_voice(session: AsyncSession, case_id: uuid.UUID, person: User) -> None:
+    shared = await family_agency_id(session, case_id)
+    if shared is not None and shared != person.agency_id:
+        raise Conflict(
+            f"{person.name}'s account is in another family agency than this case's family. An administrator "
+            "can move them into the case's family agency, so that the family speaks with one voice.",
+            field="user_id",
+        )
+
+
 async def add_member(
     session: AsyncSession, actor: Actor, by: User, case_id: uuid.UUID, user_id: uuid.UUID, role: str
 ) -> CaseMember:
@@ -138,6 +165,8 @@ async def add_member(
             raise Invalid(
                 "Family members join with the family role, and only they do.", field="role", code="role_not_for_sector"
             )
+        if case_role is CaseRole.FAMILY:
+            await check_one_family_voice(session, case_id, user)
         member = CaseMember(case_id=case_id, user_id=user_id, role=case_role, added_by_id=by.id)
         session.add(member)
         already = Conflict(f"{user.name} is already on this case's team.", field="user_id", code="already_member")

@@ -72,6 +72,7 @@ class Ctx:
     detail: dict[str, Any] = field(default_factory=dict)
     verb: str | None = None
     also: set[ChangeKind] = field(default_factory=set)
+    notified: set[uuid.UUID] = field(default_factory=set)  # people with a new notification
 
     @property
     def is_chair(self) -> bool:
@@ -240,6 +241,8 @@ class RoomCaller:
             version = meeting.version
             assert ctx.also <= command.also, f"{command.name} made undeclared changes {ctx.also - command.also}"
         await self.publisher.meeting_changed(MeetingChanged(meeting_id, version, command.change, frozenset(ctx.also)))
+        if ctx.notified:
+            await self.publisher.users_changed(ctx.notified, "notification")
         return result
 
 

@@ -13,7 +13,7 @@ should not travel with them.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import select
@@ -23,10 +23,11 @@ from server.audit.service import Actor, record
 from server.cases.models import Case
 from server.cases.service import managed_case, role_of, team
 from server.config import Settings
-from server.errors import Conflict, Invalid, NotFound
+from server.errors import Conflict, NotFound, Problem, Problems
 from server.live.events import MeetingChanged, Publisher
 from server.meetings.changes import ChangeKind
 from server.meetings.models import MEETING_KIND_LABELS, Meeting, MeetingKind, MeetingStatus
+from server.meetings.schedule_rules import is_past, meeting_problems
 from server.notify.calendar import meeting_ics
 from server.notify.outbox import Attachment, Email, enqueue
 from server.people.models import User
@@ -34,7 +35,6 @@ from server.platform.db import transaction, utcnow
 from server.timeutil import zone
 
 Method = Literal["REQUEST", "CANCEL"]
-MAX_DURATION = 8 * 60
 
 
 def calendar_uid(meeting: Meeting) -> str:
@@ -155,16 +155,23 @@ def _invitation_email(
 # --- moving and cancelling -----------------------------------------------------------------------
 
 
-def check_changes(scheduled_at: datetime | None, duration_minutes: int | None, location: str | None) -> None:
-    if scheduled_at is not None:
-        if scheduled_at.tzinfo is None:
-            raise Invalid("Give the new time with its UTC offset.", field="scheduled_at", code="time_without_offset")
-        if scheduled_at < datetime.now(UTC):
-            raise Invalid("Choose a time that has not passed yet.", field="scheduled_at", code="time_in_past")
-    if duration_minutes is not None and not 0 < duration_minutes <= MAX_DURATION:
-        raise Invalid("A meeting lasts between 1 minute and 8 hours.", field="duration_minutes", code="out_of_range")
-    if location is not None and len(location.strip()) > 200:
-        raise Invalid("Keep the place to 200 characters.", field="location", code="too_long")
+def check_changes(
+    scheduled_at: datetime | None, duration_minutes: int | None, location: str | None, now: datetime
+) -> None:
+    """Every problem with a move at once; a meeting cannot be moved into the past."""
+    problems = meeting_problems(
+        title=None,
+        kind=None,
+        scheduled_at=scheduled_at,
+        duration_minutes=duration_minutes,
+        location=location,
+        already_held=False,
+        now=now,
+    )
+    if scheduled_at is not None and scheduled_at.tzinfo is not None and is_past(scheduled_at, now):
+        problems["scheduled_at"] = Problem("Choose a time that has not passed yet.", "time_in_past")
+    if problems:
+        raise Problems(problems)
 
 
 async def _locked_scheduled_meeting(session: AsyncSession, user: User, meeting_id: uuid.UUID) -> Meeting:
@@ -218,7 +225,7 @@ async def reschedule(
     location: str | None = None,
 ) -> Meeting:
     """Move a scheduled meeting (time, length or place) and send everyone the updated invitation."""
-    check_changes(scheduled_at, duration_minutes, location)
+    check_changes(scheduled_at, duration_minutes, location, utcnow())
     async with transaction(session):
         meeting = await _locked_scheduled_meeting(session, user, meeting_id)
         changes = _changes(meeting, scheduled_at, duration_minutes, location)

@@ -14,6 +14,7 @@ from server.audit.service import Actor
 from server.config import Settings
 from server.live.events import Publisher
 from server.meetings import invitations
+from server.meetings.schedule_rules import MAX_DURATION
 from server.meetings.service import reload
 from server.meetings.shapes import MeetingSummary, meeting_summary
 from server.people.models import User
@@ -23,7 +24,7 @@ class MeetingChange(msgspec.Struct):
     """Only the fields given change; an empty location clears it."""
 
     scheduled_at: datetime | None = None
-    duration_minutes: Annotated[int, msgspec.Meta(ge=1, le=invitations.MAX_DURATION)] | None = None
+    duration_minutes: Annotated[int, msgspec.Meta(ge=1, le=MAX_DURATION)] | None = None
     location: Annotated[str, msgspec.Meta(max_length=200)] | None = None
 
 

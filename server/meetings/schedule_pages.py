@@ -1,4 +1,6 @@
-"""Form posts for moving and cancelling a scheduled meeting from its page (meetings/_schedule_form.html)."""
+"""Form posts for scheduling a meeting (meetings/new.html), and for moving and cancelling one
+from its page (meetings/_schedule_form.html). Every problem is listed at once, beside its field,
+with what was typed kept; the turn limit is asked, and refused, in minutes."""
 
 from __future__ import annotations
 
@@ -6,38 +8,176 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Response, post
+from litestar import Controller, Response, get, post
+from litestar.response import Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.service import Actor
+from server.cases import service as cases
+from server.cases.models import CaseRole
 from server.config import Settings
-from server.errors import DomainError, Invalid
+from server.errors import DomainError, Problems
 from server.live.events import Publisher
-from server.meetings import invitations
-from server.meetings.models import Meeting
+from server.meetings import invitations, service
+from server.meetings.models import Meeting, MeetingKind
+from server.meetings.pages import meeting_page
+from server.meetings.schedule_rules import meeting_problems
 from server.people.models import User
+from server.platform.db import utcnow
 from server.timeutil import zone
-from server.web.forms import form_data, form_message, parse_int
-from server.web.render import redirect
+from server.web.forms import checked, form_data, form_errors, form_message
+from server.web.render import page, redirect
 from server.web.types import HttpRequest
 
+MAX_TURN_MINUTES = 60
+DEFAULT_DURATION = 90
 
-def _local_datetime(value: str | None) -> datetime | None:
-    """A datetime-local field is the deployment's local time; empty means unchanged."""
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value).replace(tzinfo=zone())
-    except ValueError:
-        raise Invalid("Enter the new date and time of the meeting.", field="scheduled_at") from None
+
+class Unreadable:
+    """The problems found while reading a form's fields, before the rules see them."""
+
+    def __init__(self) -> None:
+        self.problems: dict[str, str] = {}
+
+    def local_datetime(self, value: str | None, field: str, message: str) -> datetime | None:
+        """A datetime-local field is the deployment's local time; keep its offset explicit."""
+        if not value:
+            self.problems[field] = message
+            return None
+        try:
+            return datetime.fromisoformat(value).replace(tzinfo=zone())
+        except ValueError:
+            self.problems[field] = message
+            return None
+
+    def whole_number(self, value: str | None, field: str, message: str, low: int, high: int) -> int | None:
+        if not value:
+            return None
+        try:
+            number = int(value)
+        except ValueError:
+            number = None
+        if number is None or not low <= number <= high:
+            self.problems[field] = message
+            return None
+        return number
+
+    def uuid(self, value: str | None, field: str, message: str) -> UUID | None:
+        try:
+            return UUID(value or "")
+        except ValueError:
+            self.problems[field] = message
+            return None
+
+
+def read_new_meeting(data: dict[str, str], now: datetime) -> tuple[service.MeetingRequest | None, dict[str, str]]:
+    """The scheduling form as a request, or every problem with it."""
+    read = Unreadable()
+    when = read.local_datetime(data.get("scheduled_at"), "scheduled_at", "Enter the date and time of the meeting.")
+    chair_id = read.uuid(data.get("chair_id"), "chair_id", "Choose who chairs the meeting.")
+    turn = read.whole_number(
+        data.get("turn_limit_minutes"),
+        "turn_limit_minutes",
+        f"Enter the time for each turn as a whole number of minutes, from 1 to {MAX_TURN_MINUTES}.",
+        1,
+        MAX_TURN_MINUTES,
+    )
+    duration = read.whole_number(
+        data.get("duration_minutes"),
+        "duration_minutes",
+        "Enter the length as a whole number of minutes, from 1 to 480 (8 hours).",
+        1,
+        8 * 60,
+    )
+    already_held = checked(data, "already_held")
+    problems = meeting_problems(
+        title=data.get("title", ""),
+        kind=data.get("kind", ""),
+        scheduled_at=when,
+        duration_minutes=duration,
+        location=data.get("location"),
+        already_held=already_held,
+        now=now,
+    )
+    problems = {**read.problems, **problems}
+    if problems or when is None or chair_id is None:
+        return None, problems
+    request = service.MeetingRequest(
+        title=data.get("title", ""),
+        kind=data.get("kind", ""),
+        scheduled_at=when,
+        chair_id=chair_id,
+        turn_limit_seconds=None if turn is None else turn * 60,
+        duration_minutes=duration or DEFAULT_DURATION,
+        location=data.get("location"),
+        already_held=already_held,
+    )
+    return request, {}
+
+
+def form_problems(error: DomainError) -> dict[str, str]:
+    """The service speaks of the API's fields; the form asks the turn limit in minutes."""
+    problems = form_errors(error)
+    if "turn_limit_seconds" in problems:
+        problems.pop("turn_limit_seconds")
+        problems["turn_limit_minutes"] = f"Enter the time for each turn in minutes, from 1 to {MAX_TURN_MINUTES}."
+    return problems
 
 
 class SchedulePages(Controller):
     include_in_schema = False
-    path = "/meetings/{meeting_id:uuid}"
 
-    @post("/reschedule")
+    async def _new_form(
+        self, request: HttpRequest, db: AsyncSession, user: User, case_id: UUID, status_code: int = 200, **context: Any
+    ) -> Template:
+        visible = await cases.managed_case(db, user, case_id)
+        team = await cases.team(db, case_id)
+        chairs = [m.user for m in team if m.role in (CaseRole.CHAIR, CaseRole.PROFESSIONAL) and m.user.is_active]
+        context.setdefault("errors", {})
+        context.setdefault("values", {"chair_id": str(user.id), "kind": "tac", "duration_minutes": DEFAULT_DURATION})
+        return page(
+            request,
+            "meetings/new.html",
+            status_code=status_code,
+            case=visible.case,
+            chairs=chairs,
+            kinds=list(MeetingKind),
+            **context,
+        )
+
+    @get("/cases/{case_id:uuid}/meetings/new")
+    async def new_meeting(self, request: HttpRequest, case_id: UUID, db: AsyncSession, user: User) -> Template:
+        return await self._new_form(request, db, user, case_id)
+
+    @post("/cases/{case_id:uuid}/meetings")
+    async def schedule(
+        self,
+        request: HttpRequest,
+        case_id: UUID,
+        db: AsyncSession,
+        user: User,
+        actor: Actor,
+        settings: Settings,
+    ) -> Response[Any]:
+        data = await form_data(request)
+        await cases.managed_case(db, user, case_id)  # a case one may not manage: 404 or 403 first
+        meeting_request, problems = read_new_meeting(data, utcnow())
+        try:
+            if meeting_request is None:
+                raise Problems(problems)
+            meeting = await service.schedule_meeting(db, actor, user, case_id, meeting_request, settings=settings)
+        except DomainError as error:
+            if error.status_code in (403, 404):
+                raise
+            return await self._new_form(request, db, user, case_id, 422, errors=form_problems(error), values=data)
+        if meeting_request.already_held:
+            flash = "Meeting recorded. No invitations were sent, as it has already taken place."
+        else:
+            flash = "Meeting scheduled. Everyone on the team has been sent an invitation."
+        return redirect(request, f"/meetings/{meeting.id}", flash=flash)
+
+    @post("/meetings/{meeting_id:uuid}/reschedule")
     async def reschedule(
         self,
         request: HttpRequest,
@@ -51,7 +191,23 @@ class SchedulePages(Controller):
         data = await form_data(request)
         back = f"/meetings/{meeting_id}"
         sequence = await db.scalar(select(Meeting.calendar_sequence).where(Meeting.id == meeting_id))
+        read = Unreadable()
+        when = (
+            read.local_datetime(data["scheduled_at"], "scheduled_at", "Enter the new date and time of the meeting.")
+            if data.get("scheduled_at")
+            else None
+        )
+        duration = read.whole_number(
+            data.get("duration_minutes"),
+            "duration_minutes",
+            "Enter the length as a whole number of minutes, from 1 to 480 (8 hours).",
+            1,
+            8 * 60,
+        )
         try:
+            if read.problems:
+                invitations.check_changes(when, duration, data.get("location"), utcnow())
+                raise Problems(read.problems)
             meeting = await invitations.reschedule(
                 db,
                 publisher,
@@ -59,19 +215,24 @@ class SchedulePages(Controller):
                 user,
                 meeting_id,
                 settings=settings,
-                scheduled_at=_local_datetime(data.get("scheduled_at")),
-                duration_minutes=parse_int(
-                    data.get("duration_minutes"), "duration_minutes", "Enter the length in whole minutes."
-                ),
+                scheduled_at=when,
+                duration_minutes=duration,
                 location=data.get("location"),
             )
         except DomainError as error:
-            return redirect(request, back, flash=form_message(error), category="error")
+            if error.status_code in (403, 404):
+                raise
+            problems = {**read.problems, **form_errors(error)}
+            if error.status_code == 409:
+                return redirect(request, back, flash=error.detail, category="error")
+            return await meeting_page(
+                request, db, user, actor, meeting_id, 422, form="schedule", errors=problems, values=data
+            )
         moved = meeting.calendar_sequence != sequence
         flash = "Meeting moved. Everyone invited has been sent the new time." if moved else "Nothing changed."
         return redirect(request, back, flash=flash, category="success" if moved else "info")
 
-    @post("/cancel")
+    @post("/meetings/{meeting_id:uuid}/cancel")
     async def cancel(
         self,
         request: HttpRequest,

@@ -15,14 +15,14 @@ from server.audit.service import Actor, record
 from server.cases.models import CaseMember, CaseRole
 from server.cases.service import VisibleCase, managed_case, role_of, visible_case
 from server.config import Settings
-from server.errors import Invalid, NotFound
+from server.errors import NotFound, Problem, Problems
 from server.meetings.invitations import invite
-from server.meetings.models import AgendaItem, Meeting, MeetingKind, MeetingStatus
+from server.meetings.models import AgendaItem, Meeting, MeetingStatus
+from server.meetings.schedule_rules import meeting_problems, turn_limit_problem
 from server.people.models import User
-from server.platform.db import transaction
+from server.platform.db import transaction, utcnow
 
 ACTION_REVIEW_TITLE = "Review of actions from the last meeting"
-MAX_TURN_LIMIT = 60 * 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,22 +34,22 @@ class MeetingRequest:
     turn_limit_seconds: int | None = None
     duration_minutes: int = 90
     location: str | None = None
+    already_held: bool = False  # recording a meeting that took place: a past time, no invitations
 
 
-def check_meeting_request(req: MeetingRequest) -> None:
-    if not req.title.strip():
-        raise Invalid("Enter a title for the meeting.", field="title")
-    if req.kind not in MeetingKind.__members__.values():
-        kinds = ", ".join(MeetingKind)
-        raise Invalid(f"The kind of meeting must be one of: {kinds}.", field="kind", code="unknown_kind")
-    if req.scheduled_at.tzinfo is None:
-        raise Invalid("Give the meeting time with its UTC offset.", field="scheduled_at", code="time_without_offset")
-    if req.turn_limit_seconds is not None and not 0 < req.turn_limit_seconds <= MAX_TURN_LIMIT:
-        raise Invalid(
-            "A turn limit must be between 1 second and an hour.", field="turn_limit_seconds", code="out_of_range"
-        )
-    if not 0 < req.duration_minutes <= 8 * 60:
-        raise Invalid("A meeting lasts between 1 minute and 8 hours.", field="duration_minutes", code="out_of_range")
+def request_problems(req: MeetingRequest, now: datetime) -> dict[str, str]:
+    problems = meeting_problems(
+        title=req.title,
+        kind=req.kind,
+        scheduled_at=req.scheduled_at,
+        duration_minutes=req.duration_minutes,
+        location=req.location,
+        already_held=req.already_held,
+        now=now,
+    )
+    if message := turn_limit_problem(req.turn_limit_seconds):
+        problems["turn_limit_seconds"] = message
+    return problems
 
 
 async def schedule_meeting(
@@ -60,16 +60,18 @@ async def schedule_meeting(
     req: MeetingRequest,
     *,
     settings: Settings | None = None,
+    now: datetime | None = None,
 ) -> Meeting:
-    """Schedule a meeting; when the case has open actions, the agenda opens with their review."""
-    check_meeting_request(req)
+    """Schedule a meeting; when the case has open actions, the agenda opens with their review.
+    The whole team is invited, unless the meeting is being recorded after it was held."""
+    problems = request_problems(req, now or utcnow())
     async with transaction(session):
         await managed_case(session, by, case_id)
         chair_role = await role_of(session, case_id, req.chair_id)
         if chair_role not in (CaseRole.CHAIR, CaseRole.PROFESSIONAL):
-            raise Invalid(
-                "The chair must be a professional on the case's team.", field="chair_id", code="chair_not_on_team"
-            )
+            problems["chair_id"] = Problem("The chair must be a professional on the case's team.", "chair_not_on_team")
+        if problems:
+            raise Problems(problems)
         meeting = Meeting(
             case_id=case_id,
             title=req.title.strip(),
@@ -104,8 +106,9 @@ async def schedule_meeting(
             meeting_id=meeting.id,
             title=meeting.title,
             scheduled_at=meeting.scheduled_at,
+            already_held=req.already_held,
         )
-        if settings is not None:  # invitations with a calendar file go to the whole team
+        if settings is not None and not req.already_held:  # invitations with a calendar file
             await invite(session, settings, meeting)
     return meeting
 

@@ -6,7 +6,7 @@ from typing import Annotated
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Response, delete, get, post
+from litestar import Controller, Response, delete, get, patch, post
 from litestar.status_codes import HTTP_201_CREATED
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.audit.service import Actor
 from server.config import Settings
 from server.errors import Forbidden, NotSignedIn
-from server.people import service
+from server.live.events import Publisher
+from server.people import admin, service
 from server.people.models import User
 from server.people.shapes import (
     AgencyOut,
@@ -61,6 +62,16 @@ class NewUserBody(msgspec.Struct):
     agency_id: UUID
     password: Password | None = None
     is_admin: bool = False
+
+
+class PersonPatch(msgspec.Struct, forbid_unknown_fields=True):
+    """Only the fields given change; is_active false deactivates (every session ends at once)."""
+
+    name: Name | None = None
+    email: Email | None = None
+    agency_id: UUID | None = None
+    is_admin: bool | None = None
+    is_active: bool | None = None
 
 
 def require_admin(user: User) -> None:
@@ -173,3 +184,30 @@ class PeopleApi(Controller):
         require_admin(user)
         new = service.NewUser(data.email, data.name, data.agency_id, data.password, data.is_admin)
         return user_json(await service.create_user(db, actor, new))
+
+    @patch("/users/{user_id:uuid}")
+    async def change_user(
+        self, user_id: UUID, data: PersonPatch, db: AsyncSession, user: User, actor: Actor, publisher: Publisher
+    ) -> UserOut:
+        """Correct a person's details, or deactivate (is_active false) or reactivate them
+        (administrators). Deactivating ends every session and open socket of the person at once."""
+        require_admin(user)
+        change = admin.PersonChange(data.name, data.email, data.agency_id, data.is_admin)
+        person = await admin.change_person(db, actor, user, user_id, change)
+        if data.is_active is not None:
+            person = await admin.set_active(db, actor, user, user_id, active=data.is_active)
+        await publisher.access_changed()
+        await db.refresh(person, ["agency"])
+        return user_json(person)
+
+    @post("/users/{user_id:uuid}/reset", status_code=200)
+    async def reset_user(
+        self, user_id: UUID, db: AsyncSession, user: User, actor: Actor, publisher: Publisher, settings: Settings
+    ) -> UserOut:
+        """Reset a person's sign-in (administrators): the password stops working, every session
+        ends, and they are e-mailed a single-use link to choose a new one."""
+        require_admin(user)
+        person = await admin.reset_sign_in(db, settings, actor, user, user_id)
+        await publisher.access_changed()
+        await db.refresh(person, ["agency"])
+        return user_json(person)

@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
+from uuid import UUID
 
 from litestar import Controller, Response, get, post
 from litestar.response import Template
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server import limits
 from server.audit.service import Actor
 from server.config import Settings
 from server.errors import DomainError, TooManyAttempts
-from server.people import service
+from server.limits import length_problems
+from server.live.events import Publisher
+from server.people import admin, service
 from server.people.api import require_admin
 from server.people.models import Sector, User
+from server.people.passwords import MAX_LENGTH
 from server.web.forms import checked, form_data, form_errors, form_page, parse_uuid
 from server.web.render import page, redirect
 from server.web.security import SESSION_COOKIE, Auth, client_ip
 from server.web.sessions import end_browser_session, set_session_cookie
 from server.web.types import HttpRequest
+
+PASSWORD_LIMIT = (limits.PASSWORD, "the password")
+NEW_PASSWORD_LIMITS = dict.fromkeys(("password", "new_password", "confirm"), (MAX_LENGTH, "the password"))
+SIGN_IN_LIMITS = {"email": (limits.EMAIL, "the e-mail address"), "password": PASSWORD_LIMIT}
 
 
 def _safe_next(target: str | None) -> str:
@@ -34,7 +44,7 @@ class SignInPages(Controller):
 
     @get("/sign-in")
     async def sign_in_form(self, request: HttpRequest, next: str | None = None) -> Template:
-        return page(request, "auth/sign_in.html", error=None, email="", next=_safe_next(next))
+        return page(request, "auth/sign_in.html", errors={}, email="", next=_safe_next(next))
 
     @post("/sign-in")
     async def sign_in(
@@ -47,6 +57,8 @@ class SignInPages(Controller):
     ) -> Response[Any]:
         data = await form_data(request)
         email, target = data.get("email", ""), _safe_next(data.get("next"))
+        if problems := length_problems(data, SIGN_IN_LIMITS):
+            return page(request, "auth/sign_in.html", status_code=422, errors=problems, email=email, next=target)
         try:
             _, token = await service.sign_in(
                 db,
@@ -63,7 +75,7 @@ class SignInPages(Controller):
                 request,
                 "auth/sign_in.html",
                 status_code=429,
-                error=error.detail,
+                errors={"email": error.detail},
                 email=email,
                 next=target,
             )
@@ -72,7 +84,7 @@ class SignInPages(Controller):
                 request,
                 "auth/sign_in.html",
                 status_code=400,
-                error=error.detail,
+                errors={"email": error.detail},
                 email=email,
                 next=target,
             )
@@ -138,6 +150,119 @@ class AdminPages(Controller):
             return await self._render(request, db, 422, form="user", errors=form_errors(error), values=data)
         return redirect(request, "/admin", flash=f"{created.name} can now sign in.")
 
+    # --- one person ------------------------------------------------------------------------
+
+    async def _person(
+        self, request: HttpRequest, db: AsyncSession, user_id: UUID, status_code: int = 200, **context: object
+    ) -> Template:
+        person = await service.get_user(db, user_id)
+        context.setdefault("errors", {})
+        context.setdefault("values", {})
+        return page(
+            request,
+            "admin/person.html",
+            status_code=status_code,
+            person=person,
+            agencies=await service.list_agencies(db),
+            **context,
+        )
+
+    @get("/people/{user_id:uuid}")
+    async def person(self, request: HttpRequest, user_id: UUID, db: AsyncSession, user: User) -> Template:
+        require_admin(user)
+        return await self._person(request, db, user_id)
+
+    @post("/people/{user_id:uuid}")
+    async def change_person(
+        self, request: HttpRequest, user_id: UUID, db: AsyncSession, user: User, actor: Actor, publisher: Publisher
+    ) -> Response[Any]:
+        require_admin(user)
+        data = await form_data(request)
+        try:
+            agency_id = parse_uuid(data.get("agency_id"), "agency_id", "Choose an agency from the list.")
+            change = admin.PersonChange(
+                name=data.get("name", ""),
+                email=data.get("email", ""),
+                agency_id=agency_id,
+                is_admin=checked(data, "is_admin"),
+            )
+            person = await admin.change_person(db, actor, user, user_id, change)
+        except DomainError as error:
+            if error.status_code in (403, 404):
+                raise
+            return await self._person(request, db, user_id, 422, errors=form_errors(error), values=data)
+        await publisher.access_changed()  # a new agency or rights take effect on open pages at once
+        return redirect(request, f"/admin/people/{user_id}", flash=f"{person.name}'s details are saved.")
+
+    @post("/people/{user_id:uuid}/deactivate")
+    async def deactivate(
+        self, request: HttpRequest, user_id: UUID, db: AsyncSession, user: User, actor: Actor, publisher: Publisher
+    ) -> Response[Any]:
+        return await self._access_change(
+            request,
+            user,
+            user_id,
+            publisher,
+            lambda: admin.set_active(db, actor, user, user_id, active=False),
+            lambda person: f"{person.name} is deactivated and has been signed out everywhere.",
+        )
+
+    @post("/people/{user_id:uuid}/reactivate")
+    async def reactivate(
+        self, request: HttpRequest, user_id: UUID, db: AsyncSession, user: User, actor: Actor, publisher: Publisher
+    ) -> Response[Any]:
+        return await self._access_change(
+            request,
+            user,
+            user_id,
+            publisher,
+            lambda: admin.set_active(db, actor, user, user_id, active=True),
+            lambda person: f"{person.name} can sign in again.",
+        )
+
+    @post("/people/{user_id:uuid}/reset")
+    async def reset(
+        self,
+        request: HttpRequest,
+        user_id: UUID,
+        db: AsyncSession,
+        user: User,
+        actor: Actor,
+        publisher: Publisher,
+        settings: Settings,
+    ) -> Response[Any]:
+        return await self._access_change(
+            request,
+            user,
+            user_id,
+            publisher,
+            lambda: admin.reset_sign_in(db, settings, actor, user, user_id),
+            lambda person: (
+                f"{person.name} has been signed out everywhere and e-mailed a link to choose a new password."
+            ),
+        )
+
+    async def _access_change(
+        self,
+        request: HttpRequest,
+        user: User,
+        user_id: UUID,
+        publisher: Publisher,
+        change: Callable[[], Awaitable[User]],
+        said: Callable[[User], str],
+    ) -> Response[Any]:
+        """A change to whether someone may sign in: their open sockets are re-checked at once."""
+        require_admin(user)
+        back = f"/admin/people/{user_id}"
+        try:
+            person = await change()
+        except DomainError as error:
+            if error.status_code in (403, 404):
+                raise
+            return redirect(request, back, flash=error.detail, category="error")
+        await publisher.access_changed()
+        return redirect(request, back, flash=said(person))
+
 
 class AccountPages(Controller):
     """Accepting an invitation, and changing one's password."""
@@ -158,9 +283,11 @@ class AccountPages(Controller):
         settings: Settings,
     ) -> Response[Any]:
         data = await form_data(request)
-        if data.get("password") != data.get("confirm"):
-            _, person = await service.invitation_for(db, token[:200])
+        errors = length_problems(data, NEW_PASSWORD_LIMITS)
+        if not errors and data.get("password") != data.get("confirm"):
             errors = {"confirm": "The two passwords are not the same."}
+        if errors:
+            _, person = await service.invitation_for(db, token[:200])
             return page(request, "auth/invitation.html", status_code=422, person=person, token=token, errors=errors)
         try:
             _, invitation, cookie = await service.accept_invitation(
@@ -194,8 +321,10 @@ class AccountPages(Controller):
         settings: Settings,
     ) -> Response[Any]:
         data = await form_data(request)
-        if data.get("new_password") != data.get("confirm"):
+        errors = length_problems(data, {"current_password": PASSWORD_LIMIT, **NEW_PASSWORD_LIMITS})
+        if not errors and data.get("new_password") != data.get("confirm"):
             errors = {"confirm": "The two new passwords are not the same."}
+        if errors:
             return page(request, "account/account.html", status_code=422, errors=errors)
         try:
             cookie = await service.change_password(

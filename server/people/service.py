@@ -12,9 +12,11 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server import limits
 from server.audit.service import Actor, record
 from server.config import Settings
-from server.errors import Conflict, Invalid, NotFound
+from server.errors import Conflict, Invalid, NotFound, Problem, Problems
+from server.limits import too_long
 from server.people import ratelimit
 from server.people.models import Agency, ApiToken, Invitation, Sector, User, UserSession
 from server.people.passwords import hash_password, password_problem, verify_password
@@ -44,10 +46,15 @@ async def get_agency(session: AsyncSession, agency_id: uuid.UUID) -> Agency:
 
 async def create_agency(session: AsyncSession, actor: Actor, name: str, sector: str) -> Agency:
     name = name.strip()
+    problems = {}
     if not name:
-        raise Invalid("Enter the agency's name.", field="name")
+        problems["name"] = "Enter the agency's name."
+    elif message := too_long(name, limits.NAME, "the agency's name"):
+        problems["name"] = message
     if sector not in Sector.__members__.values():
-        raise Invalid("Choose a sector from the list.", field="sector", code="unknown_sector")
+        problems["sector"] = Problem("Choose a sector from the list.", "unknown_sector")
+    if problems:
+        raise Problems(problems)
     async with transaction(session):
         if await session.scalar(select(Agency.id).where(Agency.name == name)):
             raise Conflict(f"An agency called {name!r} already exists.", field="name", code="agency_exists")
@@ -84,18 +91,36 @@ class NewUser:
     is_admin: bool = False
 
 
+def email_problem(email: str) -> str | None:
+    if message := too_long(email, limits.EMAIL, "the e-mail address"):
+        return message
+    if "@" not in email or email.startswith("@") or email.endswith("@") or " " in email:
+        return Problem("Enter an e-mail address like name@example.org.", "invalid_email")
+    return None
+
+
+def name_problem(name: str) -> str | None:
+    return "Enter the person's name." if not name else too_long(name, limits.NAME, "the name")
+
+
+def person_problems(email: str, name: str, password: str | None) -> dict[str, str]:
+    """Every problem with a person's details at once."""
+    found = {"email": email_problem(email), "name": name_problem(name)}
+    if password is not None:
+        weak = password_problem(password, email=email, name=name)
+        found["password"] = None if weak is None else Problem(weak, "weak_password")
+    return {field: message for field, message in found.items() if message}
+
+
 async def create_user(session: AsyncSession, actor: Actor, new: NewUser) -> User:
     email = normalise_email(new.email)
     name = new.name.strip()
-    if "@" not in email or email.startswith("@") or email.endswith("@") or " " in email:
-        raise Invalid("Enter an e-mail address like name@example.org.", field="email", code="invalid_email")
-    if not name:
-        raise Invalid("Enter the person's name.", field="name")
-    if new.password is not None and (problem := password_problem(new.password, email=email, name=name)):
-        raise Invalid(problem, field="password", code="weak_password")
+    problems = person_problems(email, name, new.password)
     async with transaction(session):
         if await session.get(Agency, new.agency_id) is None:
-            raise Invalid("Choose an agency from the list.", field="agency_id", code="unknown_agency")
+            problems["agency_id"] = Problem("Choose an agency from the list.", "unknown_agency")
+        if problems:
+            raise Problems(problems)
         if await session.scalar(select(User.id).where(User.email == email)):
             raise Conflict(
                 "Someone with that e-mail address already has an account.", field="email", code="email_taken"

@@ -11,7 +11,7 @@ from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from server.errors import Conflict, DomainError, Invalid, NotSignedIn, TooManyAttempts
+from server.errors import Conflict, DomainError, Invalid, NotSignedIn, Problems, TooManyAttempts
 from server.web.render import page
 from server.web.types import HttpRequest
 
@@ -36,6 +36,8 @@ def domain_error(request: HttpRequest, exc: DomainError) -> Response[Any]:
         extra: dict[str, object] = {"code": exc.code}
         if exc.field:
             extra["field"] = exc.field
+        if isinstance(exc, Problems):
+            extra["problems"] = exc.problems
         response = _json(exc.status_code, exc.detail, **extra)
         response.headers.update(headers)
         return response

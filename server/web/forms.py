@@ -33,7 +33,7 @@ def form_errors(error: DomainError, *, prefix: str = "", default: str = "form") 
     cannot fix (not signed in, not allowed, not there) is raised again, to get its own page."""
     if error.status_code in NOT_FOR_THE_FORM:
         raise error
-    return {prefix + (error.field or default): error.detail}
+    return {prefix + (default if field == "form" else field): message for field, message in error.problems.items()}
 
 
 def form_page(

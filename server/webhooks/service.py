@@ -9,9 +9,10 @@ from the rows of the change, so that the code making the change needs one line.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import msgspec
@@ -21,7 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.actions.models import Action
 from server.audit.service import Actor, record
 from server.cases.models import Case
-from server.errors import Invalid, NotFound
+from server.errors import Invalid, NotFound, Problem, Problems
+from server.limits import too_long
 from server.meetings.models import Meeting
 from server.platform.db import transaction, utcnow
 from server.webhooks import events as ev
@@ -29,6 +31,9 @@ from server.webhooks.events import Envelope, EventType, Payload
 from server.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from server.webhooks.signing import new_secret, new_webhook_id
 from server.webhooks.urls import check_url
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 MAX_DESCRIPTION = 500
 
@@ -97,15 +102,30 @@ def _where(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
+def _or_problem(problems: dict[str, str], check: Callable[[T], R], value: T) -> R | None:
+    """``check(value)``, or None with its refusal noted in ``problems``, so that every problem is
+    told at once."""
+    try:
+        return check(value)
+    except Invalid as refused:
+        problems[refused.field or "form"] = Problem(refused.detail, refused.code)
+        return None
+
+
 async def create_endpoint(
     session: AsyncSession, actor: Actor, *, url: str, events: Sequence[str], description: str = ""
 ) -> tuple[WebhookEndpoint, str]:
     """Register a receiver; answers it with its signing secret, which is shown only this once."""
-    checked_url = check_url(url)
-    chosen = _checked_events(events)
+    problems: dict[str, str] = {}
+    checked_url = _or_problem(problems, check_url, url)
+    chosen = _or_problem(problems, _checked_events, events)
     description = description.strip()
-    if len(description) > MAX_DESCRIPTION:
-        raise Invalid(f"Keep the description to {MAX_DESCRIPTION} characters.", field="description")
+    if message := too_long(description, MAX_DESCRIPTION, "the description"):
+        problems["description"] = Problem(message, "too_long")
+    if problems:
+        raise Problems(problems)
+    assert checked_url is not None
+    assert chosen is not None
     secret = new_secret()
     async with transaction(session):
         endpoint = WebhookEndpoint(

@@ -11,6 +11,7 @@ from typing import Annotated
 import msgspec
 from sqlalchemy import select
 
+from server.actions.assignment import notify_assigned
 from server.actions.models import Action, ActionEvent, OutcomeArea
 from server.actions.shapes import ActionOut, action_json
 from server.cases.models import CaseMember, CaseRole
@@ -203,6 +204,8 @@ async def assign_action(ctx: Ctx, body: NewAction) -> Action:
     )
     await ctx.session.refresh(action, ["owner", "agency"])
     await webhooks.action_created(ctx.session, action)
+    if await notify_assigned(ctx.session, ctx.settings, action, by=ctx.user.id):
+        ctx.notified.add(action.owner_id)
     ctx.about("action", action.id, owner=owner.id, due_date=body.due_date)
     return action
 
