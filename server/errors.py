@@ -83,3 +83,15 @@ class Problems(Invalid):
     @property
     def problems(self) -> dict[str, str]:
         return dict(self._problems)
+
+
+class Unavailable(DomainError):
+    """Something this needs (the database, Redis) is out of reach for a moment: 503, with how
+    long to wait before trying again."""
+
+    default_code = "unavailable"
+    status_code = 503
+
+    def __init__(self, detail: str, *, code: str | None = None, retry_after: int = 5) -> None:
+        super().__init__(detail, code=code)
+        self.retry_after = retry_after

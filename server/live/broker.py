@@ -19,6 +19,8 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
+from server.platform.tasks import stop_if_cancelled
+
 log = logging.getLogger("roundtable.live")
 
 FIRST_BACKOFF = 0.1
@@ -82,6 +84,7 @@ class ResilientRedisBackend(ChannelsBackend):
                 assert self._pubsub is not None
                 message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=POLL)
             except (RedisError, OSError) as error:
+                stop_if_cancelled()
                 await self._lost(error)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)

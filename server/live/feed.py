@@ -33,6 +33,7 @@ from server.meetings.changes import ALL_PARTS, WRITES, Part
 from server.meetings.models import Meeting
 from server.meetings.state import Audience, Room, RoomView, family_sees_all, read_room, view_for
 from server.platform.db import utcnow
+from server.platform.tasks import stop_if_cancelled
 
 log = logging.getLogger("roundtable.live")
 RETRY_FIRST, RETRY_MAX = 0.2, 5.0
@@ -134,10 +135,12 @@ class MeetingFeed:
                 await self.step()
                 delay = RETRY_FIRST
             except Exception:  # the database is away, say: nothing is lost, try again soon
+                stop_if_cancelled()
                 log.exception("live: bringing meeting %s up to date failed; retrying in %.1fs", self.meeting_id, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX)
                 self.wake.set()
+            stop_if_cancelled()
 
     async def step(self) -> None:
         """Read what changed, then send it: the changed regions to everyone who has the room,

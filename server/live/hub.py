@@ -42,6 +42,7 @@ from server.live.inbox import Inbox
 from server.meetings.models import Meeting
 from server.platform.db import transaction
 from server.platform.runtime import Runtime
+from server.platform.tasks import stop_if_cancelled
 
 log = logging.getLogger("roundtable.live")
 RECHECK_EVERY = 30.0
@@ -223,6 +224,7 @@ class LiveHub(Publisher):
                 except Exception as error:
                     log.warning("live: could not read presence: %s", error)
                     break
+            stop_if_cancelled()
 
     def _broker_state(self, up: bool) -> None:
         """Redis lost or back: say so in the rooms; once back, bring every meeting up to date."""
@@ -256,6 +258,7 @@ class LiveHub(Publisher):
                         )
                     ).all()
             except Exception as error:
+                stop_if_cancelled()
                 log.warning("live: could not check meeting versions: %s", error)
                 continue
             behind = {}
@@ -282,6 +285,7 @@ class LiveHub(Publisher):
             try:
                 await self.recheck()
             except Exception:
+                stop_if_cancelled()
                 log.exception("live: re-checking open sockets failed")
 
     async def recheck(self) -> None:

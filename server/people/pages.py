@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server import limits
 from server.audit.service import Actor
 from server.config import Settings
-from server.errors import DomainError, TooManyAttempts
+from server.errors import DomainError, TooManyAttempts, Unavailable
 from server.limits import length_problems
 from server.live.events import Publisher
 from server.people import admin, service
@@ -70,12 +70,12 @@ class SignInPages(Controller):
                 user_agent=request.headers.get("user-agent"),
                 replaces=auth.session_id if auth else None,
             )
-        except TooManyAttempts as error:
+        except (TooManyAttempts, Unavailable) as error:
             return page(
                 request,
                 "auth/sign_in.html",
-                status_code=429,
-                errors={"email": error.detail},
+                status_code=error.status_code,
+                errors={"form": error.detail},  # about signing in now, not about what was typed
                 email=email,
                 next=target,
             )

@@ -5,16 +5,26 @@ counters would let twenty guesses sent at once all pass it before the first fail
 A refused attempt (429) gives its count back at once; a successful one clears the account's
 counter and gives back its count at the address; a failed one keeps it (`count_failure`). The
 keys counted by `check` are remembered for the rest of the sign-in in a context variable, so the
-callers' protocol (check, then count_failure or clear_account) is unchanged."""
+callers' protocol (check, then count_failure or clear_account) is unchanged.
+
+Without Redis the limit fails closed: no attempt is counted, so none is checked, and signing in
+answers 503 with Retry-After until Redis is back (README.md, "When a server fails", says why).
+People already signed in are not affected: their sessions are in PostgreSQL."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from server.errors import TooManyAttempts
+from server.errors import TooManyAttempts, Unavailable
+from server.platform.runtime import REDIS_UNAVAILABLE, out_of_reach
+
+log = logging.getLogger("roundtable.signin")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +47,21 @@ return 0
 """
 
 
+SIGNIN_PAUSED = "Signing in is paused for a few seconds while part of Roundtable restarts. Please try again shortly."
+
+
 async def check(redis: Redis, email: str, ip: str | None) -> None:
-    """Count this attempt, and refuse it before any password work when a counter is spent."""
+    """Count this attempt, and refuse it before any password work when a counter is spent;
+    refuse it too (503) when the attempt cannot be counted."""
+    try:
+        await _check(redis, email, ip)
+    except REDIS_UNAVAILABLE as error:
+        _counted.set(())
+        log.warning("sign-in refused: the attempt limit cannot be checked without Redis (%s)", error)
+        raise Unavailable(SIGNIN_PAUSED, code="signin_unavailable") from None
+
+
+async def _check(redis: Redis, email: str, ip: str | None) -> None:
     keys = _keys(email, ip)
     async with redis.pipeline(transaction=True) as pipe:
         for key, limit in keys:
@@ -76,10 +99,30 @@ async def clear_account(redis: Redis, email: str) -> None:
     account = f"signin:account:{email}"
     counted = _counted.get()
     _counted.set(())
-    await redis.delete(account)
-    for key in counted:
-        if key != account:
-            await _give_back(redis, key)
+    try:
+        await redis.delete(account)
+        for key in counted:
+            if key != account:
+                await _give_back(redis, key)
+    except REDIS_UNAVAILABLE as error:  # the sign-in stands; its counts stay, which only errs on the safe side
+        log.warning("sign-in: could not give back the attempt counts (%s)", error)
+
+
+@contextlib.asynccontextmanager
+async def given_back_on_outage(redis: Redis) -> AsyncIterator[None]:
+    """Around the password check: when the database is out of reach the attempt gets no answer
+    but a 503, so it is not held against the person, who tries again once it is back. (Only an
+    outage, which no caller can cause, gives counts back; every other failure keeps them.)"""
+    try:
+        yield
+    except Exception as error:
+        if out_of_reach(error) == "database":
+            counted = _counted.get()
+            _counted.set(())
+            with contextlib.suppress(*REDIS_UNAVAILABLE):
+                for key in counted:
+                    await _give_back(redis, key)
+        raise
 
 
 async def _give_back(redis: Redis, key: str) -> None:

@@ -168,7 +168,7 @@ async def sign_in(
     """
     email = normalise_email(email)
     await ratelimit.check(redis, email, ip)
-    async with transaction(session):
+    async with ratelimit.given_back_on_outage(redis), transaction(session):
         user = await session.scalar(select(User).where(User.email == email))
         valid = verify_password(user.password_hash if user else None, password)
         if user is None or not valid or not user.is_active:

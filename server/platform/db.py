@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -48,11 +50,49 @@ class CreatedMixin:
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+# Seconds to open a connection. A stopped database refuses at once; this bounds the wait for one
+# that is unreachable or hung. Generous, because a loaded server opening many connections at once
+# can take seconds per connection, and giving up then would turn a busy moment into 503s.
+CONNECT_TIMEOUT = 10.0
+POOL_TIMEOUT = 10.0  # seconds to wait for a pooled connection when all are busy
+
+
+def make_engine(url: str, *, pool_size: int = 10, connect_timeout: float = CONNECT_TIMEOUT) -> AsyncEngine:
     """An asyncpg engine. pool_pre_ping costs a round trip per checkout (about 2.5 ms of a change,
-    bench/README.md) and is kept: without it, a database restart shows people a 500 for every
-    stale pooled connection."""
-    return create_async_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+    bench/README.md) and is kept: it finds the pooled connections a database restart cut, so the
+    first calls after the database is back succeed instead of failing once per stale connection."""
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=20,
+        pool_pre_ping=True,
+        pool_timeout=POOL_TIMEOUT,
+        connect_args={"timeout": connect_timeout},
+    )
+
+
+# SQLSTATE classes and codes that mean "the server is not there" rather than "the query is wrong":
+# connection exceptions (08...), and shutting down, crashed or still starting (57P01-57P03).
+_UNREACHABLE_STATES = frozenset({"57P01", "57P02", "57P03"})
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether an error means PostgreSQL is out of reach for now (stopped, restarting, the
+    connection cut, no connection to be had), as opposed to a fault in a query or its data.
+    A refused connection reaches us as a bare OSError, a cut one wrapped in DBAPIError."""
+    seen: set[int] = set()
+    link: BaseException | None = error
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        if isinstance(link, ConnectionError | TimeoutError | PoolTimeout):
+            return True
+        if isinstance(link, DBAPIError) and link.connection_invalidated:
+            return True
+        state = getattr(link, "sqlstate", None)
+        if isinstance(state, str) and (state.startswith("08") or state in _UNREACHABLE_STATES):
+            return True
+        link = link.__cause__ or link.__context__
+    return False
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

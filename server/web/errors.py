@@ -11,7 +11,8 @@ from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from server.errors import Conflict, DomainError, Invalid, NotSignedIn, Problems, TooManyAttempts
+from server.errors import Conflict, DomainError, Invalid, NotSignedIn, Problems, TooManyAttempts, Unavailable
+from server.platform.runtime import out_of_reach
 from server.web.render import page
 from server.web.types import HttpRequest
 
@@ -31,7 +32,7 @@ def _json(status: int, detail: str, **extra: object) -> Response[Any]:
 
 
 def domain_error(request: HttpRequest, exc: DomainError) -> Response[Any]:
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyAttempts) else {}
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyAttempts | Unavailable) else {}
     if wants_json(request):
         extra: dict[str, object] = {"code": exc.code}
         if exc.field:
@@ -43,13 +44,15 @@ def domain_error(request: HttpRequest, exc: DomainError) -> Response[Any]:
         return response
     if isinstance(exc, NotSignedIn):
         return Redirect(path=f"/sign-in?next={request.url.path}", status_code=303)
-    return page(
+    response = page(
         request,
         "errors/error.html",
         status_code=exc.status_code,
         status=exc.status_code,
         message=exc.detail,
     )
+    response.headers.update(headers)
+    return response
 
 
 HTTP_CODES = {
@@ -96,7 +99,32 @@ def _validation_detail(exc: ValidationException) -> str | None:
     return None
 
 
+DATABASE_DOWN = Unavailable(
+    "Roundtable cannot reach its database just now, so nothing could be read or saved. Nothing saved "
+    "before is lost: please try again in a few seconds.",
+    code="database_unavailable",
+)
+REDIS_DOWN = Unavailable(
+    "Part of Roundtable is restarting, so this could not be done just now. Please try again in a few seconds.",
+    code="redis_unavailable",
+)
+
+
+def outage(exc: BaseException) -> Unavailable | None:
+    """The answer for an error that means a server we need is out of reach, if it is one."""
+    down = out_of_reach(exc)
+    if down == "database":
+        return DATABASE_DOWN
+    if down == "redis":
+        return REDIS_DOWN
+    return None
+
+
 def server_error(request: HttpRequest, exc: Exception) -> Response[Any]:
+    down = outage(exc)
+    if down is not None:  # not our bug: one line in the log, and a 503 that says when to try again
+        log.warning("%s on %s %s: %s", down.code, request.method, request.url.path, exc)
+        return domain_error(request, down)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     detail = "Something went wrong on our side. Nothing you sent was lost; please try again."
     if wants_json(request):
@@ -114,7 +142,7 @@ def database_refusal(request: HttpRequest, exc: DBAPIError) -> Response[Any]:
         return domain_error(request, Conflict("That already exists (someone may have just added it)."))
     if state in ("22021", "22P05"):
         return domain_error(request, Invalid("The text contains characters that cannot be stored."))
-    return server_error(request, exc)
+    return server_error(request, exc)  # an outage (a cut connection) among them
 
 
 EXCEPTION_HANDLERS = {

@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qs
 
 from litestar.datastructures import MutableScopeHeaders
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.people import service as people
+from server.web.errors import outage
 
 if TYPE_CHECKING:
     from server.platform.runtime import Runtime
@@ -89,7 +91,13 @@ class AuthMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket") and not scope["path"].startswith("/static/"):
-            scope["user"], scope["auth"] = await self._identify(scope)
+            try:
+                scope["user"], scope["auth"] = await self._identify(scope)
+            except Exception as error:
+                if scope["type"] != ScopeType.WEBSOCKET or outage(error) is None:
+                    raise  # the app's error handlers answer: a 503 with Retry-After for an outage
+                await _try_again_later(cast(RawReceive, receive), cast(RawSend, send))
+                return
         await self.app(scope, receive, send)
 
     async def _identify(self, scope: Scope) -> tuple[Any, Auth | None]:
@@ -109,6 +117,15 @@ class AuthMiddleware:
                 if found:
                     return found[0], Auth("session", found[1])
         return None, None
+
+
+async def _try_again_later(receive: RawReceive, send: RawSend) -> None:
+    """A socket that cannot be identified because the database is out of reach: accepted and
+    closed with 1013 (try again later), which pages retry by themselves; refused before the
+    handshake, it would look like a 403."""
+    if (await receive())["type"] == "websocket.connect":
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.close", "code": 1013, "reason": "The server is busy for a moment; try again."})
 
 
 class CsrfMiddleware:
