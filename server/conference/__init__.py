@@ -1,0 +1,1 @@
+"""What a child protection conference decides and records: the outcome with each agency's view."""
