@@ -17,7 +17,8 @@ import json
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
+from typing import Any
 
 from jinja2 import Environment
 from litestar.channels import ChannelsPlugin, Subscriber
@@ -65,6 +66,7 @@ class LiveHub(Publisher):
         self._listeners: dict[uuid.UUID, tuple[Subscriber, asyncio.Task[None]]] = {}
         self._here: dict[uuid.UUID, Counter[uuid.UUID]] = {}  # per meeting: sockets per person
         self._tasks: list[asyncio.Task[None]] = []
+        self._background: set[asyncio.Task[None]] = set()  # one-off work, kept from the collector
         self._control: Subscriber | None = None
         self._behind: dict[uuid.UUID, int] = {}
         self.context = FeedContext(runtime.sessionmaker, templates, self._connected)
@@ -234,7 +236,15 @@ class LiveHub(Publisher):
                 feed.resync()
                 feed.presence_changed()
         if up:
-            asyncio.get_running_loop().create_task(self._mark_all())
+            # A sign-out or a removal from the team while Redis was away was never heard here.
+            self.runtime.session_cache.clear()
+            self._in_background(self._mark_all())
+            self._in_background(self._recheck_quietly())
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _mark_all(self) -> None:
         try:
@@ -277,16 +287,19 @@ class LiveHub(Publisher):
         async for raw in subscriber.iter_events():
             if raw == RECHECK:
                 self.runtime.session_cache.clear()
-                await self.recheck()
+                await self._recheck_quietly()
 
     async def _recheck_loop(self) -> None:
         while True:
             await asyncio.sleep(RECHECK_EVERY)
-            try:
-                await self.recheck()
-            except Exception:
-                stop_if_cancelled()
-                log.exception("live: re-checking open sockets failed")
+            await self._recheck_quietly()
+            stop_if_cancelled()
+
+    async def _recheck_quietly(self) -> None:
+        try:
+            await self.recheck()
+        except Exception:
+            log.exception("live: re-checking open sockets failed")
 
     async def recheck(self) -> None:
         """Close every socket whose session has ended or expired, or whose person has left the
