@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.service import Actor, record
 from server.live.events import Publisher
+from server.live.viewer import viewer_flags
 from server.meetings.room import COMMANDS
 from server.meetings.views import view_of
 from server.people.models import User
@@ -39,7 +40,7 @@ async def room_page(
             meeting_id=meeting_id,
             via="room",
         )
-    return page(request, "live/room.html", view=view)
+    return page(request, "live/room.html", view=view, viewer_flags=viewer_flags(view, user.id))
 
 
 RoomPages = Router(
