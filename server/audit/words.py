@@ -31,7 +31,11 @@ CHANGE_WORDS = {
     "agency_id": "the agency",
     "is_admin": "administrator rights",
 }
-VIA_WORDS = {"api": " through the API", "api:meetings": " (its meetings) through the API"}
+VIA_WORDS = {
+    "api": " through the API",
+    "api:meetings": " (its meetings) through the API",
+    "present": " on a shared screen",
+}
 
 
 @dataclass(frozen=True, slots=True)

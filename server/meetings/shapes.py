@@ -85,7 +85,7 @@ class QueueEntry(msgspec.Struct):
     raised_at: Timestamp
     moved_by_chair: bool
     raised_by_chair: bool
-    by_round: bool = False  # queued by a go-round (then not counted as raised by the chair)
+    by_round: bool = False  # queued by a go-round (the room tags it "Round")
 
 
 class AgencyTime(msgspec.Struct):
@@ -214,9 +214,7 @@ def meeting_state(view: RoomView) -> MeetingState:
                 kind=hand.kind,
                 raised_at=iso(hand.raised_at),
                 moved_by_chair=hand.moved_at is not None,
-                raised_by_chair=hand.raised_by_id is not None
-                and hand.raised_by_id != hand.user_id
-                and not hand.by_round,
+                raised_by_chair=hand.raised_by_id is not None and hand.raised_by_id != hand.user_id,
                 by_round=hand.by_round,
             )
             for position, hand in enumerate(view.queue)
