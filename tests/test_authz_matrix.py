@@ -366,6 +366,7 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ),
     ("POST", M + "/hands/{hand_id:uuid}/move"): Rule(MEETING_CHAIR, body=js(lambda w, r: {"position": 0})),
     ("POST", M + "/round"): Rule(MEETING_CHAIR),
+    ("PUT", M + "/chair-voice"): Rule(MEETING_CHAIR, body=js(lambda w, r: {"speaks_for_agency": True})),
     ("POST", M + "/floor/next"): Rule(MEETING_CHAIR),
     ("POST", M + "/floor/end"): Rule(
         rule_of(MEETING_CHAIR, lead=OK), world="per_role", why="the chair or the speaker (the lead)"
@@ -390,6 +391,8 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/meetings/{meeting_id:uuid}/minutes.pdf"): Rule(TEAM, meeting="ended"),
     # --- meetings: the live room (pages and form posts) --------------------------------------------
     ("GET", R): Rule(TEAM),
+    ("GET", R + "/present"): Rule(TEAM, why="any member may put the room on a shared screen"),
+    ("POST", R + "/chair-voice"): Rule(MEETING_CHAIR, body=form(lambda w, r: {"speaks_for_agency": "true"})),
     ("POST", R + "/start"): Rule(MEETING_CHAIR, meeting="scheduled"),
     ("POST", R + "/end"): Rule(MEETING_CHAIR),
     ("POST", R + "/join"): Rule(TEAM),

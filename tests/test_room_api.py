@@ -440,7 +440,15 @@ async def test_a_round_queues_every_present_agency_once(room: Room) -> None:
         room.family.id: True,
     }
 
-    assert await room.ok(room.chair, "/round") == {"queued": 0}, "nobody is queued twice"
+    assert {h["user"]["id"]: h["by_round"] for h in queue} == {
+        room.member.id: False,
+        room.lead.id: True,
+        room.family.id: True,
+    }
+
+    again = await room.chair.post(room.base + "/round")
+    assert again.status_code == 409, "nobody is queued twice, and the round says it added nobody"
+    assert again.json()["code"] == "round_adds_nobody"
     assert len((await room.state())["queue"]) == 3
 
 
@@ -461,10 +469,9 @@ async def test_floor_next_follows_the_equal_voice_rules(room: Room) -> None:
     await room.open_item(item)
     state = await room.state()
     assert agency_ids(state["not_yet_heard"]) == {
-        str(room.chair.user.agency_id),
         str(room.member.user.agency_id),
         str(room.lead.user.agency_id),
-    }
+    }, "the chair is no voice of their own unless they speak for an agency"
 
     await room.speak(room.member)  # school has now been heard on this item
     state = await room.state()
@@ -491,7 +498,7 @@ async def test_floor_next_follows_the_equal_voice_rules(room: Room) -> None:
     assert state["speaker"]["user"]["id"] == room.lead.id
     assert state["speaker"]["since"] is not None
     assert [h["user"]["id"] for h in state["queue"]] == [room.member.id]
-    assert agency_ids(state["not_yet_heard"]) == {str(room.chair.user.agency_id)}, "the lead is being heard"
+    assert agency_ids(state["not_yet_heard"]) == set(), "the lead is being heard; the chair is no voice"
 
     # next: the lead's turn ends, the member gets the floor
     assert (await room.ok(room.chair, "/floor/next")) == {"speaker_id": room.member.id}
@@ -558,7 +565,7 @@ async def test_speaking_time_and_not_yet_heard(room: Room) -> None:
     assert by_agency.get(family_agency, 0) < 30
     assert all(seconds == 0 for agency, seconds in by_agency.items() if agency != family_agency)
     assert family_agency not in agency_ids(state["not_yet_heard"])
-    assert agency_ids(state["not_yet_heard"]) == {str(p.user.agency_id) for p in (room.chair, room.member, room.lead)}
+    assert agency_ids(state["not_yet_heard"]) == {str(p.user.agency_id) for p in (room.member, room.lead)}
     for entry in state["not_yet_heard"]:
         assert set(entry) >= {"id", "name"}
 

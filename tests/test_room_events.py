@@ -34,6 +34,7 @@ from server.meetings.commands import Command
 from server.meetings.room.agenda import MoveItem, NewItem, Visibility
 from server.meetings.room.floor import LowerHand, MoveHand, NewHand
 from server.meetings.room.record import NewAction, NewDecision, PositionBody
+from server.meetings.room.settings import ChairVoice
 from server.meetings.shapes import StateMessage
 from server.meetings.state import Audience, Room, load_room, read_room, view_for
 from server.platform.runtime import Runtime
@@ -140,6 +141,11 @@ SCENARIOS: dict[str, tuple[Command[Any, Any], Step, bool]] = {
     "lower a hand": (ops.lower_hand, lambda s: s.run("family", ops.lower_hand, LowerHand()), True),
     "move a hand": (ops.move_hand, lambda s: s.run("chair", ops.move_hand, MoveHand(0), s.hands["chair"]), True),
     "a round": (ops.start_round, lambda s: s.run("chair", ops.start_round), True),
+    "the chair speaks for their agency": (
+        ops.set_chair_voice,
+        lambda s: s.run("chair", ops.set_chair_voice, ChairVoice(speaks_for_agency=True)),
+        True,
+    ),
     "next speaker": (ops.floor_next, lambda s: s.run("chair", ops.floor_next), True),
     "end a turn": (ops.floor_end, lambda s: s.run("member", ops.floor_end), True),
     "record a decision": (

@@ -31,7 +31,11 @@ CHANGE_WORDS = {
     "agency_id": "the agency",
     "is_admin": "administrator rights",
 }
-VIA_WORDS = {"api": " through the API", "api:meetings": " (its meetings) through the API"}
+VIA_WORDS = {
+    "api": " through the API",
+    "api:meetings": " (its meetings) through the API",
+    "present": " on a shared screen",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +106,14 @@ PHRASES: dict[str, Phrase] = {
     "meeting.join": lambda e, n: f"Joined {n.meeting(e.object_id)}",
     "meeting.leave": lambda e, n: f"Left {n.meeting(e.object_id)}",
     "meeting.view": lambda e, n: f"Viewed {n.meeting(e.object_id)}" + VIA_WORDS.get(str(e.detail.get("via", "")), ""),
+    "meeting.chair_voice": lambda e, n: (
+        (
+            "Counted the chair as a voice of their agency in "
+            if e.detail.get("speaks_for_agency")
+            else "Left the chair out of the voices counted in "
+        )
+        + n.meeting(e.object_id)
+    ),
     "socket.connect": lambda e, n: f"Connected live to {n.meeting(e.meeting_id)}",
     "agenda.add": lambda e, n: (
         f"Added an agenda item to {n.meeting(e.meeting_id)}"

@@ -40,6 +40,7 @@ REGIONS: dict[ChangeKind, frozenset[Region]] = {
     ChangeKind.TEAM: ALL_REGIONS,
     ChangeKind.RESCHEDULED: ALL_REGIONS,
     ChangeKind.CANCELLED: ALL_REGIONS,
+    ChangeKind.SETTINGS: frozenset({R.PEOPLE, R.BALANCE, R.DECISIONS}),  # who counts as a voice
 }
 
 PRESENCE_REGIONS = frozenset({R.PEOPLE, R.QUEUE})  # who is connected; whom the chair may raise a hand for

@@ -27,6 +27,7 @@ class ChangeKind(StrEnum):
     TEAM = "team"  # the case's team or its lead professional changed
     RESCHEDULED = "rescheduled"
     CANCELLED = "cancelled"
+    SETTINGS = "settings"  # a setting of the meeting itself (whether the chair speaks for an agency)
 
 
 class Part(StrEnum):
@@ -57,4 +58,5 @@ WRITES: dict[ChangeKind, frozenset[Part]] = {
     ChangeKind.TEAM: frozenset({Part.TEAM}),
     ChangeKind.RESCHEDULED: frozenset(),
     ChangeKind.CANCELLED: frozenset(),
+    ChangeKind.SETTINGS: frozenset(),  # the meeting row, always read
 }

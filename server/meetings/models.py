@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.people.models import Agency, User
@@ -73,6 +74,9 @@ class Meeting(IdMixin, CreatedMixin, Base):
     status: Mapped[str] = mapped_column(String(16), default=MeetingStatus.SCHEDULED.value)
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     turn_limit_seconds: Mapped[int | None]
+    # An independent chair is not a voice of the meeting: left out of "not yet heard", the
+    # positions of a decision and the balance of voices, unless they also speak for their agency.
+    chair_speaks_for_agency: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     open_item_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("agenda_items.id", use_alter=True, ondelete="SET NULL")
     )
@@ -134,6 +138,7 @@ class Hand(IdMixin, Base):
     state: Mapped[str] = mapped_column(String(16), default="waiting")
     raised_at: Mapped[datetime] = mapped_column(default=utcnow)
     raised_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    by_round: Mapped[bool] = mapped_column(default=False, server_default=sa_false())  # queued by a go-round
     reply_to_turn_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("turns.id", use_alter=True))
     pinned_position: Mapped[int | None]
     moved_at: Mapped[datetime | None]

@@ -33,6 +33,7 @@ class MeetingSummary(msgspec.Struct):
     chair_id: UUID
     chair: UserBrief
     turn_limit_seconds: int | None
+    chair_speaks_for_agency: bool  # the chair counted as a voice of their agency
 
 
 def _summary_fields(meeting: Meeting) -> dict[str, object]:
@@ -49,6 +50,7 @@ def _summary_fields(meeting: Meeting) -> dict[str, object]:
         "chair_id": meeting.chair_id,
         "chair": user_brief(meeting.chair),
         "turn_limit_seconds": meeting.turn_limit_seconds,
+        "chair_speaks_for_agency": meeting.chair_speaks_for_agency,
     }
 
 
@@ -83,6 +85,7 @@ class QueueEntry(msgspec.Struct):
     raised_at: Timestamp
     moved_by_chair: bool
     raised_by_chair: bool
+    by_round: bool = False  # queued by a go-round (the room tags it "Round")
 
 
 class AgencyTime(msgspec.Struct):
@@ -212,6 +215,7 @@ def meeting_state(view: RoomView) -> MeetingState:
                 raised_at=iso(hand.raised_at),
                 moved_by_chair=hand.moved_at is not None,
                 raised_by_chair=hand.raised_by_id is not None and hand.raised_by_id != hand.user_id,
+                by_round=hand.by_round,
             )
             for position, hand in enumerate(view.queue)
         ],

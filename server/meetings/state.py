@@ -196,6 +196,7 @@ class RoomView:
     actions: Sequence[Action]
     carried_actions: Sequence[Action]
     connected: frozenset[uuid.UUID] = field(default_factory=frozenset)
+    voices: Sequence[Attendance] = ()  # the present who count as voices (the chair only if they speak for an agency)
 
     @property
     def meeting(self) -> Meeting:
@@ -204,6 +205,16 @@ class RoomView:
     @property
     def is_chair(self) -> bool:
         return self.audience is Audience.CHAIR
+
+    @property
+    def numbered_agenda(self) -> list[tuple[int, AgendaItem | None]]:
+        """Every item with its one number, the same for everyone: None stands in for an item this
+        audience does not see, so that "item 6" means one thing to the family and the team."""
+        shown = {i.id for i in self.agenda}
+        return [(n, item if item.id in shown else None) for n, item in enumerate(self.room.agenda, 1)]
+
+    def number_of(self, item: AgendaItem) -> int:
+        return next(n for n, i in enumerate(self.room.agenda, 1) if i.id == item.id)
 
 
 def rule_hand(hand: Hand) -> queue.Hand:
@@ -264,16 +275,17 @@ def view_for(room: Room, audience: Audience, now: datetime, connected: frozenset
     open_item = next((i for i in room.agenda if i.id == room.meeting.open_item_id), None)
     open_item_hidden = open_item is not None and open_item.id in hidden_items
     current = next((t for t in room.turns if t.ended_at is None), None)
-    visible_turns = [t for t in room.turns if t.agenda_item_id not in hidden_items]
     speaker = None if open_item_hidden else current
     deadline = None
     if speaker is not None and speaker.limit_seconds:
         deadline = speaker.started_at + timedelta(seconds=speaker.limit_seconds)
     members = {m.user_id: m.user for m in room.team} | {a.user_id: a.user for a in room.attendance}
     present = [a for a in room.attendance if a.left_at is None]
-    present_agencies = list(dict.fromkeys(a.agency_id for a in present))
-    unheard = queue.not_yet_heard(present_agencies, [rule_turn(t) for t in room.turns], room.meeting.open_item_id)
-    spoken = queue.speaking_seconds([rule_turn(t) for t in visible_turns], now)
+    voices = [a for a in present if counts_as_voice(room.meeting, a.user_id)]
+    voice_turns = [t for t in room.turns if counts_as_voice(room.meeting, t.user_id)]
+    present_agencies = list(dict.fromkeys(a.agency_id for a in voices))
+    unheard = queue.not_yet_heard(present_agencies, [rule_turn(t) for t in voice_turns], room.meeting.open_item_id)
+    spoken = queue.speaking_seconds([rule_turn(t) for t in voice_turns if t.agenda_item_id not in hidden_items], now)
     return RoomView(
         room=room,
         audience=audience,
@@ -306,4 +318,11 @@ def view_for(room: Room, audience: Audience, now: datetime, connected: frozenset
             a for a in room.carried_actions if audience.sees_professionals_only or not a.professionals_only
         ],
         connected=connected,
+        voices=voices,
     )
+
+
+def counts_as_voice(meeting: Meeting, user_id: uuid.UUID) -> bool:
+    """Everyone is a voice of their agency except the chair, unless the meeting says the chair
+    also speaks for theirs: an independent chair runs the meeting and is not one of its voices."""
+    return user_id != meeting.chair_id or meeting.chair_speaks_for_agency

@@ -61,6 +61,9 @@ def build_pdf(snapshot: dict[str, Any], *, compress: bool = True, font_dir: Path
     return bytes(pdf.output())
 
 
+WITHHELD = "An item for professionals only"
+
+
 class MinutesPdf(FPDF):
     """Layout of the minutes. Each section is a method; the header and footer name the copy on
     every page, so a printed page found on its own still says whom it was meant for."""
@@ -186,7 +189,12 @@ class MinutesPdf(FPDF):
         items = self.snapshot["items"]
         if not items:
             self.para("The agenda was empty.", colour=MUTED)
+        expected = 1
         for item in items:
+            for number in range(expected, item["number"]):  # the family's copy keeps the numbers
+                self.ln(2)
+                self.para(f"{number}. {WITHHELD}", size=12.5, colour=MUTED)
+            expected = item["number"] + 1
             self.agenda_item(item)
 
     def agenda_item(self, item: dict[str, Any]) -> None:

@@ -133,7 +133,7 @@ def _item(view: RoomView, item: AgendaItem) -> ItemRecord:
     decisions = [d for d in view.decisions if d.agenda_item_id == item.id]
     return ItemRecord(
         id=item.id,
-        number=view.agenda.index(item) + 1,
+        number=view.number_of(item),  # one numbering: the family's copy skips a number, never renumbers
         title=item.title,
         professionals_only=item.professionals_only,
         is_action_review=item.is_action_review,

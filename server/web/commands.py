@@ -19,16 +19,19 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.response import Template
 
 from server.errors import DomainError
+from server.live.refusals import refusal_of, region_holding
+from server.live.viewer import viewer_flags
 from server.meetings.commands import Command, RoomCaller
 from server.meetings.shapes import MeetingState
-from server.meetings.views import state_of
+from server.meetings.views import state_of, view_of
 from server.web.form_bodies import body_from_form
 from server.web.forms import form_data
-from server.web.render import is_htmx, redirect
+from server.web.render import is_htmx, page, redirect
 from server.web.types import HttpRequest
 
 BodyT = TypeVar("BodyT")
 ERRORS_TARGET = "#room-errors"
+REFUSAL_HEADER = "X-Room-Refusal"  # names the refused form; app.js lets htmx swap the 4xx answer
 KW = inspect.Parameter.KEYWORD_ONLY
 
 
@@ -113,11 +116,13 @@ def form_route(command: Command[Any, Any]) -> HTTPRouteHandler:
         request: HttpRequest = given["request"]
         room: RoomCaller = given["room"]
         meeting_id: uuid.UUID = given["meeting_id"]
+        data: dict[str, str] = {}
         try:
-            body = form_body(command, await form_data(request))
+            data = await form_data(request)
+            body = form_body(command, data)
             await room.run(command, meeting_id, body, given[target] if target else None)
         except DomainError as error:
-            return refused(request, meeting_id, error)
+            return await refused(request, room, meeting_id, error, data)
         if is_htmx(request):
             return Response(content=None, status_code=204)
         return redirect(request, room_path(meeting_id), flash=command.done)
@@ -137,19 +142,46 @@ def form_body(command: Command[BodyT, Any], data: Mapping[str, str]) -> BodyT | 
     return body_from_form(command.body, data, command.messages) if command.takes_body else None
 
 
-def refused(request: HttpRequest, meeting_id: uuid.UUID, error: DomainError) -> Response[Any]:
-    """A refused room form: a fragment for the room's alert region (htmx), or the room again with
-    the reason (a plain browser). Not being allowed at all is not a form problem: re-raised."""
+async def refused(
+    request: HttpRequest, room: RoomCaller, meeting_id: uuid.UUID, error: DomainError, data: Mapping[str, str]
+) -> Response[Any]:
+    """A refused room form, shown beside the form and its field with what was typed
+    (server/live/refusals.py): for htmx the region holding the form, swapped out of band; for a
+    plain browser the whole room again, 422. A refusal no form can show (the form is gone, or
+    not being allowed at all) goes to the room's alert region with htmx; a plain browser gets
+    the error's own page for not being allowed, else the room with the reason at the top."""
+    not_for_the_form = error.status_code in (401, 403, 404)
+    refusal = None if not_for_the_form else refusal_of(error, data)
     if is_htmx(request):
+        if refusal is not None:
+            view = await view_of(room.session, room.publisher, room.user, meeting_id)
+            env = request.app.template_engine.engine  # type: ignore[union-attr]
+            html = region_holding(env, view, refusal, str(request.scope.get("csrf_token", "")))
+            if html is not None:
+                return Response(
+                    content=html,
+                    media_type="text/html",
+                    status_code=error.status_code,
+                    headers={"HX-Reswap": "none", REFUSAL_HEADER: refusal.form},
+                )
         return Template(
             template_name="live/_error.html",
             context={"message": error.detail},
             status_code=error.status_code,
             headers={"HX-Retarget": ERRORS_TARGET, "HX-Reswap": "innerHTML"},
         )
-    if error.status_code in (401, 403, 404):
+    if not_for_the_form or error.status_code >= 500:
         raise error
-    return redirect(request, room_path(meeting_id), flash=error.detail, category="error")
+    view = await view_of(room.session, room.publisher, room.user, meeting_id)
+    return page(
+        request,
+        "live/room.html",
+        status_code=error.status_code,
+        view=view,
+        viewer_flags=viewer_flags(view, room.user.id),
+        refusal=refusal,
+        refused=None if refusal is not None else error.detail,
+    )
 
 
 def json_routes(commands: Iterable[Command[Any, Any]]) -> list[HTTPRouteHandler]:

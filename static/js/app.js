@@ -32,8 +32,19 @@
                                  form[data-reset-on-success] clears after htmx
                                  posts it successfully (and data-close-on-success
                                  folds its <details>).
-   - a room form's refusal (HX-Retarget) is swapped into #room-errors even though
-     it is a 4xx; [data-dismiss-error] clears it.
+   - a room form's refusal comes back as the region holding the form, with the
+     message beside the field (X-Room-Refusal): htmx is let swap the 4xx, and focus
+     goes to the message. Other refusals (HX-Retarget) go into #room-errors;
+     [data-dismiss-error] clears it.
+   - focus survives a live update: the control the viewer last used (its form's
+     id) is focused again in the new region, or, when it is gone or hidden, the
+     first control of the same [data-focus-group], else the region's heading.
+   - #room-announcer says a new item, the viewer's place in the queue, a hand
+     raised (to the chair), a decision recorded, "You have the floor".
+   - [data-static-notice] (no JavaScript: "does not update by itself") is hidden
+     and [data-connection-status] shown once this script runs.
+   - [data-present] (the shared screen) reads itself again at each socket
+     message instead of swapping the room's regions.
 */
 (function () {
   "use strict";
@@ -96,6 +107,7 @@
     var nodes = document.querySelectorAll("[data-connection-status]");
     for (var i = 0; i < nodes.length; i++) {
       var node = nodes[i];
+      node.hidden = false;
       if (node.getAttribute("data-state") === state) {
         continue;
       }
@@ -332,10 +344,75 @@
         tag.hidden = !mine;
       }
     });
+    var said = [];
     if (lastSpeaker !== null && speaker !== lastSpeaker && flags.speaking) {
-      announce("You have the floor.");
+      said.push("You have the floor.");
     }
     lastSpeaker = speaker;
+    said = said.concat(whatChanged(room, me, speaker));
+    if (said.length) {
+      announce(said.join(" "));
+    }
+  }
+
+  /* What is worth saying aloud since the room was last looked at: a new item,
+     the viewer's place in the queue, a hand raised (said to the chair only) and
+     a decision recorded. The first look only takes note. */
+  var seen = null;
+
+  function ordinal(n) {
+    var words = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"];
+    return words[n - 1] || ("number " + n);
+  }
+
+  function whatChanged(room, me, speaker) {
+    var floor = room.querySelector("[data-region='floor']");
+    var status = room.querySelector("[data-region='status']");
+    var isChair = !!me && status && status.getAttribute("data-chair-id") === me;
+    var now = { item: floor ? floor.getAttribute("data-open-item") || "" : "", place: 0, hands: {}, decisions: {} };
+    var entries = room.querySelectorAll(".queue [data-hand-id]");
+    var names = {};
+    for (var i = 0; i < entries.length; i++) {
+      var id = entries[i].getAttribute("data-hand-id");
+      now.hands[id] = true;
+      names[id] = entries[i].getAttribute("data-name") || "Someone";
+      if (!now.place && me && entries[i].getAttribute("data-user-id") === me) {
+        now.place = i + 1;
+      }
+    }
+    var decisionNodes = room.querySelectorAll("[data-decision-id]");
+    var decisionWords = {};
+    for (var j = 0; j < decisionNodes.length; j++) {
+      var did = decisionNodes[j].getAttribute("data-decision-id");
+      now.decisions[did] = true;
+      decisionWords[did] = decisionNodes[j].getAttribute("data-announce") || "A decision was recorded.";
+    }
+    var before = seen;
+    seen = now;
+    if (!before) {
+      return [];
+    }
+    var said = [];
+    if (now.item && now.item !== before.item) {
+      said.push("Now discussing " + now.item + ".");
+    }
+    if (now.place && now.place !== before.place && speaker !== me) {
+      said.push(now.place === 1 ? "You are next to speak." : "You are " + ordinal(now.place) + " in the queue.");
+    }
+    if (isChair) {
+      var raised = Object.keys(now.hands).filter(function (h) { return !before.hands[h]; });
+      if (raised.length === 1) {
+        said.push(names[raised[0]] + " raised a hand.");
+      } else if (raised.length > 1) {
+        said.push(raised.length + " hands raised.");
+      }
+    }
+    Object.keys(now.decisions).forEach(function (d) {
+      if (!before.decisions[d]) {
+        said.push(decisionWords[d]);
+      }
+    });
+    return said;
   }
 
   /* The newest version of the room this browser has seen: "Next speaker" sends
@@ -373,6 +450,79 @@
     return form.querySelectorAll("input, textarea, select");
   }
 
+  /* The room control the viewer last used: a button that htmx disables while
+     its form posts loses focus to the page body, so the snapshot below falls back
+     on this. */
+  var lastUsed = null;
+
+  document.addEventListener("focusin", function (event) {
+    var node = event.target;
+    var form = node && node.closest && node.closest("[data-room] form[id]");
+    if (form) {
+      var group = form.closest("[data-focus-group]");
+      lastUsed = { form: form.id, id: node.id || null, group: group ? group.getAttribute("data-focus-group") : null, at: Date.now() };
+    }
+  });
+
+  function focusKey(region) {
+    var active = document.activeElement;
+    if (active && active !== document.body && region.contains(active)) {
+      var form = active.closest("form[id]");
+      var group = active.closest("[data-focus-group]");
+      return {
+        id: active.id || null,
+        form: form ? form.id : null,
+        group: group ? group.getAttribute("data-focus-group") : null,
+        start: null,
+        end: null
+      };
+    }
+    var idle = !active || active === document.body;
+    if (idle && lastUsed && Date.now() - lastUsed.at < 10000 && document.getElementById(lastUsed.form) &&
+        region.contains(document.getElementById(lastUsed.form))) {
+      return { id: lastUsed.id, form: lastUsed.form, group: lastUsed.group, start: null, end: null };
+    }
+    return null;
+  }
+
+  function visible(node) {
+    return !!node && node.getClientRects().length > 0 && !node.closest("[hidden]") && !node.disabled;
+  }
+
+  function refocus(region, key) {
+    var target = key.id ? document.getElementById(key.id) : null;
+    if (!visible(target) || !region.contains(target)) {
+      var form = key.form ? document.getElementById(key.form) : null;
+      target = form && region.contains(form) ? form.querySelector("button[type='submit'], button:not([type])") : null;
+    }
+    if (!visible(target) && key.group) {
+      var group = region.querySelector("[data-focus-group='" + key.group + "']");
+      var buttons = group ? group.querySelectorAll("button, a[href], input:not([type='hidden'])") : [];
+      target = null;
+      for (var i = 0; i < buttons.length && !target; i++) {
+        if (visible(buttons[i])) {
+          target = buttons[i];
+        }
+      }
+    }
+    if (!visible(target)) {
+      target = region.querySelector("h1, h2");
+      if (target) {
+        target.setAttribute("tabindex", "-1");
+      }
+    }
+    if (target) {
+      target.focus({ preventScroll: true });
+      if (key.start !== null && key.start !== undefined) {
+        try {
+          target.setSelectionRange(key.start, key.end);
+        } catch (ignored) {
+          /* not a text field */
+        }
+      }
+    }
+  }
+
   function snapshot(region) {
     var state = { open: [], forms: {}, focus: null };
     each(region, "details[data-keep-open][id]", function (details) {
@@ -396,9 +546,9 @@
       }
       state.forms[form.id] = values;
     });
+    state.focus = focusKey(region);
     var active = document.activeElement;
-    if (active && active.id && region.contains(active)) {
-      state.focus = { id: active.id, start: null, end: null };
+    if (state.focus && active && active.id && active.id === state.focus.id) {
       try {
         state.focus.start = active.selectionStart;
         state.focus.end = active.selectionEnd;
@@ -442,19 +592,6 @@
         }
       });
     });
-    if (state.focus) {
-      var target = document.getElementById(state.focus.id);
-      if (target && region.contains(target)) {
-        target.focus({ preventScroll: true });
-        if (state.focus.start !== null) {
-          try {
-            target.setSelectionRange(state.focus.start, state.focus.end);
-          } catch (ignored) {
-            /* not a text field */
-          }
-        }
-      }
-    }
   }
 
   document.addEventListener("htmx:oobBeforeSwap", function (event) {
@@ -466,8 +603,9 @@
 
   function afterRoomSwap(event) {
     var node = event.target;
+    var state = null;
     if (node && node.id && snapshots[node.id]) {
-      var state = snapshots[node.id];
+      state = snapshots[node.id];
       delete snapshots[node.id];
       restore(node, state);
     }
@@ -479,6 +617,10 @@
     }
     personalise();
     tick();
+    /* After personalising, so that a control hidden for this viewer is skipped. */
+    if (state && state.focus) {
+      refocus(node, state.focus);
+    }
   }
 
   /* After a room form is accepted: clear it, fold it if asked, and clear any
@@ -515,9 +657,33 @@
   document.addEventListener("htmx:beforeSwap", function (event) {
     var detail = event.detail || {};
     var xhr = detail.xhr;
-    if (xhr && xhr.status >= 400 && xhr.getResponseHeader("HX-Retarget") === "#room-errors") {
+    if (xhr && xhr.status >= 400 && (xhr.getResponseHeader("HX-Retarget") === "#room-errors" ||
+        xhr.getResponseHeader("X-Room-Refusal"))) {
       detail.shouldSwap = true;
       detail.isError = false;
+    }
+  });
+
+  /* A refused form came back beside itself: focus its message. */
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var xhr = event.detail && event.detail.xhr;
+    var formId = xhr && xhr.status >= 400 ? xhr.getResponseHeader("X-Room-Refusal") : null;
+    if (!formId) {
+      return;
+    }
+    var errors = document.getElementById("room-errors");
+    if (errors) {
+      errors.textContent = "";
+    }
+    var form = document.getElementById(formId);
+    var message = form && (form.querySelector("[data-room-refusal][autofocus]") || form.querySelector("[data-room-refusal]"));
+    if (message) {
+      var details = message.closest("details");
+      if (details) {
+        details.open = true;
+      }
+      message.scrollIntoView({ block: "center" });
+      message.focus({ preventScroll: true });
     }
   });
 
@@ -547,7 +713,43 @@
 
   /* Start-up ----------------------------------------------------------------- */
 
+  /* This script runs: the room updates by itself, so the no-script notice goes
+     and the live connection's state shows. */
+  function scripted(root) {
+    each(root || document, "[data-static-notice]", function (node) { node.hidden = true; });
+    each(root || document, "[data-connection-status]", function (node) {
+      node.hidden = false;
+      if (connectionState) {
+        node.setAttribute("data-state", connectionState === "stopped" ? "closed" : connectionState);
+        node.textContent = node.getAttribute("data-text-" + connectionState) || CONNECTION_TEXT[connectionState];
+      }
+    });
+  }
+
+  /* The shared screen: each socket message means the room changed; read the
+     screen again (at most every 150 ms), rather than swapping room regions in. */
+  var presentTimer = null;
+
+  document.addEventListener("htmx:wsBeforeMessage", function (event) {
+    var present = event.target && event.target.closest && event.target.closest("[data-present]");
+    if (!present) {
+      return;
+    }
+    event.preventDefault();
+    if (presentTimer === null) {
+      presentTimer = window.setTimeout(function () {
+        presentTimer = null;
+        window.htmx.trigger(present, "room-changed");
+      }, 150);
+    }
+  });
+
   function ready() {
+    scripted(document);
+    var refused = document.querySelector("[data-room-refusal][autofocus]");
+    if (refused) {
+      refused.focus();
+    }
     focusErrorSummary(document);
     noteServerClock(document);
     personalise();
@@ -566,6 +768,10 @@
     var target = event.detail && event.detail.target;
     if (target && target.querySelector && target.querySelector("[data-error-summary]")) {
       focusErrorSummary(target);
+    }
+    if (document.querySelector("[data-present]")) {
+      scripted(document);
+      noteServerClock(document);
     }
     tick();
   });

@@ -13,6 +13,7 @@ from server.meetings.room.agenda import add_item, move_item, open_item, set_visi
 from server.meetings.room.attendance import end, join, leave, start
 from server.meetings.room.floor import floor_end, floor_next, lower_hand, move_hand, raise_hand, start_round
 from server.meetings.room.record import assign_action, record_decision
+from server.meetings.room.settings import set_chair_voice
 
 COMMANDS: tuple[Command[Any, Any], ...] = (
     start,
@@ -31,6 +32,7 @@ COMMANDS: tuple[Command[Any, Any], ...] = (
     floor_end,
     record_decision,
     assign_action,
+    set_chair_voice,
 )
 
 __all__ = [
@@ -48,6 +50,7 @@ __all__ = [
     "open_item",
     "raise_hand",
     "record_decision",
+    "set_chair_voice",
     "set_visibility",
     "start",
     "start_round",

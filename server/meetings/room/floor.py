@@ -15,7 +15,7 @@ from server.meetings.changes import ChangeKind
 from server.meetings.commands import LIVE, Ctx, NoBody, Who, command, current_turn
 from server.meetings.models import Attendance, Hand, Turn
 from server.meetings.room.rows import end_turn, join_person, lower_hands
-from server.meetings.state import order_hands, queue_rows, rule_hand, rule_turn
+from server.meetings.state import counts_as_voice, order_hands, queue_rows, rule_hand, rule_turn
 from server.people.models import User
 from server.platform.db import utcnow
 from server.shapes import Timestamp, iso
@@ -171,11 +171,16 @@ async def start_round(ctx: Ctx, _: NoBody) -> RoundQueued:
     )
     hands, turns = await queue_rows(ctx.session, ctx.meeting.id)
     picks = queue.round_hands(
-        [(a.user_id, a.agency_id) for a in present if a.user_id != ctx.meeting.chair_id],
+        [(a.user_id, a.agency_id) for a in present if counts_as_voice(ctx.meeting, a.user_id)],
         [rule_hand(h) for h in hands],
         [rule_turn(t) for t in turns],
         ctx.meeting.open_item_id,
     )
+    if not picks:
+        raise Conflict(
+            "The round added nobody: every agency here already has a hand up, or nobody else has joined.",
+            code="round_adds_nobody",
+        )
     now = utcnow()
     for user_id, agency_id in picks:
         ctx.session.add(
@@ -186,6 +191,7 @@ async def start_round(ctx: Ctx, _: NoBody) -> RoundQueued:
                 kind=queue.HandKind.CONTRIBUTION,
                 raised_by_id=ctx.user.id,
                 raised_at=now,
+                by_round=True,
             )
         )
     ctx.about("meeting", ctx.meeting.id, queued=len(picks))

@@ -11,12 +11,14 @@ from typing import Annotated
 import msgspec
 from sqlalchemy import select
 
+from server import limits
 from server.actions.assignment import notify_assigned
 from server.actions.models import Action, ActionEvent, OutcomeArea
 from server.actions.shapes import ActionOut, action_json
 from server.cases.models import CaseMember, CaseRole
 from server.cases.service import role_of
-from server.errors import Invalid
+from server.errors import Invalid, Problem, Problems
+from server.limits import too_long
 from server.meetings.changes import ChangeKind
 from server.meetings.commands import LIVE, Ctx, Who, command
 from server.meetings.models import AgendaItem, Decision, DecisionPosition, Outcome, Position
@@ -28,12 +30,13 @@ from server.webhooks import service as webhooks
 
 DECISION_MAX = 5000
 ACTION_MAX = 2000
+REASON_MAX = limits.REASON
 
 
 class PositionBody(msgspec.Struct):
     agency_id: uuid.UUID
     position: Annotated[str, msgspec.Meta(max_length=16)]
-    reason: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+    reason: Annotated[str, msgspec.Meta(max_length=REASON_MAX)] | None = None
 
 
 class NewDecision(msgspec.Struct):
@@ -98,13 +101,33 @@ ACTION_MESSAGES = {
 
 def decision_from_form(data: Mapping[str, str]) -> NewDecision:
     """Agency positions come as fields ``position-<agency id>`` and ``reason-<agency id>``; an
-    agency left without a choice records no position."""
+    agency left without a choice records no position. A reason is never dropped silently: one
+    given without a position, or too long, is refused beside its field, and so is a disagreement
+    without its reason."""
     positions = []
+    problems: dict[str, str] = {}
+    for key, reason in data.items():
+        if not key.startswith("reason-"):
+            continue
+        agency = key.removeprefix("reason-")
+        if long := too_long(reason, REASON_MAX, "the reason"):
+            problems[key] = Problem(long, "too_long")
+        elif reason and not data.get(f"position-{agency}"):
+            problems[key] = Problem(
+                "Choose the agency's position for this reason, or clear the reason.", "reason_without_position"
+            )
     for key, value in data.items():
         if not key.startswith("position-") or not value:
             continue
         agency = key.removeprefix("position-")
-        positions.append({"agency_id": agency, "position": value, "reason": data.get(f"reason-{agency}", "")})
+        reason = data.get(f"reason-{agency}", "")
+        if value == Position.DISAGREE and not reason.strip():
+            problems[f"reason-{agency}"] = Problem(
+                "Give the reason for this disagreement, so dissent is on the record.", "dissent_without_reason"
+            )
+        positions.append({"agency_id": agency, "position": value, "reason": reason})
+    if problems:
+        raise Problems(problems)
     fields = {
         "agenda_item_id": data.get("agenda_item_id", ""),
         "text": data.get("text", ""),
