@@ -47,12 +47,12 @@ from zoneinfo import ZoneInfo
 from server.actions.chase import ChaseSettings, add_working_days, is_working_day, working_days_between
 
 __all__ = [
+    "ChaseStage",
     "MeetingFacts",
     "Milestone",
     "MilestoneKind",
     "MilestoneState",
     "TimescaleSettings",
-    "ChaseStage",
     "chase_stage",
     "milestones",
     "next_needed",

@@ -158,7 +158,8 @@ def test_next_needed_and_the_chase_stage() -> None:
     scheduled_icpc = milestones(
         [held("strategy", MON), scheduled("initial_conference", date(2025, 6, 20))], date(2025, 6, 17), DEFAULT
     )
-    assert next_needed(scheduled_icpc) is None and chase_stage(scheduled_icpc[0]) is None
+    assert next_needed(scheduled_icpc) is None
+    assert chase_stage(scheduled_icpc[0]) is None
     late = milestones([held("strategy", MON)], date(2025, 6, 30), DEFAULT)
     assert chase_stage(late[0]) is ChaseStage.OVERDUE
 
@@ -220,4 +221,5 @@ def test_states_agree_with_the_dates(history: list[MeetingFacts], today: date) -
             assert today <= milestone.due_on
         if milestone.meeting_id is not None:
             meeting = next(m for m in history if m.id == milestone.meeting_id)
-            assert meeting.status != "cancelled" and meeting.kind == milestone.meeting_kind
+            assert meeting.status != "cancelled"
+            assert meeting.kind == milestone.meeting_kind
