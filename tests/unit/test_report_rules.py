@@ -41,7 +41,8 @@ def test_family_sees_only_shared_reports_from_share_on() -> None:
 
 def test_writing_and_chasing_stop_when_the_meeting_starts() -> None:
     assert rules.may_write("scheduled")
-    assert not rules.may_write("live") and not rules.may_write("ended")
+    assert not rules.may_write("live")
+    assert not rules.may_write("ended")
     dates = rules.dates_for("tac", datetime.combine(FRI, time(10), ZoneInfo("Europe/London")), CAL)
     assert not rules.chase_due(status="scheduled", missing=True, today=date(2025, 6, 4), dates=dates)
     assert rules.chase_due(status="scheduled", missing=True, today=date(2025, 6, 5), dates=dates)
@@ -60,7 +61,8 @@ def test_writing_and_chasing_stop_when_the_meeting_starts() -> None:
 def test_dates_are_working_days_in_order(kind: str, meeting_on: date, holidays: frozenset[date]) -> None:
     cal = ChaseSettings(bank_holidays=holidays)
     share, due = rules.share_on(kind, meeting_on, cal), rules.due_on(kind, meeting_on, cal)
-    assert is_working_day(share, cal) and is_working_day(due, cal)
+    assert is_working_day(share, cal)
+    assert is_working_day(due, cal)
     assert due < share < meeting_on
     assert working_days_between(due, share, cal) == 2
     assert meeting_on - share <= timedelta(days=30)

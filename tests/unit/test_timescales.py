@@ -174,13 +174,13 @@ START = date(2025, 1, 1)
 def histories(draw: st.DrawFn) -> list[MeetingFacts]:
     count = draw(st.integers(0, 8))
     found = []
-    for _ in range(count):
+    for index in range(count):
         day = START + timedelta(days=draw(st.integers(0, 500)))
         kind = draw(st.sampled_from(KINDS))
         status = draw(st.sampled_from(("ended", "ended", "scheduled", "cancelled")))
         plan = draw(st.sampled_from((True, False, None))) if "conference" in kind else None
         ended = at(day, draw(st.integers(0, 23))) if status == "ended" else None
-        found.append(MeetingFacts(UUID(int=draw(st.integers(0, 2**64))), kind, status, at(day), ended, plan))
+        found.append(MeetingFacts(UUID(int=index + 1), kind, status, at(day), ended, plan))
     return found
 
 
