@@ -66,3 +66,13 @@ def test_dates_are_working_days_in_order(kind: str, meeting_on: date, holidays: 
     assert due < share < meeting_on
     assert working_days_between(due, share, cal) == 2
     assert meeting_on - share <= timedelta(days=30)
+
+
+def test_light_formatting_escapes_everything_else() -> None:
+    from server.reports.text import light_format
+
+    html = str(light_format("Hello **world** <script>x</script>\nnext\n\n- one\n- **two**"))
+    assert html == (
+        "<p>Hello <strong>world</strong> &lt;script&gt;x&lt;/script&gt;<br>next</p>"
+        "<ul><li>one</li><li><strong>two</strong></li></ul>"
+    )
