@@ -10,15 +10,23 @@ outbox e-mail."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from server.notify.notifications import Note, add
+from server.notify.outbox import Email, enqueue_many
+from server.people.models import User
 from server.platform.db import Base, utcnow
+
+if TYPE_CHECKING:
+    from server.config import Settings
 
 
 class ChaseLedger(Base):
@@ -46,3 +54,48 @@ async def claim(session: AsyncSession, wanted: Sequence[tuple[str, str, uuid.UUI
         .returning(ChaseLedger.subject, ChaseLedger.stage)
     )
     return {(subject, stage) for subject, stage in await session.execute(statement)}
+
+
+@dataclass(frozen=True, slots=True)
+class Chased:
+    """What one chase of milestones, reports (or minutes) did in its pass."""
+
+    reminders: int = 0
+    emails: int = 0
+    recipients: frozenset[uuid.UUID] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One thing a person is told about in a chase e-mail: a line of words and a link (never the
+    content, never a child's name)."""
+
+    case_id: uuid.UUID
+    title: str
+    body: str
+    link: str
+    kind: str
+
+
+async def tell(
+    session: AsyncSession, settings: Settings, items: Mapping[uuid.UUID, Sequence[Item]], *, subject: str, lead: str
+) -> Chased:
+    """Inside the caller's transaction: an in-app notification per item, one e-mail per active
+    person listing their items."""
+    if not items:
+        return Chased()
+    for user_id, mine in items.items():
+        for item in mine:
+            add(session, Note(user_id, item.kind, item.title, item.body, item.link, item.case_id))
+    people = (
+        await session.execute(select(User.id, User.name, User.email).where(User.id.in_(list(items)), User.is_active))
+    ).all()
+    emails = []
+    for user_id, name, address in people:
+        lines = [f"Dear {name},", "", lead, ""]
+        for item in items[user_id]:
+            lines += [f"- {item.title}", f"  {item.body}", f"  {settings.base_url}{item.link}"]
+        lines += ["", "Roundtable", ""]
+        emails.append(Email([address], subject, "\n".join(lines)))
+    await enqueue_many(session, settings, emails)
+    return Chased(sum(len(v) for v in items.values()), len(emails), frozenset(items))
