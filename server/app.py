@@ -43,6 +43,8 @@ from server.people.api import PeopleApi, SessionApi
 from server.people.pages import AccountPages, AdminPages, SignInPages
 from server.platform.endpoints import find
 from server.platform.runtime import Runtime
+from server.reports.api import ReportsApi
+from server.reports.pages import ReportPages
 from server.timeutil import set_zone
 from server.web import templating
 from server.web.deps import DEPENDENCIES
@@ -75,6 +77,7 @@ def route_handlers() -> Sequence[ControllerRouterHandler]:
         ScheduleApi,
         MinutesApi,
         ActionsApi,
+        ReportsApi,
         meeting_socket,
         inbox_socket,
         SignInPages,
@@ -87,6 +90,7 @@ def route_handlers() -> Sequence[ControllerRouterHandler]:
         RoomPages,
         SchedulePages,
         MinutesPages,
+        ReportPages,
         # webhooks
         WebhooksApi,
         WebhookPages,
