@@ -27,6 +27,7 @@ from server.actions.api import ActionsApi
 from server.actions.pages import ActionPages
 from server.cases.api import CasesApi
 from server.cases.pages import CasePages
+from server.conference.api import ConferenceApi
 from server.config import REPO_ROOT, load_settings
 from server.live.broker import ResilientRedisBackend
 from server.live.inbox import inbox_socket
@@ -72,6 +73,7 @@ def route_handlers() -> Sequence[ControllerRouterHandler]:
         SessionApi,
         PeopleApi,
         CasesApi,
+        ConferenceApi,
         MeetingsApi,
         reschedule_meeting,  # joins MeetingsApi's path, so it is listed after it
         ScheduleApi,

@@ -25,12 +25,19 @@ from sqlalchemy import select
 from server.actions.models import Action
 from server.actions.service import ActionChange, change_action
 from server.audit.service import Actor
+from server.conference.mapping import EntryEdit, NewEntry
+from server.conference.models import MappingEntry, Scale
+from server.conference.notes import MinuteTaker, Notes
+from server.conference.outcome import NewOutcome, ViewBody
+from server.conference.scaling import MyScore, NewScale
+from server.conference.voice import ChildVoiceBody
 from server.live.events import MeetingChanged, NoPublisher
 from server.live.regions import REGION_ORDER, REGIONS, Region
 from server.live.render import json_message, region_html
 from server.meetings import room as ops
 from server.meetings.changes import WRITES, ChangeKind
 from server.meetings.commands import Command
+from server.meetings.models import Meeting
 from server.meetings.room.agenda import MoveItem, NewItem, Visibility
 from server.meetings.room.floor import LowerHand, MoveHand, NewHand
 from server.meetings.room.record import NewAction, NewDecision, PositionBody
@@ -82,6 +89,10 @@ async def busy_room(runtime: Runtime, team: Team, *, start: bool = True) -> Scen
     scene = Scene(runtime, team, {}, {})
     due = today_local() + timedelta(days=14)
     async with runtime.sessionmaker() as session:
+        meeting = await session.get(Meeting, team.meeting.id)
+        assert meeting is not None
+        meeting.kind = "initial_conference"  # so that the outcome has its panel
+        await session.commit()
         chair = room_as(runtime, session, team.chair)
         for name, pro in (("health", False), ("school", False), ("police", True)):
             item = await chair.run(ops.add_item, team.meeting.id, NewItem(f"Item {name}", professionals_only=pro))
@@ -106,7 +117,69 @@ async def busy_room(runtime: Runtime, team: Team, *, start: bool = True) -> Scen
         await chair.run(
             ops.assign_action, team.meeting.id, NewAction("Book the assessment", team.lead.id, due, "being_healthy")
         )
+        await conference_scene(runtime, session, scene)
     return scene
+
+
+async def conference_scene(runtime: Runtime, session: Any, scene: Scene) -> None:
+    """The conference's content: the child's voice, notes, a board with an entry by the family and
+    one under the professionals-only item, and a revealed scale."""
+    team, meeting = scene.team, scene.team.meeting.id
+    chair = room_as(runtime, session, team.chair)
+    member = room_as(runtime, session, team.member)
+    family = room_as(runtime, session, team.family)
+    await member.run(ops.record_child_voice, meeting, ChildVoiceBody("Drawing with the nurse", "I like nursery"))
+    await chair.run(ops.write_notes, meeting, Notes("Health visitor reported"), scene.items["health"])
+    entry = await family.run(ops.add_entry, meeting, NewEntry("working_well", "Grandma helps every day"))
+    scene.items["entry"] = entry.id
+    await member.run(ops.add_entry, meeting, NewEntry("worry", "Police intelligence", scene.items["police"]))
+    scale = await chair.run(ops.open_scale, meeting, NewScale("How safe is the child at home?"))
+    await member.run(ops.score_scale, meeting, MyScore(4, "Worried"), scale.id)
+    await family.run(ops.score_scale, meeting, MyScore(8), scale.id)
+    await chair.run(ops.reveal_scale, meeting, target=scale.id)
+
+
+async def an_open_scale(scene: Scene) -> None:
+    async with scene.runtime.sessionmaker() as session:
+        await room_as(scene.runtime, session, scene.team.chair).run(ops.open_scale, scene.meeting, NewScale("Today?"))
+
+
+async def an_open_scale_with_a_score(scene: Scene) -> None:
+    await an_open_scale(scene)
+    async with scene.runtime.sessionmaker() as session:
+        await room_as(scene.runtime, session, scene.team.member).run(
+            ops.score_scale, scene.meeting, MyScore(3), await open_scale_id(scene)
+        )
+
+
+async def open_scale_id(scene: Scene) -> uuid.UUID:
+    async with scene.runtime.sessionmaker() as session:
+        found = await session.scalar(select(Scale.id).where(Scale.meeting_id == scene.meeting, Scale.status == "open"))
+    assert found is not None
+    return found
+
+
+async def score_open(scene: Scene) -> list[MeetingChanged]:
+    return await scene.run("family", ops.score_scale, MyScore(7, "Better"), await open_scale_id(scene))
+
+
+async def reveal_open(scene: Scene) -> list[MeetingChanged]:
+    return await scene.run("chair", ops.reveal_scale, target=await open_scale_id(scene))
+
+
+async def police_entry(scene: Scene) -> uuid.UUID:
+    async with scene.runtime.sessionmaker() as session:
+        found = await session.scalar(
+            select(MappingEntry.id).where(MappingEntry.agenda_item_id == scene.items["police"])
+        )
+    assert found is not None
+    return found
+
+
+PREPARE: dict[str, Callable[[Scene], Awaitable[None]]] = {
+    "score a scale": an_open_scale,
+    "reveal a scale": an_open_scale_with_a_score,
+}
 
 
 Step = Callable[[Scene], Awaitable[list[MeetingChanged]]]
@@ -171,7 +244,69 @@ SCENARIOS: dict[str, tuple[Command[Any, Any], Step, bool]] = {
         ),
         True,
     ),
+    "name the minute-taker": (
+        ops.set_minute_taker,
+        lambda s: s.run("chair", ops.set_minute_taker, MinuteTaker(s.team.member.id)),
+        True,
+    ),
+    "write notes": (
+        ops.write_notes,
+        lambda s: s.run("chair", ops.write_notes, Notes("Mother attended with her sister", 1), s.items["health"]),
+        True,
+    ),
+    "write notes on a professionals-only item": (
+        ops.write_notes,
+        lambda s: s.run("chair", ops.write_notes, Notes("Police check pending"), s.items["police"]),
+        True,
+    ),
+    "record the child's voice": (
+        ops.record_child_voice,
+        lambda s: s.run("member", ops.record_child_voice, ChildVoiceBody("At school", "I miss my dad", None, True)),
+        True,
+    ),
+    "add to the board": (
+        ops.add_entry,
+        lambda s: s.run("family", ops.add_entry, NewEntry("next_steps", "A family network meeting")),
+        True,
+    ),
+    "add to the board under a professionals-only item": (
+        ops.add_entry,
+        lambda s: s.run("member", ops.add_entry, NewEntry("danger_statement", "Risk of harm", s.items["police"])),
+        True,
+    ),
+    "edit one's entry": (
+        ops.edit_entry,
+        lambda s: s.run("family", ops.edit_entry, EntryEdit("Grandma helps most days"), s.items["entry"]),
+        True,
+    ),
+    "remove an entry": (ops.remove_entry, lambda s: s.run("chair", ops.remove_entry, target=s.items["entry"]), True),
+    "remove a professionals-only entry": (
+        ops.remove_entry,
+        lambda s: _remove_police_entry(s),
+        True,
+    ),
+    "open a scale": (ops.open_scale, lambda s: s.run("chair", ops.open_scale, NewScale("How safe now?")), True),
+    "score a scale": (ops.score_scale, score_open, True),
+    "reveal a scale": (ops.reveal_scale, reveal_open, True),
+    "record the outcome": (
+        ops.record_outcome,
+        lambda s: s.run(
+            "chair",
+            ops.record_outcome,
+            NewOutcome(
+                True,
+                "Significant harm from neglect",
+                ["neglect"],
+                [ViewBody(s.team.member.agency_id, "no_plan", "Improving at school")],
+            ),
+        ),
+        True,
+    ),
 }
+
+
+async def _remove_police_entry(scene: Scene) -> list[MeetingChanged]:
+    return await scene.run("chair", ops.remove_entry, target=await police_entry(scene))
 
 
 async def an_action_done_elsewhere(scene: Scene) -> list[MeetingChanged]:
@@ -241,6 +376,8 @@ async def test_each_operation_publishes_every_region_it_changes(
     else:
         command, step, started = SCENARIOS[name]
     scene = await busy_room(runtime, team, start=started)
+    if name in PREPARE:
+        await PREPARE[name](scene)
     async with runtime.sessionmaker() as session:
         previous = await load_room(session, scene.meeting)
     before = render(app, previous)

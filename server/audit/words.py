@@ -155,6 +155,24 @@ PHRASES: dict[str, Phrase] = {
     "action_plan.export": lambda e, n: f"Downloaded the action plan ({e.detail.get('rows', 0)} actions)",
     "minutes.view": lambda e, n: f"Read the minutes of {n.meeting(e.meeting_id or e.object_id)}",
     "minutes.export": lambda e, n: f"Downloaded the minutes of {n.meeting(e.meeting_id or e.object_id)} as a PDF",
+    "notes.write": lambda e, n: f"Wrote the notes of {n.thing(e.object_id, 'agenda item')}",
+    "minute_taker.set": lambda e, n: (
+        f"Named {n.person(e.detail.get('minute_taker'))} minute-taker of {n.meeting(e.meeting_id)}"
+        if e.detail.get("minute_taker")
+        else f"Took the notes of {n.meeting(e.meeting_id)} back to the chair"
+    ),
+    "child_voice.write": lambda e, n: f"Recorded the child's voice for {n.meeting(e.meeting_id)}",
+    "mapping.add": lambda e, n: f"Added to the mapping board of {n.meeting(e.meeting_id)}",
+    "mapping.edit": lambda e, n: f"Changed an entry on the mapping board of {n.meeting(e.meeting_id)}",
+    "mapping.remove": lambda e, n: f"Removed an entry from the mapping board of {n.meeting(e.meeting_id)}",
+    "scale.open": lambda e, n: f"Asked a scaling question in {n.meeting(e.meeting_id)}",
+    "scale.score": lambda e, n: f"Gave a score in {n.meeting(e.meeting_id)}",
+    "scale.reveal": lambda e, n: f"Revealed the scores in {n.meeting(e.meeting_id)}",
+    "outcome.record": lambda e, n: (
+        f"Recorded the outcome of {n.meeting(e.meeting_id)}: "
+        + ("a child protection plan" if e.detail.get("plan") else "no plan")
+    ),
+    "scales.view": lambda e, n: "Read the case's scales",
     "audit.view": lambda e, n: "Read this audit trail",
     "audit.export": lambda e, n: "Downloaded this audit trail",
     "outbox.view": lambda e, n: "Read one of the case's e-mails in the outbox",

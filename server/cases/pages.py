@@ -23,6 +23,7 @@ from server.cases import service
 from server.cases.access import may_create_case
 from server.cases.invitations import invite_family_member
 from server.cases.models import CaseRole
+from server.conference.service import case_scales, trends
 from server.config import Settings
 from server.errors import DomainError, Forbidden
 from server.live.events import Publisher
@@ -129,6 +130,7 @@ class CasePages(Controller):
             meetings=await meetings.meetings_of_case(db, case_id),
             roles=[r.value for r in CaseRole],
             today=today_local(),
+            scale_trends=trends(await case_scales(db, user, case_id)) if visible.access.can_see_content else [],
             **context,
         )
 

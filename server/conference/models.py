@@ -15,8 +15,8 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.people.models import Agency
-from server.platform.db import Base, utcnow
+from server.people.models import Agency, User
+from server.platform.db import Base, CreatedMixin, IdMixin, utcnow
 
 
 class Category(StrEnum):
@@ -62,3 +62,82 @@ class OutcomeView(Base):
     reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     agency: Mapped[Agency] = relationship(lazy="joined")
+
+
+class Column(StrEnum):
+    """The six columns of a Signs of Safety mapping board."""
+
+    WORRY = "worry"
+    WORKING_WELL = "working_well"
+    NEXT_STEPS = "next_steps"
+    DANGER_STATEMENT = "danger_statement"
+    SAFETY_GOAL = "safety_goal"
+    COMPLICATING = "complicating"
+
+
+class MappingEntry(IdMixin, CreatedMixin, Base):
+    """One entry on the mapping board, written by any attendee (the family too), under the agenda
+    item that was open when it was written: the family sees it only if they see that item."""
+
+    __tablename__ = "mapping_entries"
+    __table_args__ = (CheckConstraint("length(text) > 0", name="text"),)
+
+    meeting_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    column: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    agenda_item_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agenda_items.id", ondelete="CASCADE"))
+    updated_at: Mapped[datetime | None]
+
+    author: Mapped[User] = relationship(lazy="joined")
+
+
+class Scale(IdMixin, CreatedMixin, Base):
+    """A 0-10 scaling question. Scores stay hidden from everyone but their author until the chair
+    reveals them all at once, so nobody anchors on the first number said aloud."""
+
+    __tablename__ = "scales"
+    __table_args__ = (CheckConstraint("status IN ('open', 'revealed')", name="status"),)
+
+    meeting_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    question: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    agenda_item_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agenda_items.id", ondelete="CASCADE"))
+    revealed_at: Mapped[datetime | None]
+
+    scores: Mapped[list[ScaleScore]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", order_by="ScaleScore.scored_at"
+    )
+
+
+class ScaleScore(Base):
+    __tablename__ = "scale_scores"
+    __table_args__ = (CheckConstraint("score BETWEEN 0 AND 10", name="score"),)
+
+    scale_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("scales.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"))
+    score: Mapped[int]
+    reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    scored_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(lazy="joined")
+    agency: Mapped[Agency] = relationship(lazy="joined")
+
+
+class ChildVoice(Base):
+    """The child's own words for one meeting: how and by whom they were gathered, whether the
+    child attended and whether an advocate was offered. Part of every copy, the family's too."""
+
+    __tablename__ = "child_voices"
+
+    meeting_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True)
+    how_gathered: Mapped[str] = mapped_column(Text, default="", server_default="")
+    gathered_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    words: Mapped[str] = mapped_column(Text, default="", server_default="")
+    child_attended: Mapped[bool] = mapped_column(default=False, server_default="false")
+    advocate_offered: Mapped[bool] = mapped_column(default=False, server_default="false")
+    recorded_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    gathered_by: Mapped[User | None] = relationship(foreign_keys=[gathered_by_id], lazy="joined")

@@ -19,6 +19,11 @@ class Region(StrEnum):
     BALANCE = "balance"
     DECISIONS = "decisions"
     ACTIONS = "actions"
+    CHILD_VOICE = "child_voice"  # the conference's panels: templates under conference/
+    NOTES = "notes"
+    MAPPING = "mapping"
+    SCALES = "scales"
+    OUTCOME = "outcome"
 
 
 ALL_REGIONS = frozenset(Region)
@@ -41,7 +46,22 @@ REGIONS: dict[ChangeKind, frozenset[Region]] = {
     ChangeKind.RESCHEDULED: ALL_REGIONS,
     ChangeKind.CANCELLED: ALL_REGIONS,
     ChangeKind.SETTINGS: frozenset({R.PEOPLE, R.BALANCE, R.DECISIONS}),  # who counts as a voice
+    ChangeKind.NOTES: frozenset({R.NOTES}),
+    ChangeKind.MINUTE_TAKER: frozenset({R.NOTES}),
+    ChangeKind.OUTCOME: frozenset({R.OUTCOME}),
+    ChangeKind.MAPPING: frozenset({R.MAPPING}),
+    ChangeKind.SCALE: frozenset({R.SCALES}),
+    ChangeKind.CHILD_VOICE: frozenset({R.CHILD_VOICE}),
 }
+
+CONFERENCE_REGIONS = frozenset({R.CHILD_VOICE, R.NOTES, R.MAPPING, R.SCALES, R.OUTCOME})
+
+
+def template_of(region: Region) -> str:
+    """The template that renders ``region``: the conference's panels live apart from the room's."""
+    folder = "conference" if region in CONFERENCE_REGIONS else "live/regions"
+    return f"{folder}/{region.value}.html"
+
 
 PRESENCE_REGIONS = frozenset({R.PEOPLE, R.QUEUE})  # who is connected; whom the chair may raise a hand for
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import msgspec
 from jinja2 import Environment
 
-from server.live.regions import REGION_ORDER, Region
+from server.live.regions import REGION_ORDER, Region, template_of
 from server.meetings.shapes import StateMessage, meeting_state
 from server.meetings.state import RoomView
 
@@ -19,7 +19,7 @@ def region_html(env: Environment, view: RoomView, regions: Iterable[Region], *, 
     """The fragments for ``regions``, in a fixed order, each carrying hx-swap-oob."""
     wanted = set(regions)
     return "".join(
-        env.get_template(f"live/regions/{region.value}.html").render(view=view, csrf_token=csrf_token)
+        env.get_template(template_of(region)).render(view=view, csrf_token=csrf_token)
         for region in REGION_ORDER
         if region in wanted
     )

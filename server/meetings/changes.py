@@ -28,6 +28,12 @@ class ChangeKind(StrEnum):
     RESCHEDULED = "rescheduled"
     CANCELLED = "cancelled"
     SETTINGS = "settings"  # a setting of the meeting itself (whether the chair speaks for an agency)
+    NOTES = "notes"  # the live notes of an agenda item
+    MINUTE_TAKER = "minute_taker"
+    OUTCOME = "outcome"  # the conference's outcome: plan or not, categories, each agency's view
+    MAPPING = "mapping"  # an entry on the Signs of Safety board
+    SCALE = "scale"  # a scaling question opened, scored or revealed
+    CHILD_VOICE = "child_voice"
 
 
 class Part(StrEnum):
@@ -39,6 +45,10 @@ class Part(StrEnum):
     QUEUE = "queue"  # hands and turns: everything the speaking order depends on
     DECISIONS = "decisions"
     ACTIONS = "actions"  # the meeting's actions and the case's still-open ones under review
+    OUTCOME = "outcome"
+    MAPPING = "mapping"
+    SCALES = "scales"  # the questions and every score (the views hide them until the reveal)
+    CHILD_VOICE = "child_voice"
 
 
 ALL_PARTS = frozenset(Part)
@@ -59,4 +69,10 @@ WRITES: dict[ChangeKind, frozenset[Part]] = {
     ChangeKind.RESCHEDULED: frozenset(),
     ChangeKind.CANCELLED: frozenset(),
     ChangeKind.SETTINGS: frozenset(),  # the meeting row, always read
+    ChangeKind.NOTES: frozenset({Part.AGENDA}),  # notes live on their agenda item
+    ChangeKind.MINUTE_TAKER: frozenset(),  # the meeting row, always read
+    ChangeKind.OUTCOME: frozenset({Part.OUTCOME}),
+    ChangeKind.MAPPING: frozenset({Part.MAPPING}),
+    ChangeKind.SCALE: frozenset({Part.SCALES}),
+    ChangeKind.CHILD_VOICE: frozenset({Part.CHILD_VOICE}),
 }

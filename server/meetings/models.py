@@ -83,8 +83,10 @@ class Meeting(IdMixin, CreatedMixin, Base):
     started_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
     calendar_sequence: Mapped[int] = mapped_column(default=0, server_default="0")
+    minute_taker_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     chair: Mapped[User] = relationship(foreign_keys=[chair_id], lazy="joined")
+    minute_taker: Mapped[User | None] = relationship(foreign_keys=[minute_taker_id], lazy="joined")
 
 
 class AgendaItem(IdMixin, CreatedMixin, Base):
@@ -97,7 +99,10 @@ class AgendaItem(IdMixin, CreatedMixin, Base):
     professionals_only: Mapped[bool] = mapped_column(default=False, server_default="false")
     minutes: Mapped[str] = mapped_column(Text, default="", server_default="")
     is_action_review: Mapped[bool] = mapped_column(default=False, server_default="false")
+    is_child_voice: Mapped[bool] = mapped_column(default=False, server_default="false")
     opened_at: Mapped[datetime | None]
+    notes: Mapped[str] = mapped_column(Text, default="", server_default="")  # written live: the draft minutes
+    notes_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class Attendance(Base):

@@ -14,6 +14,7 @@ from server.actions.models import OPEN_STATUSES, Action
 from server.audit.service import Actor, record
 from server.cases.models import CaseMember, CaseRole
 from server.cases.service import VisibleCase, managed_case, role_of, visible_case
+from server.conference.rules import CHILD_VOICE_KINDS, CHILD_VOICE_TITLE
 from server.config import Settings
 from server.errors import NotFound, Problem, Problems
 from server.meetings.invitations import invite
@@ -94,6 +95,15 @@ async def schedule_meeting(
                     position=0,
                     title=ACTION_REVIEW_TITLE,
                     is_action_review=True,
+                )
+            )
+        if req.kind in CHILD_VOICE_KINDS:  # reviews of children who died keep finding it missing
+            session.add(
+                AgendaItem(
+                    meeting_id=meeting.id,
+                    position=1 if open_actions else 0,
+                    title=CHILD_VOICE_TITLE,
+                    is_child_voice=True,
                 )
             )
         record(

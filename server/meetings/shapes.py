@@ -11,7 +11,8 @@ from uuid import UUID
 import msgspec
 
 from server.actions.shapes import ActionOut, action_json
-from server.meetings.models import AgendaItem, Decision, Meeting
+from server.conference.shapes import ChildVoiceOut, MappingEntryOut, OutcomeOut, ScaleOut, conference_fields
+from server.meetings.models import AgendaItem, Decision, Meeting, MeetingKind
 from server.meetings.state import RoomView
 from server.people.shapes import AgencyOut, UserBrief, agency_json, user_brief
 from server.shapes import Timestamp, iso, iso_or_none
@@ -66,6 +67,9 @@ class AgendaItemOut(msgspec.Struct):
     is_action_review: bool
     minutes: str
     open: bool
+    is_child_voice: bool
+    notes: str  # written live by the chair or the minute-taker: the draft minutes
+    notes_version: int
 
 
 class Speaker(msgspec.Struct):
@@ -143,6 +147,11 @@ class MeetingState(MeetingSummary):
     decisions: list[DecisionOut]
     actions: list[ActionOut]
     review_actions: list[ActionOut]
+    minute_taker: UserBrief | None
+    outcome: OutcomeOut | None
+    mapping: list[MappingEntryOut]
+    scales: list[ScaleOut]
+    child_voice: ChildVoiceOut | None
 
 
 class StateMessage(msgspec.Struct):
@@ -165,6 +174,9 @@ def agenda_item_out(item: AgendaItem, open_item_id: UUID | None) -> AgendaItemOu
         is_action_review=item.is_action_review,
         minutes=item.minutes,
         open=item.id == open_item_id,
+        is_child_voice=item.is_child_voice,
+        notes=item.notes,
+        notes_version=item.notes_version,
     )
 
 
@@ -238,4 +250,6 @@ def meeting_state(view: RoomView) -> MeetingState:
         decisions=[decision_out(d) for d in view.decisions],
         actions=[action_json(a, today) for a in view.actions],
         review_actions=[action_json(a, today) for a in view.carried_actions],
+        minute_taker=None if meeting.minute_taker is None else user_brief(meeting.minute_taker),
+        **conference_fields(view.conference, meeting.kind == MeetingKind.REVIEW_CONFERENCE),  # type: ignore[arg-type]
     )

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.actions.models import OPEN_STATUSES, Action
 from server.cases.models import Case, CaseMember, CaseRole
+from server.conference.state import ConferenceRoom, ConferenceView, read_conference, view_conference
 from server.errors import NotFound
 from server.meetings import queue
 from server.meetings.changes import ALL_PARTS, Part
@@ -61,6 +62,7 @@ class Room:
     actions: Sequence[Action]
     carried_actions: Sequence[Action]  # still open from earlier meetings: the action review
     agencies: dict[uuid.UUID, Agency]
+    conference: ConferenceRoom
 
     @property
     def version(self) -> int:
@@ -139,7 +141,10 @@ async def read_room(
     else:
         actions, carried = kept("actions"), kept("carried_actions")
     agencies = await _agencies(session, team, attendance, None if previous is None else previous.agencies)
-    return Room(meeting, case, agenda, team, attendance, hands, turns, decisions, actions, carried, agencies)
+    conference = await read_conference(session, meeting_id, parts, None if previous is None else previous.conference)
+    return Room(
+        meeting, case, agenda, team, attendance, hands, turns, decisions, actions, carried, agencies, conference
+    )
 
 
 async def _agencies(
@@ -195,8 +200,10 @@ class RoomView:
     decisions: Sequence[Decision]
     actions: Sequence[Action]
     carried_actions: Sequence[Action]
+    conference: ConferenceView
     connected: frozenset[uuid.UUID] = field(default_factory=frozenset)
     voices: Sequence[Attendance] = ()  # the present who count as voices (the chair only if they speak for an agency)
+    viewer: uuid.UUID | None = None  # the one person this view is for; None when an audience shares it
 
     @property
     def meeting(self) -> Meeting:
@@ -269,7 +276,13 @@ def family_sees_all(room: Room) -> bool:
     )
 
 
-def view_for(room: Room, audience: Audience, now: datetime, connected: frozenset[uuid.UUID] = frozenset()) -> RoomView:
+def view_for(
+    room: Room,
+    audience: Audience,
+    now: datetime,
+    connected: frozenset[uuid.UUID] = frozenset(),
+    viewer: uuid.UUID | None = None,
+) -> RoomView:
     hidden_items = set() if audience.sees_professionals_only else {i.id for i in room.agenda if i.professionals_only}
     agenda = [i for i in room.agenda if i.id not in hidden_items]
     open_item = next((i for i in room.agenda if i.id == room.meeting.open_item_id), None)
@@ -317,8 +330,10 @@ def view_for(room: Room, audience: Audience, now: datetime, connected: frozenset
         carried_actions=[
             a for a in room.carried_actions if audience.sees_professionals_only or not a.professionals_only
         ],
+        conference=view_conference(room.conference, hidden_items, viewer),
         connected=connected,
         voices=voices,
+        viewer=viewer,
     )
 
 

@@ -19,7 +19,7 @@ async def view_of(session: AsyncSession, publisher: Publisher, user: User, meeti
     visible = await visible_meeting(session, user, meeting_id)
     audience = audience_for(visible.case.access.role, is_chair=visible.is_chair)
     room = await load_room(session, meeting_id)
-    return view_for(room, audience, utcnow(), await publisher.connected(meeting_id))
+    return view_for(room, audience, utcnow(), await publisher.connected(meeting_id), viewer=user.id)
 
 
 async def state_of(session: AsyncSession, publisher: Publisher, user: User, meeting_id: uuid.UUID) -> MeetingState:

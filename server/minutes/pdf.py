@@ -15,6 +15,7 @@ from typing import Any
 
 from fpdf import FPDF, FontFace, XPos, YPos
 
+from server.conference.minutes_pdf import conference_section
 from server.minutes.snapshot import duration, local_datetime, local_time, long_date
 
 # fontTools logs every glyph it keeps at INFO, dozens of lines per PDF; only its warnings matter.
@@ -56,6 +57,7 @@ def build_pdf(snapshot: dict[str, Any], *, compress: bool = True, font_dir: Path
     pdf.title_block()
     pdf.attendance()
     pdf.agenda()
+    conference_section(pdf, snapshot)
     pdf.voice_balance()
     pdf.action_plan()
     return bytes(pdf.output())
@@ -207,12 +209,15 @@ class MinutesPdf(FPDF):
         if item["minutes"]:
             self.ln(1)
             self.para(item["minutes"])
+        if item.get("notes"):
+            self.ln(1)
+            self.para(item["notes"])
         for decision in item["decisions"]:
             self.decision(decision)
         actions = [a for a in self.snapshot["actions"] if a["id"] in set(item["action_ids"])]
         for action in actions:
             self.para(f"Action: {action['title']} ({action['owner']}, by {long_date(action['due_date'])})", indent=4)
-        if not item["minutes"] and not item["decisions"] and not actions:
+        if not item["minutes"] and not item.get("notes") and not item["decisions"] and not actions:
             self.para("Nothing was recorded under this item.", size=10, style="I", colour=MUTED)
 
     def decision(self, decision: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ from uuid import UUID
 
 import msgspec
 
+from server.conference.shapes import ChildVoiceOut, MappingEntryOut, OutcomeOut, ScaleOut
 from server.people.shapes import AgencyOut
 from server.shapes import Timestamp, iso
 
@@ -87,6 +88,8 @@ class ItemRecord(msgspec.Struct):
     minutes: str
     decisions: list[DecisionRecord]
     action_ids: list[UUID]
+    is_child_voice: bool = False
+    notes: str = ""  # written live in the meeting by the chair or the minute-taker
 
 
 class AgencyTime(msgspec.Struct):
@@ -137,6 +140,10 @@ class MinutesRecord(msgspec.Struct):
     items: list[ItemRecord]
     voice_balance: VoiceBalance
     actions: list[ActionRecord]
+    outcome: OutcomeOut | None = None  # the conference's (server/conference)
+    child_voice: ChildVoiceOut | None = None
+    mapping: list[MappingEntryOut] = []
+    scales: list[ScaleOut] = []  # revealed ones
 
 
 class MinutesOut(msgspec.Struct):

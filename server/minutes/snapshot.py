@@ -15,7 +15,8 @@ from datetime import date, datetime
 from typing import Any
 
 from server.actions.models import OUTCOME_AREA_LABELS, Action
-from server.meetings.models import MEETING_KIND_LABELS, AgendaItem, Attendance, Decision
+from server.conference.shapes import conference_fields
+from server.meetings.models import MEETING_KIND_LABELS, AgendaItem, Attendance, Decision, MeetingKind
 from server.meetings.state import Audience, RoomView
 from server.minutes.shapes import (
     ActionRecord,
@@ -71,7 +72,15 @@ def build_snapshot(view: RoomView) -> MinutesRecord:
         items=[_item(view, item) for item in view.agenda],
         voice_balance=_voice_balance(view),
         actions=[_action(view, action) for action in view.actions],
+        **_conference(view),
     )
+
+
+def _conference(view: RoomView) -> dict[str, Any]:
+    """The outcome, the child's voice, the board and the revealed scales, as this audience saw them."""
+    fields = conference_fields(view.conference, view.meeting.kind == MeetingKind.REVIEW_CONFERENCE)
+    fields["scales"] = [s for s in fields["scales"] if s.status == "revealed"]  # type: ignore[attr-defined]
+    return fields
 
 
 def _label(labels: Mapping[Any, str], value: str) -> str:
@@ -137,6 +146,8 @@ def _item(view: RoomView, item: AgendaItem) -> ItemRecord:
         title=item.title,
         professionals_only=item.professionals_only,
         is_action_review=item.is_action_review,
+        is_child_voice=item.is_child_voice,
+        notes=item.notes,
         minutes=item.minutes,
         decisions=[_decision(d) for d in decisions],
         action_ids=[a.id for a in view.actions if a.agenda_item_id == item.id],

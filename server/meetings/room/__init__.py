@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from server.conference.mapping import add_entry, edit_entry, remove_entry
+from server.conference.notes import set_minute_taker, write_notes
+from server.conference.outcome import record_outcome
+from server.conference.scaling import open_scale, reveal_scale, score_scale
+from server.conference.voice import record_child_voice
 from server.meetings.commands import Command
 from server.meetings.room.agenda import add_item, move_item, open_item, set_visibility
 from server.meetings.room.attendance import end, join, leave, start
@@ -33,6 +38,17 @@ COMMANDS: tuple[Command[Any, Any], ...] = (
     record_decision,
     assign_action,
     set_chair_voice,
+    # the conference (server/conference)
+    set_minute_taker,
+    write_notes,
+    record_child_voice,
+    add_entry,
+    edit_entry,
+    remove_entry,
+    open_scale,
+    score_scale,
+    reveal_scale,
+    record_outcome,
 )
 
 __all__ = [
