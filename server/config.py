@@ -46,6 +46,8 @@ class Settings:
     presence_seconds: int = 45
     chase: ChaseSettings = field(default_factory=ChaseSettings)
     webhook_timeout_seconds: float = 10.0
+    correction_working_days: int = 5
+    minutes_escalate_working_days: int = 15
 
     @property
     def embedded(self) -> bool:
@@ -176,6 +178,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         presence_seconds=_int(env, "PRESENCE_SECONDS", 45),
         chase=_chase(env),
         webhook_timeout_seconds=_int(env, "WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1),
+        correction_working_days=_int(env, "CORRECTION_WORKING_DAYS", 5, minimum=1),
+        minutes_escalate_working_days=_int(env, "MINUTES_ESCALATE_WORKING_DAYS", 15, minimum=1),
     )
 
 

@@ -279,3 +279,21 @@ async def actions_overdue(session: AsyncSession, action_ids: Sequence[uuid.UUID]
         .order_by(Action.due_date, Action.id)
     )
     await emit_many(session, EventType.ACTION_OVERDUE, [ev.action_data(action, ref) for action, ref in rows])
+
+
+async def minutes_approved(
+    session: AsyncSession, meeting: Meeting, approved_at: datetime, by: uuid.UUID | None
+) -> None:
+    """minutes.approved: ids, kind, status and the time, never the minutes themselves."""
+    if not await subscribed(session, EventType.MINUTES_APPROVED):
+        return
+    payload = ev.MinutesApproved(
+        meeting_id=meeting.id,
+        case_id=meeting.case_id,
+        case_reference=await _reference(session, meeting.case_id),
+        meeting_kind=meeting.kind,
+        status="approved",
+        approved_at=approved_at,
+        approved_by_id=by,
+    )
+    await emit(session, EventType.MINUTES_APPROVED, payload)
