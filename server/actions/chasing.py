@@ -35,6 +35,7 @@ from server.cases.models import Case, CaseMember, CaseRole
 from server.config import Settings
 from server.live.events import Publisher
 from server.meetings.models import Meeting
+from server.minutes.chase import chase_minutes
 from server.notify.outbox import Email, enqueue_many
 from server.people.models import User
 from server.platform.db import transaction
@@ -103,8 +104,11 @@ async def chase_pass(
         recorded = await _record(session, due)
         emails = await _tell(session, settings, recorded)
         await webhooks.actions_overdue(session, turned_overdue(recorded))
-    await publisher.users_changed({recipient for recipient, _, _ in recorded}, "notification")
-    return ChaseSummary(len(candidates), len(recorded), emails, in_working_hours=True)
+        minutes = await chase_minutes(session, settings, now)
+    await publisher.users_changed({recipient for recipient, _, _ in recorded} | minutes.told, "notification")
+    return ChaseSummary(
+        len(candidates), len(recorded) + minutes.reminders, emails + minutes.emails, in_working_hours=True
+    )
 
 
 OVERDUE_STAGES = frozenset(stage.value for stage in (Stage.OVERDUE, Stage.ESCALATE_LEAD, Stage.ESCALATE_CHAIR))
