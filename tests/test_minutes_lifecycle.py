@@ -286,7 +286,7 @@ async def test_the_pages_an_attendee_corrects_and_the_chair_reviews_and_approves
         )
         assert sent.status_code in (302, 303), sent.text
         assert "It was 84%, not 82%." in (await member.get(f"/meetings/{meeting}/minutes")).text
-        assert (await member.get(f"/meetings/{meeting}/minutes/review")).status_code == 404
+        assert (await member.get(f"/meetings/{meeting}/minutes/review")).status_code == 403
 
         review = await chair.get(f"/meetings/{meeting}/minutes/review")
         assert review.status_code == 200

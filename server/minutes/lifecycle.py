@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.audit.service import Actor, record
 from server.cases.models import CaseMember, CaseRole
 from server.config import Settings
-from server.errors import Conflict, Forbidden, Invalid, NotFound
+from server.errors import Conflict, Forbidden, Invalid, NotFound, Problem, Problems
 from server.limits import NOTE, REASON, too_long
 from server.meetings.models import AgendaItem, Attendance, Meeting
 from server.meetings.service import VisibleMeeting, visible_meeting
@@ -257,10 +257,15 @@ async def resolve(
     reply: str = "",
 ) -> None:
     """The chair marks a correction applied or not applied, with a reply its author will read."""
+    problems: dict[str, str] = {}
     if state not in (CorrectionState.APPLIED, CorrectionState.NOT_APPLIED):
-        raise Invalid("Choose applied or not_applied.", field="state", code="unknown_state")
+        problems["state"] = Problem(
+            "Choose whether the correction was applied (applied or not_applied).", "unknown_state"
+        )
     if message := too_long(reply, REASON, "the reply"):
-        raise Invalid(message, field="reply", code="too_long")
+        problems["reply"] = Problem(message, "too_long")
+    if problems:
+        raise Problems(problems)
     async with transaction(session):
         visible = await _as_chair(session, user, meeting_id)
         _still_draft(await _locked_review(session, meeting_id))

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.service import Actor
 from server.config import Settings
-from server.errors import DomainError, NotFound
+from server.errors import DomainError, Forbidden
 from server.minutes import lifecycle
 from server.minutes import snapshot as snap
 from server.minutes.letter import letter_filename, letter_for
@@ -125,9 +125,25 @@ class MinutesPages(Controller):
         self, request: HttpRequest, meeting_id: UUID, db: AsyncSession, user: User, actor: Actor
     ) -> Template | Redirect:
         """The chair's page: each item of the draft with the corrections sent about it beside it."""
-        found = await lifecycle.reading(db, actor, user, meeting_id)
+        return await self._review_page(request, db, user, actor, meeting_id)
+
+    async def _review_page(
+        self,
+        request: HttpRequest,
+        db: AsyncSession,
+        user: User,
+        actor: Actor,
+        meeting_id: UUID,
+        *,
+        status_code: int = 200,
+        errors: dict[str, str] | None = None,
+        values: dict[str, str] | None = None,
+    ) -> Template | Redirect:
+        """``errors`` and ``values`` are keyed by the id of the field they belong to (each item's
+        and each correction's form has its own)."""
+        found = await lifecycle.reading(db, actor, user, meeting_id, audited=errors is None)
         if not found.copy.visible.is_chair:
-            raise NotFound("No such page.")
+            raise Forbidden("Only the meeting's chair reviews and approves the minutes.", code="not_chair")
         if found.copy.status != "draft":
             return redirect(request, f"/meetings/{meeting_id}/minutes", flash="These minutes are approved.")
         minutes = found.copy.snapshot
@@ -138,6 +154,9 @@ class MinutesPages(Controller):
         return page(
             request,
             "minutes/review.html",
+            status_code=status_code,
+            errors=errors or {},
+            values=values or {},
             minutes=minutes,
             meeting=minutes["meeting"],
             review=found.copy.review,
@@ -151,21 +170,25 @@ class MinutesPages(Controller):
     @post("/minutes/items/{item_id:uuid}")
     async def edit_item(
         self, request: HttpRequest, meeting_id: UUID, item_id: UUID, db: AsyncSession, user: User, actor: Actor
-    ) -> Redirect:
+    ) -> Template | Redirect:
         data = await form_data(request)
+        # An item's minutes may be longer than the form reader keeps of a field: read it whole,
+        # so that text over the limit is refused rather than cut short.
+        data["text"] = str((await request.form()).get("text", "")).replace("\x00", "")
+        field = f"text-{item_id}"
         try:
-            await lifecycle.edit_item(db, actor, user, meeting_id, item_id, text=data.get("text", ""))
+            await lifecycle.edit_item(db, actor, user, meeting_id, item_id, text=data["text"])
         except DomainError as error:
-            return redirect(
-                request, f"/meetings/{meeting_id}/minutes/review#item-{item_id}", flash=form_message(error),
-                category="error",
+            return await self._review_page(
+                request, db, user, actor, meeting_id, status_code=422,
+                errors={field: form_message(error)}, values={field: data.get("text", "")},
             )  # fmt: skip
         return redirect(request, f"/meetings/{meeting_id}/minutes/review#item-{item_id}", flash="The draft is saved.")
 
     @post("/minutes/corrections/{correction_id:uuid}")
     async def resolve(
         self, request: HttpRequest, meeting_id: UUID, correction_id: UUID, db: AsyncSession, user: User, actor: Actor
-    ) -> Redirect:
+    ) -> Template | Redirect:
         data = await form_data(request)
         target = f"/meetings/{meeting_id}/minutes/review#correction-{correction_id}"
         try:
@@ -173,7 +196,12 @@ class MinutesPages(Controller):
                 db, actor, user, meeting_id, correction_id, state=data.get("state", ""), reply=data.get("reply", "")
             )
         except DomainError as error:
-            return redirect(request, target, flash=form_message(error), category="error")
+            messages = form_errors(error, default="reply")
+            errors = {f"{name}-{correction_id}": message for name, message in messages.items()}
+            return await self._review_page(
+                request, db, user, actor, meeting_id, status_code=422,
+                errors=errors, values={f"reply-{correction_id}": data.get("reply", "")},
+            )  # fmt: skip
         return redirect(request, target, flash="Your answer to the correction is saved.")
 
     @post("/minutes/approve")
