@@ -37,7 +37,7 @@ from server.meetings.api import MeetingsApi
 from server.meetings.pages import MeetingPages
 from server.meetings.schedule_api import ScheduleApi, reschedule_meeting
 from server.meetings.schedule_pages import SchedulePages
-from server.minutes.api import MinutesApi
+from server.minutes.api import LetterApi, MinutesApi
 from server.minutes.pages import MinutesPages
 from server.notify.pages import OutboxPages
 from server.people.api import PeopleApi, SessionApi
@@ -78,6 +78,7 @@ def route_handlers() -> Sequence[ControllerRouterHandler]:
         reschedule_meeting,  # joins MeetingsApi's path, so it is listed after it
         ScheduleApi,
         MinutesApi,
+        LetterApi,
         ActionsApi,
         ReportsApi,
         meeting_socket,

@@ -57,6 +57,9 @@ class Settings:
             calendar=self.chase, core_group_weeks=self.core_group_weeks, tac_review_weeks=self.tac_review_weeks
         )
 
+    correction_working_days: int = 5
+    minutes_escalate_working_days: int = 15
+
     @property
     def embedded(self) -> bool:
         """True when no external database is configured: start the embedded servers."""
@@ -188,6 +191,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         webhook_timeout_seconds=_int(env, "WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1),
         core_group_weeks=_int(env, "CORE_GROUP_WEEKS", 6, minimum=1),
         tac_review_weeks=_int(env, "TAC_REVIEW_WEEKS", 6, minimum=1),
+        correction_working_days=_int(env, "CORRECTION_WORKING_DAYS", 5, minimum=1),
+        minutes_escalate_working_days=_int(env, "MINUTES_ESCALATE_WORKING_DAYS", 15, minimum=1),
     )
 
 

@@ -18,6 +18,7 @@ from server.meetings import service as meetings
 from server.meetings.room.agenda import NewItem
 from server.meetings.room.floor import NewHand
 from server.meetings.room.record import NewAction, NewDecision
+from server.minutes import lifecycle
 from server.notify.models import OutboxMessage
 from server.people import service as people
 from server.platform.db import transaction
@@ -46,7 +47,9 @@ async def every_kind_of_thing(runtime: Runtime, team: Team) -> dict[str, list[st
         as_chair = room_as(runtime, s, team.chair)
         await as_chair.run(room.start, ended.id)
         await room_as(runtime, s, team.family).run(room.join, ended.id)
+        minuted = await as_chair.run(room.add_item, ended.id, NewItem("Minuted item"))
         await as_chair.run(room.end, ended.id)
+        correction = await lifecycle.correct(s, Actor(team.family.id), team.family, ended.id, text="We said mornings")
         live = await meetings.schedule_meeting(
             s,
             chair,
@@ -86,7 +89,8 @@ async def every_kind_of_thing(runtime: Runtime, team: Team) -> dict[str, list[st
         "case_id": [str(team.case.id)],
         "meeting_id": [str(team.meeting.id), str(live.id), str(ended.id)],
         "action_id": [str(action.id)],
-        "item_id": [str(item.id), str(other.id)],
+        "item_id": [str(item.id), str(minuted.id), str(other.id)],
+        "correction_id": [str(correction.id)],
         "hand_id": [str(hand.id)],
         "decision_id": [str(decision.id)],
         "user_id": [str(team.member.id), str(gone.id)],

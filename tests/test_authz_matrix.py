@@ -49,6 +49,7 @@ from server.meetings.commands import RoomCaller
 from server.meetings.room.agenda import NewItem
 from server.meetings.room.floor import NewHand
 from server.meetings.room.record import NewAction, NewDecision
+from server.minutes import lifecycle
 from server.notify.models import OutboxMessage
 from server.people import service as people
 from server.platform.db import transaction
@@ -389,6 +390,37 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", M + "/minutes"): Rule(TEAM, meeting="ended"),
     ("GET", "/meetings/{meeting_id:uuid}/minutes"): Rule(TEAM, meeting="ended"),
     ("GET", "/meetings/{meeting_id:uuid}/minutes.pdf"): Rule(TEAM, meeting="ended"),
+    # --- after the meeting: the outcome letter, corrections and approval of the minutes ------------
+    ("GET", M + "/letter"): Rule(TEAM, meeting="ended"),
+    ("GET", "/meetings/{meeting_id:uuid}/letter"): Rule(TEAM, meeting="ended"),
+    ("GET", "/meetings/{meeting_id:uuid}/letter.pdf"): Rule(TEAM, meeting="ended"),
+    ("POST", M + "/minutes/corrections"): Rule(
+        rule_of(TEAM, member=FORBIDDEN, lead=FORBIDDEN),
+        meeting="ended",
+        body=js(lambda w, r: {"text": f"Correction by {r}"}),
+        why="those who attended: the chair and the family",
+    ),
+    ("POST", "/meetings/{meeting_id:uuid}/minutes/corrections"): Rule(
+        rule_of(TEAM, member=FORBIDDEN, lead=FORBIDDEN),
+        meeting="ended",
+        body=form(lambda w, r: {"text": f"Correction by {r}"}),
+        why="those who attended: the chair and the family",
+    ),
+    ("POST", M + "/minutes/corrections/{correction_id:uuid}/resolve"): Rule(
+        MEETING_CHAIR, meeting="ended", body=js(lambda w, r: {"state": "applied", "reply": f"Thanks, {r}"})
+    ),
+    ("POST", "/meetings/{meeting_id:uuid}/minutes/corrections/{correction_id:uuid}"): Rule(
+        MEETING_CHAIR, meeting="ended", body=form(lambda w, r: {"state": "not_applied"})
+    ),
+    ("PUT", M + "/minutes/items/{item_id:uuid}"): Rule(
+        MEETING_CHAIR, meeting="ended", body=js(lambda w, r: {"text": f"Minutes by {r}"})
+    ),
+    ("POST", "/meetings/{meeting_id:uuid}/minutes/items/{item_id:uuid}"): Rule(
+        MEETING_CHAIR, meeting="ended", body=form(lambda w, r: {"text": f"Minutes by {r}"})
+    ),
+    ("GET", "/meetings/{meeting_id:uuid}/minutes/review"): Rule(MEETING_CHAIR, meeting="ended"),
+    ("POST", M + "/minutes/approve"): Rule(MEETING_CHAIR, meeting="ended"),
+    ("POST", "/meetings/{meeting_id:uuid}/minutes/approve"): Rule(MEETING_CHAIR, meeting="ended"),
     # --- meetings: the live room (pages and form posts) --------------------------------------------
     ("GET", R): Rule(TEAM),
     ("GET", R + "/present"): Rule(TEAM, why="any member may put the room on a shared screen"),
@@ -507,6 +539,7 @@ class World:
     token: str = "no-such-invitation"
     message_id: uuid.UUID | None = None
     webhook_id: uuid.UUID | None = None
+    correction_id: uuid.UUID | None = None
 
 
 class Worlds:
@@ -566,12 +599,17 @@ class Worlds:
                     room.assign_action, live, NewAction("Meet the school", t.member.id, due, "being_healthy")
                 )
                 world.item_id, world.hand_id, world.action_id = item.id, hand.id, action.id
-            if whole:
+            if meeting == "ended" or whole:
                 done = world.meetings["ended"] = await schedule("Ended meeting")
                 chair_of_done = RoomCaller(s, pub, as_chair, t.chair, self.settings)
                 await chair_of_done.run(room.start, done)
                 await RoomCaller(s, pub, Actor(t.family.id), t.family, self.settings).run(room.join, done)
+                minuted = await chair_of_done.run(room.add_item, done, NewItem("Minuted item"))
                 await chair_of_done.run(room.end, done)
+                correction = await lifecycle.correct(s, Actor(t.family.id), t.family, done, text="We said mornings")
+                world.correction_id = correction.id
+                if world.item_id is None:  # the ended meeting's item, for the chair's edits of its minutes
+                    world.item_id = minuted.id
                 async with transaction(s):
                     world.token = people.new_invitation(s, self.settings, t.family.id, case.id, t.chair.id)
                 world.message_id = await s.scalar(select(OutboxMessage.id).limit(1))  # the minutes e-mail
@@ -590,6 +628,7 @@ def url_for(template: str, rule: Rule, world: World) -> str:
         "token": world.token,
         "message_id": world.message_id,
         "webhook_id": world.webhook_id,
+        "correction_id": world.correction_id,
         "file_path": "css/app.css",
         "path": "nothing-here",
         **rule.params,
@@ -716,6 +755,7 @@ async def test_options_answers_every_path_without_revealing_anything(app: Litest
         dict.fromkeys(("live", "scheduled", "ended"), team.meeting.id),
     )
     world.item_id = world.hand_id = world.action_id = world.message_id = world.webhook_id = uuid.uuid4()
+    world.correction_id = uuid.uuid4()
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as anonymous:
         for template in sorted({route.path for route in app.routes if isinstance(route, HTTPRoute)}):
             response = await anonymous.options(url_for(template, Rule(OPTIONS_RULE), world))

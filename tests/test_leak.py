@@ -1,7 +1,8 @@
 """The leak test: a professionals-only item carries a marker in its title, its minutes, its
 decision and its action, and the marker is searched for in everything a family member can
-receive — pages, live fragments, JSON socket messages, API answers, the CSV export, the minutes
-PDF, calendar files, e-mails and notifications — and in every webhook sent about the case, which
+receive — pages, live fragments, JSON socket messages, API answers, the CSV export, the outcome
+letter and the minutes (draft corrections included) as page, API and PDF, calendar files,
+e-mails and notifications — and in every webhook sent about the case, which
 carries no text at all. The chair's copies must show the marker, so the test cannot pass by
 showing nothing."""
 
@@ -144,6 +145,22 @@ async def _run_the_meeting(chair: Participant, member: Participant, family: Part
         )
     )
     await ok(chair.post(f"{meeting}/end"))
+    # After the meeting: a professional corrects the professionals-only item (the chair is told),
+    # the family corrects the shared one, the chair edits the draft and approves the minutes.
+    await ok(chair.post(f"{meeting}/minutes/corrections", {"text": "The chair's own note"}))
+    await ok(
+        member.post(
+            f"{meeting}/minutes/corrections", {"text": f"It was {MARKER} twice", "agenda_item_id": private["id"]}
+        )
+    )
+    await ok(
+        family.post(f"{meeting}/minutes/corrections", {"text": "We walk to nursery", "agenda_item_id": shared["id"]})
+    )
+    edited = await chair.http.put(
+        f"{meeting}/minutes/items/{private['id']}", json={"text": f"Corrected {MARKER}"}, headers=chair.csrf
+    )
+    assert edited.status_code == 200, edited.text
+    await ok(chair.post(f"{meeting}/minutes/approve"))
     return str(private["id"])
 
 
@@ -159,6 +176,8 @@ async def _everything_fetched_by(person: Participant, team: Team) -> str:
         "/actions",
         "/notifications",
         f"/meetings/{meeting}/minutes",
+        f"/meetings/{meeting}/letter",
+        f"/api/meetings/{meeting}/letter",
         f"/api/meetings/{meeting}",
         f"/api/cases/{case}",
         f"/api/cases/{case}/actions",
@@ -170,9 +189,10 @@ async def _everything_fetched_by(person: Participant, team: Team) -> str:
         response = await person.http.get(path)
         assert response.status_code == 200, (path, response.status_code)
         texts.append(response.text)
-    pdf = await person.http.get(f"/meetings/{meeting}/minutes.pdf")
-    assert pdf.status_code == 200
-    texts.append(pdf_text(pdf.content))
+    for download in (f"/meetings/{meeting}/minutes.pdf", f"/meetings/{meeting}/letter.pdf"):
+        pdf = await person.http.get(download)
+        assert pdf.status_code == 200
+        texts.append(pdf_text(pdf.content))
     return "\n".join(texts)
 
 
@@ -213,13 +233,15 @@ async def test_nothing_professionals_only_reaches_the_family(
         "HTML fragments": await family_html.close(),
         "personal socket": await family_inbox.close(),
         "pages, API, CSV and PDF": await _everything_fetched_by(family, team),
-        "e-mail (invitations, minutes with PDF)": await _mail_to(runtime, team.family.email),
+        "e-mail (invitations, the outcome letter and the minutes with PDF)": await _mail_to(runtime, team.family.email),
         "webhooks (every event, to a case record system)": await _webhooks_sent(runtime, settings, receiver),
     }
     for channel, text in received.items():
         assert text, f"the family received nothing on the {channel}"
         assert MARKER not in text, f"the marker reached the family through the {channel}"
     assert "Walk Leo to nursery" in received["pages, API, CSV and PDF"]  # the family does see its own plan
+    assert "We walk to nursery" in received["pages, API, CSV and PDF"]  # and its own correction
+    assert "minutes.approved" in received["webhooks (every event, to a case record system)"]
 
     # The same channels do carry the marker to the chair, so the search above can find it.
     assert MARKER in await chair_json.close()

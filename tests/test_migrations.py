@@ -122,3 +122,53 @@ async def test_upgrade_is_idempotent(scratch_database: str) -> None:
     before = await _schema(scratch_database)
     await asyncio.to_thread(upgrade, scratch_database)
     assert await _schema(scratch_database) == before
+
+
+async def test_minutes_issued_before_the_lifecycle_migrate_as_approved(scratch_database: str) -> None:
+    """A meeting that ended (Thursday 26 November 2026) with its minutes issued before revision
+    0011 has an approved review afterwards, dated when the minutes were issued; a meeting that
+    ended without minutes (impossible before, but harmless) gets none."""
+    await asyncio.to_thread(upgrade, scratch_database, "0007")
+    connection = await asyncpg.connect(_plain_dsn(scratch_database, TEST_DATABASE))
+    try:
+        await connection.execute(
+            """
+            INSERT INTO agencies (id, name, sector)
+              VALUES ('00000000-0000-0000-0000-00000000000a', 'School', 'education');
+            INSERT INTO users (id, email, name, agency_id)
+              VALUES ('00000000-0000-0000-0000-00000000000b', 'c@x.example', 'Chair',
+                      '00000000-0000-0000-0000-00000000000a');
+            INSERT INTO cases (id, reference, display_name, lead_professional_id)
+              VALUES ('00000000-0000-0000-0000-00000000000c', 'T-1', 'Child T.',
+                      '00000000-0000-0000-0000-00000000000b');
+            INSERT INTO meetings (id, case_id, title, kind, scheduled_at, chair_id, status, started_at, ended_at)
+              VALUES ('00000000-0000-0000-0000-0000000000d1', '00000000-0000-0000-0000-00000000000c', 'TAC', 'tac',
+                      '2026-11-26 10:00+00', '00000000-0000-0000-0000-00000000000b', 'ended',
+                      '2026-11-26 10:00+00', '2026-11-26 11:00+00'),
+                     ('00000000-0000-0000-0000-0000000000d2', '00000000-0000-0000-0000-00000000000c', 'TAC 2', 'tac',
+                      '2026-11-27 10:00+00', '00000000-0000-0000-0000-00000000000b', 'ended',
+                      '2026-11-27 10:00+00', '2026-11-27 11:00+00');
+            INSERT INTO issued_minutes (id, meeting_id, audience, snapshot, created_at) VALUES
+              (gen_random_uuid(), '00000000-0000-0000-0000-0000000000d1', 'professionals', '{}',
+               '2026-11-26 11:00:05+00'),
+              (gen_random_uuid(), '00000000-0000-0000-0000-0000000000d1', 'family', '{}',
+               '2026-11-26 11:00:05+00');
+            """
+        )
+    finally:
+        await connection.close()
+    await asyncio.to_thread(upgrade, scratch_database, "0011")
+    connection = await asyncpg.connect(_plain_dsn(scratch_database, TEST_DATABASE))
+    try:
+        rows = await connection.fetch(
+            "SELECT meeting_id::text, status, draft_until::text, approved_at, approved_by_id FROM minutes_reviews"
+        )
+    finally:
+        await connection.close()
+    assert len(rows) == 1
+    (row,) = rows
+    assert row["meeting_id"].endswith("d1")
+    assert row["status"] == "approved"
+    assert row["draft_until"] == "2026-12-03"  # five weekdays after Thursday 26 November
+    assert row["approved_at"].isoformat().startswith("2026-11-26T11:00:05")
+    assert row["approved_by_id"] is None

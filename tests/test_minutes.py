@@ -58,7 +58,7 @@ async def agency_ids(client: httpx.AsyncClient, case_id: uuid.UUID) -> dict[str,
     return {m["user"]["agency"]["name"]: m["user"]["agency_id"] for m in case["members"]}
 
 
-async def end_a_meeting(app: Litestar, team: Team) -> uuid.UUID:
+async def end_a_meeting(app: Litestar, team: Team, *, approve: bool = True) -> uuid.UUID:
     """Chair starts; member, lead and family join; a professionals-only item with a decision and
     an action; an open item where Health visiting dissents; the lead leaves; the chair ends."""
     meeting = team.meeting.id
@@ -148,6 +148,9 @@ async def end_a_meeting(app: Litestar, team: Team) -> uuid.UUID:
         assert before.status_code == 404  # nothing to read until the meeting ends
         ended = await call(chair, f"{base}/end")
         assert ended["status"] == "ended"
+        if approve:
+            approved = await call(chair, f"{base}/minutes/approve")
+            assert approved["status"] == "approved"
     return meeting
 
 

@@ -36,6 +36,7 @@ from server.cases.timescale_chase import chase_milestones
 from server.config import Settings
 from server.live.events import Publisher
 from server.meetings.models import Meeting
+from server.minutes.chase import chase_minutes
 from server.notify.outbox import Email, enqueue_many
 from server.people.models import User
 from server.platform.db import transaction
@@ -61,12 +62,12 @@ class ChaseSummary:
     reminders: int
     emails: int
     in_working_hours: bool
-    other_reminders: int = 0  # milestones and reports (server/cases/timescale_chase.py, server/reports/chase.py)
+    other_reminders: int = 0  # milestones, reports and minutes (timescale_chase, reports/chase, minutes/chase)
 
     def __str__(self) -> str:
         if not self.in_working_hours:
             return "Outside working hours: nothing sent (reminders wait for the next working-hours run)."
-        others = f" Timescales and reports: {self.other_reminders} reminders." if self.other_reminders else ""
+        others = f" Timescales, reports and minutes: {self.other_reminders} reminders." if self.other_reminders else ""
         actions = f"Scanned {self.scanned} actions; {self.reminders} reminders recorded"
         return f"{actions}; {self.emails} e-mails queued.{others}"
 
@@ -108,18 +109,19 @@ async def chase_pass(
         recorded = await _record(session, due)
         emails = await _tell(session, settings, recorded)
         await webhooks.actions_overdue(session, turned_overdue(recorded))
+        minutes = await chase_minutes(session, settings, now)
     others = [
         await chase_milestones(maker, settings, now),
         await chase_reports(maker, settings, now),
     ]
-    told = {recipient for recipient, _, _ in recorded}.union(*(other.recipients for other in others))
+    told = {recipient for recipient, _, _ in recorded}.union(*(other.recipients for other in others)) | minutes.told
     await publisher.users_changed(told, "notification")
     return ChaseSummary(
         len(candidates),
         len(recorded),
-        emails + sum(other.emails for other in others),
+        emails + minutes.emails + sum(other.emails for other in others),
         in_working_hours=True,
-        other_reminders=sum(other.reminders for other in others),
+        other_reminders=minutes.reminders + sum(other.reminders for other in others),
     )
 
 

@@ -1,61 +1,246 @@
-"""Pages of the minutes: the printable page and the PDF download, each the reader's own copy."""
+"""Pages of the minutes and the outcome letter: the reader's own copy (page and PDF), the
+attendee's correction form on the draft, and the chair's review page with the corrections
+beside the draft, where the chair edits, answers and approves."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Response, get
-from litestar.response import Template
+from litestar import Controller, Response, get, post
+from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.service import Actor
+from server.config import Settings
+from server.errors import DomainError, Forbidden
+from server.minutes import lifecycle
 from server.minutes import snapshot as snap
+from server.minutes.letter import letter_filename, letter_for
+from server.minutes.letter_pdf import build_letter_pdf
 from server.minutes.pdf import build_pdf
 from server.minutes.service import minutes_for, pdf_filename
 from server.people.models import User
-from server.web.render import page
+from server.web.forms import form_data, form_errors, form_message
+from server.web.render import page, redirect
 from server.web.types import HttpRequest
+
+FORMATTERS: dict[str, Any] = {
+    "when": snap.local_datetime,
+    "at": snap.local_time,
+    "day": snap.long_date,
+    "duration": snap.duration,
+}
+
+
+def _item_choices(minutes: dict[str, Any]) -> list[tuple[str, str]]:
+    return [("", "The minutes as a whole")] + [
+        (item["id"], f"{item['number']}. {item['title']}") for item in minutes["items"]
+    ]
 
 
 class MinutesPages(Controller):
     include_in_schema = False
     path = "/meetings/{meeting_id:uuid}"
 
-    @get("/minutes")
-    async def minutes(
+    async def _minutes_page(
         self,
         request: HttpRequest,
-        meeting_id: UUID,
         db: AsyncSession,
         user: User,
         actor: Actor,
+        meeting_id: UUID,
+        *,
+        status_code: int = 200,
+        errors: dict[str, str] | None = None,
+        values: dict[str, str] | None = None,
     ) -> Template:
-        """The minutes as issued (404 until the meeting has ended); the family's copy for family."""
-        copy = await minutes_for(db, actor, user, meeting_id)
+        found = await lifecycle.reading(db, actor, user, meeting_id)
+        copy = found.copy
         minutes = copy.snapshot
-        actions = {a["id"]: a for a in minutes["actions"]}
         return page(
             request,
             "minutes/minutes.html",
+            status_code=status_code,
             minutes=minutes,
             meeting=minutes["meeting"],
             audience=copy.audience,
             issued_at=copy.issued_at,
-            actions_by_id=actions,
-            when=snap.local_datetime,
-            at=snap.local_time,
-            day=snap.long_date,
-            duration=snap.duration,
+            status=copy.status,
+            review=copy.review,
+            reading=found,
+            item_choices=_item_choices(minutes),
+            errors=errors or {},
+            values=values or {},
+            actions_by_id={a["id"]: a for a in minutes["actions"]},
+            **FORMATTERS,
         )
+
+    @get("/minutes")
+    async def minutes(
+        self, request: HttpRequest, meeting_id: UUID, db: AsyncSession, user: User, actor: Actor
+    ) -> Template:
+        """The draft or the approved minutes (404 until the meeting has ended); the family's copy
+        for family; the correction form for attendees while the draft is open."""
+        return await self._minutes_page(request, db, user, actor, meeting_id)
 
     @get("/minutes.pdf")
     async def minutes_pdf(self, meeting_id: UUID, db: AsyncSession, user: User, actor: Actor) -> Response[bytes]:
         """The same copy as a PDF download (audited as an export)."""
         copy = await minutes_for(db, actor, user, meeting_id, purpose="export")
         content = await asyncio.to_thread(build_pdf, copy.snapshot)
+        name = pdf_filename(copy.snapshot)
+        if copy.status == "draft":
+            name = name.replace("minutes-", "draft-minutes-", 1)
         return Response(
             content,
             media_type="application/pdf",
-            headers={"Content-Disposition": f'attachment; filename="{pdf_filename(copy.snapshot)}"'},
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+    @post("/minutes/corrections")
+    async def correct(
+        self, request: HttpRequest, meeting_id: UUID, db: AsyncSession, user: User, actor: Actor
+    ) -> Template | Redirect:
+        data = await form_data(request)
+        try:
+            item = UUID(data["agenda_item_id"]) if data.get("agenda_item_id") else None
+        except ValueError:
+            item = None
+            data["agenda_item_id"] = ""
+        try:
+            await lifecycle.correct(db, actor, user, meeting_id, text=data.get("text", ""), agenda_item_id=item)
+        except DomainError as error:
+            return await self._minutes_page(
+                request, db, user, actor, meeting_id, status_code=422, errors=form_errors(error, default="text"),
+                values=data,
+            )  # fmt: skip
+        return redirect(
+            request, f"/meetings/{meeting_id}/minutes#corrections", flash="Your correction has been sent to the chair."
+        )
+
+    @get("/minutes/review")
+    async def review(
+        self, request: HttpRequest, meeting_id: UUID, db: AsyncSession, user: User, actor: Actor
+    ) -> Template | Redirect:
+        """The chair's page: each item of the draft with the corrections sent about it beside it."""
+        return await self._review_page(request, db, user, actor, meeting_id)
+
+    async def _review_page(
+        self,
+        request: HttpRequest,
+        db: AsyncSession,
+        user: User,
+        actor: Actor,
+        meeting_id: UUID,
+        *,
+        status_code: int = 200,
+        errors: dict[str, str] | None = None,
+        values: dict[str, str] | None = None,
+    ) -> Template | Redirect:
+        """``errors`` and ``values`` are keyed by the id of the field they belong to (each item's
+        and each correction's form has its own)."""
+        found = await lifecycle.reading(db, actor, user, meeting_id, audited=errors is None)
+        if not found.copy.visible.is_chair:
+            raise Forbidden("Only the meeting's chair reviews and approves the minutes.", code="not_chair")
+        if found.copy.status != "draft":
+            return redirect(request, f"/meetings/{meeting_id}/minutes", flash="These minutes are approved.")
+        minutes = found.copy.snapshot
+        by_item: dict[str | None, list[Any]] = {}
+        for correction in found.corrections:
+            key = None if correction.agenda_item_id is None else str(correction.agenda_item_id)
+            by_item.setdefault(key, []).append(correction)
+        return page(
+            request,
+            "minutes/review.html",
+            status_code=status_code,
+            errors=errors or {},
+            values=values or {},
+            minutes=minutes,
+            meeting=minutes["meeting"],
+            review=found.copy.review,
+            reading=found,
+            by_item=by_item,
+            open_count=sum(1 for c in found.corrections if c.state == "open"),
+            actions_by_id={a["id"]: a for a in minutes["actions"]},
+            **FORMATTERS,
+        )
+
+    @post("/minutes/items/{item_id:uuid}")
+    async def edit_item(
+        self, request: HttpRequest, meeting_id: UUID, item_id: UUID, db: AsyncSession, user: User, actor: Actor
+    ) -> Template | Redirect:
+        data = await form_data(request)
+        # An item's minutes may be longer than the form reader keeps of a field: read it whole,
+        # so that text over the limit is refused rather than cut short.
+        data["text"] = str((await request.form()).get("text", "")).replace("\x00", "")
+        field = f"text-{item_id}"
+        try:
+            await lifecycle.edit_item(db, actor, user, meeting_id, item_id, text=data["text"])
+        except DomainError as error:
+            return await self._review_page(
+                request, db, user, actor, meeting_id, status_code=422,
+                errors={field: form_message(error)}, values={field: data.get("text", "")},
+            )  # fmt: skip
+        return redirect(request, f"/meetings/{meeting_id}/minutes/review#item-{item_id}", flash="The draft is saved.")
+
+    @post("/minutes/corrections/{correction_id:uuid}")
+    async def resolve(
+        self, request: HttpRequest, meeting_id: UUID, correction_id: UUID, db: AsyncSession, user: User, actor: Actor
+    ) -> Template | Redirect:
+        data = await form_data(request)
+        target = f"/meetings/{meeting_id}/minutes/review#correction-{correction_id}"
+        try:
+            await lifecycle.resolve(
+                db, actor, user, meeting_id, correction_id, state=data.get("state", ""), reply=data.get("reply", "")
+            )
+        except DomainError as error:
+            messages = form_errors(error, default="reply")
+            errors = {f"{name}-{correction_id}": message for name, message in messages.items()}
+            return await self._review_page(
+                request, db, user, actor, meeting_id, status_code=422,
+                errors=errors, values={f"reply-{correction_id}": data.get("reply", "")},
+            )  # fmt: skip
+        return redirect(request, target, flash="Your answer to the correction is saved.")
+
+    @post("/minutes/approve")
+    async def approve(
+        self, request: HttpRequest, meeting_id: UUID, db: AsyncSession, user: User, actor: Actor, settings: Settings
+    ) -> Redirect:
+        try:
+            await lifecycle.approve(db, settings, actor, user, meeting_id)
+        except DomainError as error:
+            return redirect(request, f"/meetings/{meeting_id}/minutes", flash=form_message(error), category="error")
+        return redirect(
+            request,
+            f"/meetings/{meeting_id}/minutes",
+            flash="The minutes are approved and on their way to everyone invited.",
+        )
+
+    @get("/letter")
+    async def letter(
+        self, request: HttpRequest, meeting_id: UUID, db: AsyncSession, user: User, actor: Actor
+    ) -> Template:
+        """The outcome letter as sent when the meeting ended; the family's copy for family."""
+        copy = await letter_for(db, actor, user, meeting_id)
+        letter = copy.snapshot
+        return page(
+            request,
+            "minutes/letter.html",
+            letter=letter,
+            meeting=letter["meeting"],
+            audience=copy.audience,
+            sent_at=copy.sent_at,
+            **FORMATTERS,
+        )
+
+    @get("/letter.pdf")
+    async def letter_pdf(self, meeting_id: UUID, db: AsyncSession, user: User, actor: Actor) -> Response[bytes]:
+        copy = await letter_for(db, actor, user, meeting_id, purpose="export")
+        content = await asyncio.to_thread(build_letter_pdf, copy.snapshot)
+        return Response(
+            content,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="{letter_filename(copy.snapshot)}"'},
         )

@@ -126,11 +126,13 @@ class MinutesPdf(FPDF):
 
     # --- page furniture ---------------------------------------------------------------------
 
+    document = "Minutes"
+
     def header(self) -> None:
         self.use(8.5, "", MUTED)
         self.set_y(9)
         reference = self.meeting["case"]["reference"]
-        self.cell(0, 5, self.t(f"Roundtable · Minutes · {reference}"), new_x=XPos.LMARGIN, new_y=YPos.TOP)
+        self.cell(0, 5, self.t(f"Roundtable · {self.document} · {reference}"), new_x=XPos.LMARGIN, new_y=YPos.TOP)
         self.use(8.5, "B", PRO if self.snapshot["audience"] == "professionals" else BRAND)
         self.cell(0, 5, self.t(self.copy_label), align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.set_draw_color(*RULE)
@@ -185,6 +187,31 @@ class MinutesPdf(FPDF):
             names = "; ".join(f"{p['name']} ({p['agency']})" for p in self.snapshot["absent"])
             self.ln(1)
             self.para(f"Invited but not present: {names}", size=10, colour=MUTED)
+
+    def outcome(self) -> None:
+        """The conference outcome in the outcome letter, when one was recorded."""
+        outcome = self.snapshot.get("outcome")
+        if not outcome:
+            return
+        self.heading("Conference outcome")
+        decided = outcome["plan_label"]
+        if outcome["category_labels"]:
+            decided += f" under the category of {', '.join(outcome['category_labels']).lower()}"
+        self.para(decided + ".", style="B")
+        if outcome["reasons"]:
+            self.ln(1)
+            self.para(outcome["reasons"])
+        for view in outcome["views"]:
+            text = f"{view['agency']}: {view['view_label']}"
+            if view["reason"]:
+                text += f". Reason: {view['reason']}"
+            self.para(
+                text,
+                size=10,
+                style="B" if view["dissents"] else "",
+                colour=DISSENT if view["dissents"] else MUTED,
+                indent=4,
+            )
 
     def agenda(self) -> None:
         self.heading("Agenda, discussion and decisions")

@@ -1,8 +1,12 @@
-"""Issuing the minutes when a meeting ends, and reading them afterwards.
+"""The minutes of a meeting: the draft opened when the meeting ends, the copies frozen and
+e-mailed when the chair approves them, and reading either.
 
-Issuing runs inside the transaction that ends the meeting: the snapshots, the ended status and
-the e-mails in the outbox commit together or not at all, so nobody is told about minutes that
-do not exist, and minutes never exist without having been sent.
+Until approval the draft is built afresh from the meeting's record (decisions, actions, the
+conference outcome, each item's minutes as the chair edits them), so a correction the chair
+applies shows at once. Approval freezes one snapshot per audience: from then on later changes to
+actions do not rewrite what was agreed. Opening the draft runs inside the transaction that ends
+the meeting, with the outcome letter (letter.py); approval e-mails in its own transaction, so
+nobody is told of minutes that do not exist, and minutes never exist without having been sent.
 """
 
 from __future__ import annotations
@@ -24,35 +28,107 @@ from server.audit.service import Actor, record
 from server.cases.models import CaseRole
 from server.config import REPO_ROOT, Settings
 from server.errors import NotFound
-from server.meetings.service import visible_meeting
+from server.meetings.models import Meeting
+from server.meetings.service import VisibleMeeting, visible_meeting
 from server.meetings.state import Audience, Room, load_room, view_for
+from server.minutes import rules
 from server.minutes import snapshot as snap
-from server.minutes.models import IssuedMinutes
+from server.minutes.models import IssuedMinutes, MinutesReview, MinutesStatus
 from server.minutes.pdf import build_pdf
 from server.notify.outbox import Attachment, Email, enqueue
 from server.people.models import User
 from server.platform.db import transaction, utcnow
+from server.timeutil import today_local
 
 COPIES = (Audience.PROFESSIONALS, Audience.FAMILY)
+DRAFT_LABELS = {"professionals": "Draft: professionals' copy", "family": "Draft: family copy"}
 
 
 class MinutesCopy(NamedTuple):
-    """One person's copy of the minutes as issued."""
+    """One person's copy of the minutes: the draft as it stands, or the approved record."""
 
     snapshot: dict[str, Any]
     audience: str
     issued_at: datetime
+    status: str
+    review: MinutesReview | None
+    visible: VisibleMeeting
 
 
-# --- issuing -------------------------------------------------------------------------------------
+# --- building ------------------------------------------------------------------------------------
+
+
+async def build_copies(
+    session: AsyncSession, meeting_id: uuid.UUID, *, draft: bool, only: str | None = None
+) -> tuple[Room, dict[str, dict[str, Any]]]:
+    """Each audience's copy (or ``only`` that one) from the meeting's record as it is now."""
+    room = await load_room(session, meeting_id)
+    now = room.meeting.ended_at or utcnow()
+    built = {}
+    for audience in COPIES:
+        name = snap.copy_audience(audience)
+        if only is not None and name != only:
+            continue
+        minutes = snap.build_snapshot(view_for(room, audience, now))
+        if draft:
+            minutes.copy_label = DRAFT_LABELS[name]
+        built[name] = msgspec.to_builtins(minutes)
+    return room, built
+
+
+def invited(room: Room) -> list[tuple[User, str]]:
+    """Everyone on the team (each was invited to the meeting), present or not, with the copy
+    their case role gives."""
+    return [
+        (member.user, "family" if member.role == CaseRole.FAMILY else "professionals")
+        for member in sorted(room.team, key=lambda m: m.user.name.casefold())
+        if member.user.is_active
+    ]
+
+
+def recipients(room: Room) -> list[tuple[User, str]]:
+    """Everyone who attended and is still on the team, with the copy their case role gives."""
+    roles = {member.user_id: member.role for member in room.team}
+    result = []
+    for row in room.attendance:
+        role = roles.get(row.user_id)
+        if role is None or not row.user.is_active:
+            continue
+        result.append((row.user, "family" if role == CaseRole.FAMILY else "professionals"))
+    return result
+
+
+# --- the draft, when the meeting ends ------------------------------------------------------------
+
+
+async def open_draft(session: AsyncSession, settings: Settings, meeting_id: uuid.UUID) -> MinutesReview:
+    """Inside the transaction that ends the meeting: the minutes become a draft open to
+    corrections until ``draft_until``. Safe to repeat: the first review stands."""
+    review = await session.get(MinutesReview, meeting_id)
+    if review is not None:
+        return review
+    meeting = await session.get(Meeting, meeting_id)
+    assert meeting is not None
+    ended = meeting.ended_at or utcnow()
+    until = rules.draft_until(today_local(ended), settings.correction_working_days, settings.chase)
+    await session.execute(
+        insert(MinutesReview)
+        .values(meeting_id=meeting_id, status=MinutesStatus.DRAFT, draft_until=until, drafted_at=ended)
+        .on_conflict_do_nothing(index_elements=["meeting_id"])
+    )
+    review = await session.get(MinutesReview, meeting_id, populate_existing=True)
+    assert review is not None
+    return review
+
+
+# --- approval: freeze and send -------------------------------------------------------------------
 
 
 async def issue_minutes(session: AsyncSession, settings: Settings, meeting_id: uuid.UUID) -> None:
-    """Inside the caller's transaction: freeze the minutes per audience and e-mail each attendee
-    their copy. Safe to repeat: the first snapshots stand and each person is e-mailed once."""
-    room = await load_room(session, meeting_id)
-    now = room.meeting.ended_at or utcnow()
-    built = {snap.copy_audience(a): msgspec.to_builtins(snap.build_snapshot(view_for(room, a, now))) for a in COPIES}
+    """Inside the caller's transaction: freeze the minutes per audience and e-mail everyone
+    invited their copy. Safe to repeat: the first snapshots stand and each person is e-mailed
+    once."""
+    room, built = await build_copies(session, meeting_id, draft=False)
     await session.execute(
         insert(IssuedMinutes)
         .values(
@@ -70,20 +146,8 @@ async def _issued(session: AsyncSession, meeting_id: uuid.UUID) -> dict[str, dic
     return {row.audience: row.snapshot for row in rows}
 
 
-def recipients(room: Room) -> list[tuple[User, str]]:
-    """Everyone who attended and is still on the team, with the copy their case role gives."""
-    roles = {member.user_id: member.role for member in room.team}
-    result = []
-    for row in room.attendance:
-        role = roles.get(row.user_id)
-        if role is None or not row.user.is_active:
-            continue
-        result.append((row.user, "family" if role == CaseRole.FAMILY else "professionals"))
-    return result
-
-
 async def _send(session: AsyncSession, settings: Settings, room: Room, issued: dict[str, dict[str, Any]]) -> None:
-    people = recipients(room)
+    people = invited(room)
     # Two PDFs at most, built off the event loop so the live rooms of other meetings keep moving.
     pdfs = {audience: await asyncio.to_thread(build_pdf, issued[audience]) for audience in {a for _, a in people}}
     for user, audience in people:
@@ -151,29 +215,39 @@ async def minutes_for(
     *,
     purpose: Literal["view", "export"] = "view",
     via: str = "page",
+    audited: bool = True,
 ) -> MinutesCopy:
     """This person's copy (the family's for a family member), if they are on the team and the
-    minutes have been issued; 404 otherwise. Every read is audited."""
+    meeting has ended: the draft as it stands, or the approved record; 404 otherwise. Every read
+    is audited."""
     async with transaction(session):
         visible = await visible_meeting(session, user, meeting_id)
         audience = "family" if visible.case.access.is_family else "professionals"
+        review = await session.get(MinutesReview, meeting_id, populate_existing=True)
         row = await session.scalar(
             select(IssuedMinutes).where(IssuedMinutes.meeting_id == meeting_id, IssuedMinutes.audience == audience)
         )
-        if row is None:
+        if review is not None and review.status == MinutesStatus.DRAFT:
+            _, built = await build_copies(session, meeting_id, draft=True, only=audience)
+            copy = MinutesCopy(built[audience], audience, review.drafted_at, MinutesStatus.DRAFT, review, visible)
+        elif row is not None:
+            copy = MinutesCopy(row.snapshot, audience, row.created_at, MinutesStatus.APPROVED, review, visible)
+        else:
             raise NotFound(
-                "The minutes have not been issued yet: they are issued when the meeting ends.",
+                "There are no minutes yet: they are drafted when the meeting ends.",
                 code="minutes_not_issued",
             )
-        record(
-            session,
-            actor,
-            f"minutes.{purpose}",
-            "meeting",
-            meeting_id,
-            case_id=visible.meeting.case_id,
-            meeting_id=meeting_id,
-            audience=audience,
-            via=via,
-        )
-    return MinutesCopy(row.snapshot, audience, row.created_at)
+        if audited:
+            record(
+                session,
+                actor,
+                f"minutes.{purpose}",
+                "meeting",
+                meeting_id,
+                case_id=visible.meeting.case_id,
+                meeting_id=meeting_id,
+                audience=audience,
+                via=via,
+                status=copy.status,
+            )
+    return copy

@@ -128,6 +128,26 @@ class ActionRecord(msgspec.Struct):
     agenda_item: str | None
 
 
+class OutcomeViewRecord(msgspec.Struct):
+    agency: str
+    view: str
+    view_label: str
+    reason: str | None
+    dissents: bool
+
+
+class OutcomeRecord(msgspec.Struct):
+    """The conference outcome (server/conference/models.py), when one was recorded."""
+
+    plan: bool
+    plan_label: str
+    categories: list[str]
+    category_labels: list[str]
+    reasons: str
+    recorded_at: Timestamp
+    views: list[OutcomeViewRecord]
+
+
 class MinutesRecord(msgspec.Struct):
     """One audience's copy: ``audience`` is professionals or family."""
 
@@ -146,12 +166,36 @@ class MinutesRecord(msgspec.Struct):
     scales: list[ScaleOut] = []  # revealed ones
 
 
+class CorrectionOut(msgspec.Struct):
+    """An attendee's correction of the draft; ``state`` is open, applied or not_applied."""
+
+    id: UUID
+    author: PersonRecord
+    agenda_item_id: UUID | None
+    agenda_item: str | None
+    text: str
+    state: str
+    reply: str
+    created_at: Timestamp
+    resolved_at: Timestamp | None
+
+
 class MinutesOut(msgspec.Struct):
-    """GET /api/meetings/{id}/minutes: the caller's copy as issued when the meeting ended."""
+    """GET /api/meetings/{id}/minutes: the caller's copy. ``status`` is draft (open to
+    corrections by attendees until ``draft_until``, built afresh from the meeting's record) or
+    approved (frozen by the chair at ``approved_at``). ``issued_at`` is when this copy took its
+    present form: the draft's creation, or the approval."""
 
     audience: str
     issued_at: Timestamp
     snapshot: MinutesRecord
+    status: str = "approved"
+    draft_until: date | None = None
+    approved_at: Timestamp | None = None
+    approved_by: PersonRecord | None = None
+    corrections: list[CorrectionOut] = msgspec.field(default_factory=list)
+    can_correct: bool = False
+    can_approve: bool = False
 
 
 def minutes_json(stored: dict[str, Any], audience: str, issued_at: datetime) -> MinutesOut:

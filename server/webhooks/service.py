@@ -299,3 +299,21 @@ async def timescales_overdue(session: AsyncSession, found: Sequence[tuple[uuid.U
         for case_id, reference, milestone in found
     ]
     await emit_many(session, EventType.TIMESCALE_OVERDUE, payloads)
+
+
+async def minutes_approved(
+    session: AsyncSession, meeting: Meeting, approved_at: datetime, by: uuid.UUID | None
+) -> None:
+    """minutes.approved: ids, kind, status and the time, never the minutes themselves."""
+    if not await subscribed(session, EventType.MINUTES_APPROVED):
+        return
+    payload = ev.MinutesApproved(
+        meeting_id=meeting.id,
+        case_id=meeting.case_id,
+        case_reference=await _reference(session, meeting.case_id),
+        meeting_kind=meeting.kind,
+        status="approved",
+        approved_at=approved_at,
+        approved_by_id=by,
+    )
+    await emit(session, EventType.MINUTES_APPROVED, payload)

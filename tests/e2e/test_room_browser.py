@@ -237,3 +237,51 @@ async def test_a_meeting_in_four_browsers(room: dict[str, Person], team: Team) -
     for person in room.values():
         assert await person.page.evaluate("window.__sameDocument === true"), f"{person.name}'s page reloaded"
         assert not person.problems, person.problems
+
+
+async def test_after_the_meeting_the_family_corrects_and_the_chair_approves(
+    room: dict[str, Person], team: Team
+) -> None:
+    """The chair ends the meeting; the parent reads the outcome letter, sends a correction from the
+    draft minutes; the chair reads it beside the draft, applies it, edits and approves; the parent
+    reads the approved minutes, still without anything professionals-only."""
+    chair, family = room["chair"], room["family"]
+    await chair.click("status", "Start the meeting")
+    await everyone(room, "status", ".tag", "Live")
+    await family.click("people", "Join the meeting")
+    await expect(family.region("people").get_by_role("button", name="Leave the meeting")).to_be_visible(timeout=WAIT)
+    chair.page.once("dialog", lambda dialog: dialog.accept())
+    await chair.click("status", "End the meeting")
+    await expect(family.region("status")).to_contain_text("The meeting has ended", timeout=WAIT)
+
+    await family.page.get_by_role("link", name="The outcome letter").click()
+    await expect(family.page.get_by_role("heading", level=1)).to_contain_text("Outcome:")
+    await expect(family.page.get_by_text("Next meeting: not arranged yet")).to_be_visible()
+    await family.page.goto(f"/meetings/{team.meeting.id}/minutes")
+    await expect(family.page.get_by_role("heading", name="These minutes are a draft")).to_be_visible()
+    await family.page.get_by_label("Which part of the minutes?").select_option(label=f"1. {OPEN_TITLE}")
+    await family.page.get_by_label("What should the minutes say?").fill("We said mornings are the hardest time.")
+    await family.page.get_by_role("button", name="Send the correction").click()
+    await expect(family.page.get_by_text("Your correction has been sent to the chair.")).to_be_visible()
+    await expect(family.page.locator("#corrections")).to_contain_text("We said mornings are the hardest time.")
+    await nothing_secret(family)
+
+    await chair.page.goto(f"/meetings/{team.meeting.id}/minutes/review")
+    item = chair.page.locator("article", has=chair.page.get_by_role("heading", name=f"1. {OPEN_TITLE}"))
+    await expect(item).to_contain_text("We said mornings are the hardest time.")
+    await item.get_by_label("Applied to the draft").check()
+    await item.get_by_label("Reply to").fill("Thank you: added.")
+    await item.get_by_role("button", name="Save the answer").click()
+    await expect(chair.page.get_by_text("Your answer to the correction is saved.")).to_be_visible()
+    item = chair.page.locator("article", has=chair.page.get_by_role("heading", name=f"1. {OPEN_TITLE}"))
+    await item.get_by_label("Minutes of item 1").fill("Mornings are the hardest time for the family.")
+    await item.get_by_role("button", name="Save this item").click()
+    await expect(chair.page.get_by_text("The draft is saved.")).to_be_visible()
+    await chair.page.get_by_role("button", name="Approve and send the minutes").click()
+    await expect(chair.page.get_by_text("The minutes are approved")).to_be_visible()
+
+    await family.page.goto(f"/meetings/{team.meeting.id}/minutes")
+    await expect(family.page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Minutes: "))
+    await expect(family.page.get_by_text("Mornings are the hardest time for the family.")).to_be_visible()
+    await expect(family.page.locator("#corrections")).to_contain_text("Thank you: added.")
+    await nothing_secret(family)

@@ -9,7 +9,7 @@ from server.meetings.changes import ChangeKind
 from server.meetings.commands import BEFORE_END, LIVE, SCHEDULED, Ctx, NoBody, Who, command
 from server.meetings.models import Attendance, Hand, MeetingStatus
 from server.meetings.room.rows import end_turn, join_person, lower_hands
-from server.minutes.service import issue_minutes
+from server.minutes.letter import after_meeting
 from server.platform.db import utcnow
 from server.webhooks import service as webhooks
 
@@ -30,8 +30,9 @@ async def start(ctx: Ctx, _: NoBody) -> None:
     done="The meeting has ended.",
 )  # fmt: skip
 async def end(ctx: Ctx, _: NoBody) -> None:
-    """End the meeting (the chair): hands are cleared and the minutes are issued, in the same
-    transaction (their e-mail goes through the outbox)."""
+    """End the meeting (the chair): hands are cleared, the minutes become a draft open to
+    attendees' corrections, and the outcome letter goes to everyone invited, in the same
+    transaction (its e-mail goes through the outbox)."""
     now = utcnow()
     ctx.meeting.status = MeetingStatus.ENDED
     ctx.meeting.ended_at = now
@@ -42,7 +43,7 @@ async def end(ctx: Ctx, _: NoBody) -> None:
         .values(state="cleared", resolved_at=now)
     )
     await ctx.session.flush()
-    await issue_minutes(ctx.session, ctx.settings, ctx.meeting.id)
+    await after_meeting(ctx.session, ctx.settings, ctx.meeting.id)
     await webhooks.meeting_ended(ctx.session, ctx.meeting)
 
 

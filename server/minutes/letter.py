@@ -1,0 +1,220 @@
+"""The outcome letter: what the meeting decided, who does what by when, the conference outcome
+and what happens next, sent to everyone invited the moment the meeting ends, present or not.
+
+It runs inside the transaction that ends the meeting: the letters (one frozen copy per audience,
+the family's built from the family's view, so nothing professionals-only can be in it) and their
+e-mails in the outbox commit with the ended status or not at all. A repeat sends nothing more:
+the first copies stand and each person's e-mail has its own dedupe key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from datetime import date, datetime
+from typing import Any, Literal, NamedTuple
+
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.audit.service import Actor, record
+from server.config import Settings
+from server.errors import NotFound
+from server.meetings.models import MEETING_KIND_LABELS, Meeting, MeetingStatus
+from server.meetings.service import visible_meeting
+from server.meetings.state import Room, load_room, view_for
+from server.minutes import snapshot as snap
+from server.minutes.letter_pdf import build_letter_pdf
+from server.minutes.letter_shapes import LetterDecision, LetterRecord, Milestone, NextMeeting
+from server.minutes.models import OutcomeLetter
+from server.minutes.outcome import read_outcome
+from server.minutes.service import COPIES, _mail_templates, invited, open_draft
+from server.minutes.shapes import MinutesRecord, OutcomeRecord
+from server.notify.outbox import Attachment, Email, enqueue
+from server.people.models import User
+from server.platform.db import transaction, utcnow
+
+LETTER_VERSION = 1
+LETTER_LABELS = {"professionals": "Professionals' copy", "family": "Family copy"}
+
+
+class LetterCopy(NamedTuple):
+    snapshot: dict[str, Any]
+    audience: str
+    sent_at: datetime
+
+
+def next_line(next_meetings: list[NextMeeting], milestones: list[Milestone]) -> str:
+    """What happens next, in one sentence."""
+    if next_meetings:
+        first = next_meetings[0]
+        return f"Next meeting: {first.kind_label}, {snap.local_datetime(first.scheduled_at)}."
+    if milestones:
+        first_due = milestones[0]
+        return f"Next: {first_due.label}, due by {first_due.due_on:%a %-d %b %Y}; the chair will send the invitation."
+    return "Next meeting: not arranged yet; the chair will send the invitation as soon as it is."
+
+
+def build_letter(
+    minutes: MinutesRecord,
+    outcome: OutcomeRecord | None,
+    next_meetings: list[NextMeeting],
+    milestones: list[Milestone],
+    draft_until: date,
+) -> LetterRecord:
+    """Pure: the letter from one audience's minutes (already without what that audience may not
+    see) and what is known of what comes next."""
+    decisions = [
+        LetterDecision(
+            id=d.id, item=item.title, text=d.text, outcome=d.outcome, outcome_label=d.outcome_label, dissent=d.dissent
+        )
+        for item in minutes.items
+        for d in item.decisions
+    ]
+    return LetterRecord(
+        version=LETTER_VERSION,
+        audience=minutes.audience,
+        copy_label=LETTER_LABELS[minutes.audience],
+        meeting=minutes.meeting,
+        decisions=decisions,
+        actions=minutes.actions,
+        outcome=outcome,
+        milestones=milestones,
+        next_meetings=next_meetings,
+        next_line=next_line(next_meetings, milestones),
+        draft_until=draft_until,
+        present=[p.name for group in minutes.attendance for p in group.people],
+        absent=[p.name for p in minutes.absent],
+    )
+
+
+async def _next_meetings(session: AsyncSession, meeting: Meeting) -> list[NextMeeting]:
+    rows = await session.scalars(
+        select(Meeting)
+        .where(
+            Meeting.case_id == meeting.case_id,
+            Meeting.id != meeting.id,
+            Meeting.status == MeetingStatus.SCHEDULED,
+            Meeting.scheduled_at >= (meeting.ended_at or utcnow()),
+        )
+        .order_by(Meeting.scheduled_at)
+        .limit(3)
+    )
+    return [
+        NextMeeting(
+            id=m.id,
+            title=m.title,
+            kind=m.kind,
+            kind_label=MEETING_KIND_LABELS.get(m.kind, "Meeting"),  # type: ignore[call-overload]
+            scheduled_at=m.scheduled_at.isoformat(),
+            location=m.location,
+        )
+        for m in rows
+    ]
+
+
+async def send_letters(session: AsyncSession, settings: Settings, room: Room, draft_until: date) -> None:
+    """Inside the transaction that ends the meeting: freeze each audience's letter and e-mail
+    everyone invited their own copy (page link and PDF)."""
+    meeting = room.meeting
+    now = meeting.ended_at or utcnow()
+    outcome = await read_outcome(session, meeting.id)
+    following = await _next_meetings(session, meeting)
+    built = {}
+    for audience in COPIES:
+        minutes = snap.build_snapshot(view_for(room, audience, now))
+        built[minutes.audience] = msgspec.to_builtins(build_letter(minutes, outcome, following, [], draft_until))
+    await session.execute(
+        insert(OutcomeLetter)
+        .values(
+            [{"id": uuid.uuid4(), "meeting_id": meeting.id, "audience": a, "snapshot": s} for a, s in built.items()]
+        )
+        .on_conflict_do_nothing(constraint="uq_outcome_letters_meeting_audience")
+    )
+    rows = await session.scalars(select(OutcomeLetter).where(OutcomeLetter.meeting_id == meeting.id))
+    letters = {row.audience: row.snapshot for row in rows}
+    people = invited(room)
+    attended = {row.user_id for row in room.attendance}
+    pdfs = {a: await asyncio.to_thread(build_letter_pdf, letters[a]) for a in {a for _, a in people}}
+    for user, copy in people:
+        await enqueue(
+            session,
+            settings,
+            letter_email(settings, user, letters[copy], pdfs[copy], attended=user.id in attended),
+            dedupe_key=f"letter:{meeting.id}:{user.id}",
+            case_id=room.case.id,
+        )
+
+
+def letter_email(settings: Settings, user: User, letter: dict[str, Any], pdf: bytes, *, attended: bool) -> Email:
+    meeting = letter["meeting"]
+    context = {
+        "name": user.name,
+        "letter": letter,
+        "meeting": meeting,
+        "attended": attended,
+        "link": f"{settings.base_url}/meetings/{meeting['id']}/letter",
+        "minutes_link": f"{settings.base_url}/meetings/{meeting['id']}/minutes",
+        "actions_link": f"{settings.base_url}/actions",
+        "mine": snap.owned_by(letter, user.id),
+        "when": snap.local_datetime,
+        "day": snap.long_date,
+    }
+    templates = _mail_templates()
+    return Email(
+        to=[user.email],
+        subject=f"Outcome: {meeting['title']} ({meeting['case']['reference']})",
+        text=templates.get_template("email/letter.txt").render(context),
+        html=templates.get_template("email/letter.html").render(context),
+        attachments=[Attachment(letter_filename(letter), pdf, "application", "pdf")],
+    )
+
+
+def letter_filename(letter: dict[str, Any]) -> str:
+    meeting = letter["meeting"]
+    day = (meeting["ended_at"] or meeting["scheduled_at"] or "")[:10]
+    raw = f"outcome-{meeting['case']['reference']}-{day}-{letter['audience']}"
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", raw).strip("-") + ".pdf"
+
+
+async def letter_for(
+    session: AsyncSession,
+    actor: Actor,
+    user: User,
+    meeting_id: uuid.UUID,
+    *,
+    purpose: Literal["view", "export"] = "view",
+    via: str = "page",
+) -> LetterCopy:
+    """This person's copy of the letter (the family's for a family member); 404 if they are not
+    on the team or the meeting has not ended. Every read is audited."""
+    async with transaction(session):
+        visible = await visible_meeting(session, user, meeting_id)
+        audience = "family" if visible.case.access.is_family else "professionals"
+        row = await session.scalar(
+            select(OutcomeLetter).where(OutcomeLetter.meeting_id == meeting_id, OutcomeLetter.audience == audience)
+        )
+        if row is None:
+            raise NotFound("The outcome letter is sent when the meeting ends.", code="letter_not_sent")
+        record(
+            session,
+            actor,
+            f"letter.{purpose}",
+            "meeting",
+            meeting_id,
+            case_id=visible.meeting.case_id,
+            meeting_id=meeting_id,
+            audience=audience,
+            via=via,
+        )
+    return LetterCopy(row.snapshot, audience, row.created_at)
+
+
+async def after_meeting(session: AsyncSession, settings: Settings, meeting_id: uuid.UUID) -> None:
+    """Inside the transaction that ends the meeting: the minutes become a draft, and the outcome
+    letter goes to everyone invited."""
+    review = await open_draft(session, settings, meeting_id)
+    await send_letters(session, settings, await load_room(session, meeting_id), review.draft_until)
