@@ -45,6 +45,8 @@ from server.people.api import PeopleApi, SessionApi
 from server.people.pages import AccountPages, AdminPages, SignInPages
 from server.platform.endpoints import find
 from server.platform.runtime import Runtime
+from server.reports.api import ReportsApi
+from server.reports.pages import ReportPages
 from server.timeutil import set_zone
 from server.web import templating
 from server.web.deps import DEPENDENCIES
@@ -77,6 +79,7 @@ def route_handlers() -> Sequence[ControllerRouterHandler]:
         ScheduleApi,
         MinutesApi,
         ActionsApi,
+        ReportsApi,
         meeting_socket,
         inbox_socket,
         SignInPages,
@@ -89,6 +92,7 @@ def route_handlers() -> Sequence[ControllerRouterHandler]:
         RoomPages,
         SchedulePages,
         MinutesPages,
+        ReportPages,
         # webhooks
         WebhooksApi,
         WebhookPages,

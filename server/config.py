@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from server.actions.chase import ChaseSettings, parse_bank_holidays
+from server.cases.timescales import TimescaleSettings
 
 PREFIX = "ROUNDTABLE_"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -46,6 +47,15 @@ class Settings:
     presence_seconds: int = 45
     chase: ChaseSettings = field(default_factory=ChaseSettings)
     webhook_timeout_seconds: float = 10.0
+    core_group_weeks: int = 6
+    tac_review_weeks: int = 6
+
+    @property
+    def timescales(self) -> TimescaleSettings:
+        """The statutory timescales over the chase's calendar (working days, holidays, zone)."""
+        return TimescaleSettings(
+            calendar=self.chase, core_group_weeks=self.core_group_weeks, tac_review_weeks=self.tac_review_weeks
+        )
 
     @property
     def embedded(self) -> bool:
@@ -176,6 +186,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         presence_seconds=_int(env, "PRESENCE_SECONDS", 45),
         chase=_chase(env),
         webhook_timeout_seconds=_int(env, "WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1),
+        core_group_weeks=_int(env, "CORE_GROUP_WEEKS", 6, minimum=1),
+        tac_review_weeks=_int(env, "TAC_REVIEW_WEEKS", 6, minimum=1),
     )
 
 

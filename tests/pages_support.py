@@ -22,6 +22,7 @@ from server.notify.models import OutboxMessage
 from server.people import service as people
 from server.platform.db import transaction
 from server.platform.runtime import Runtime
+from server.reports import service as reports
 from server.timeutil import today_local
 from server.webhooks import service as webhooks
 from tests.support import Team, room_as
@@ -75,6 +76,9 @@ async def every_kind_of_thing(runtime: Runtime, team: Team) -> dict[str, list[st
             gone.is_active = False  # someone who left: their page offers reactivation
             token = people.new_invitation(s, settings, team.family.id, team.case.id, team.chair.id)
         message = await s.scalar(OutboxMessage.__table__.select().with_only_columns(OutboxMessage.id).limit(1))
+        report = await reports.write_mine(
+            s, settings, Actor(team.member.id), team.member, team.meeting.id, reports.ReportInput("School report")
+        )
         endpoint, _ = await webhooks.create_endpoint(
             s, Actor(team.admin.id), url="https://records.example.org/hooks", events=["meeting.ended"]
         )
@@ -89,6 +93,7 @@ async def every_kind_of_thing(runtime: Runtime, team: Team) -> dict[str, list[st
         "message_id": [str(message)],
         "token": [token],
         "webhook_id": [str(endpoint.id)],
+        "report_id": [str(report.id)],
     }
 
 

@@ -28,6 +28,7 @@ from server.notify.models import Notification, OutboxMessage
 from server.people import service as people
 from server.people.models import User
 from server.platform.runtime import Runtime
+from server.reports.models import Report
 from server.worker import chase_once
 from tests.smtp import SmtpSink, count_items, digest_items, running_sink
 from tests.support import SYSTEM, Team
@@ -132,6 +133,9 @@ async def _plan(runtime: Runtime, team: Team) -> Plan:
     }
     async with runtime.sessionmaker() as session, session.begin():
         session.add_all(actions.values())
+        # Every agency's report for the team's meeting is in, so that only actions are chased here.
+        for agency_id in {t.member.agency_id, t.lead.agency_id}:
+            session.add(Report(meeting_id=t.meeting.id, agency_id=agency_id, author_id=t.lead.id, text="In"))
     return Plan(team, chair2, actions)
 
 

@@ -59,9 +59,7 @@ def upgrade() -> None:
         ["next_attempt_at"],
         postgresql_where=sa.text("delivered_at IS NULL"),
     )
-    op.create_index(
-        "ix_webhook_deliveries_endpoint_id_created_at", "webhook_deliveries", ["endpoint_id", "created_at"]
-    )
+    op.create_index("ix_webhook_deliveries_endpoint_id_created_at", "webhook_deliveries", ["endpoint_id", "created_at"])
     op.create_table(
         "webhook_attempts",
         sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),

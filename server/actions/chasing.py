@@ -32,12 +32,14 @@ from server.actions.chase import (
 )
 from server.actions.models import Acceptance, Action, ReminderLedger
 from server.cases.models import Case, CaseMember, CaseRole
+from server.cases.timescale_chase import chase_milestones
 from server.config import Settings
 from server.live.events import Publisher
 from server.meetings.models import Meeting
 from server.notify.outbox import Email, enqueue_many
 from server.people.models import User
 from server.platform.db import transaction
+from server.reports.chase import chase_reports
 from server.webhooks import service as webhooks
 
 CLOSED = ("done", "cancelled", "not_achieved")
@@ -59,11 +61,14 @@ class ChaseSummary:
     reminders: int
     emails: int
     in_working_hours: bool
+    other_reminders: int = 0  # milestones and reports (server/cases/timescale_chase.py, server/reports/chase.py)
 
     def __str__(self) -> str:
         if not self.in_working_hours:
             return "Outside working hours: nothing sent (reminders wait for the next working-hours run)."
-        return f"Scanned {self.scanned} actions; {self.reminders} reminders recorded; {self.emails} e-mails queued."
+        others = f" Timescales and reports: {self.other_reminders} reminders." if self.other_reminders else ""
+        actions = f"Scanned {self.scanned} actions; {self.reminders} reminders recorded"
+        return f"{actions}; {self.emails} e-mails queued.{others}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +108,19 @@ async def chase_pass(
         recorded = await _record(session, due)
         emails = await _tell(session, settings, recorded)
         await webhooks.actions_overdue(session, turned_overdue(recorded))
-    await publisher.users_changed({recipient for recipient, _, _ in recorded}, "notification")
-    return ChaseSummary(len(candidates), len(recorded), emails, in_working_hours=True)
+    others = [
+        await chase_milestones(maker, settings, now),
+        await chase_reports(maker, settings, now),
+    ]
+    told = {recipient for recipient, _, _ in recorded}.union(*(other.recipients for other in others))
+    await publisher.users_changed(told, "notification")
+    return ChaseSummary(
+        len(candidates),
+        len(recorded),
+        emails + sum(other.emails for other in others),
+        in_working_hours=True,
+        other_reminders=sum(other.reminders for other in others),
+    )
 
 
 OVERDUE_STAGES = frozenset(stage.value for stage in (Stage.OVERDUE, Stage.ESCALATE_LEAD, Stage.ESCALATE_CHAIR))

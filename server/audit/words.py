@@ -32,7 +32,11 @@ CHANGE_WORDS = {
     "is_admin": "administrator rights",
     "can_see_insights": "reading the partnership insights",
 }
-VIA_WORDS = {"api": " through the API", "api:meetings": " (its meetings) through the API"}
+VIA_WORDS = {
+    "api": " through the API",
+    "api:meetings": " (its meetings) through the API",
+    "api:timescales": " (its timescales) through the API",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +89,18 @@ PHRASES: dict[str, Phrase] = {
     "case.create": lambda e, n: f"Created the case {e.detail.get('reference', '')}".rstrip(),
     "case.member.add": lambda e, n: f"Added {n.person(e.object_id)} to the team as {e.detail.get('role', 'a member')}",
     "case.member.remove": lambda e, n: f"Took {n.person(e.object_id)} off the team",
+    "case.member.role": lambda e, n: f"Made {n.person(e.object_id)} {e.detail.get('role', 'a member')} on the team",
+    "case.rename": lambda e, n: "Changed the case's display name",
+    "case.lead.change": lambda e, n: f"Named {n.person(e.object_id)} the lead professional",
+    "report.write": lambda e, n: (
+        f"Wrote a report for {n.meeting(e.meeting_id)}"
+        + ("" if e.detail.get("share_with_family", True) else ", withheld from the family")
+    ),
+    "report.view": lambda e, n: (
+        f"Read the reports for {n.meeting(e.meeting_id)}" + VIA_WORDS.get(str(e.detail.get("via", "")), "")
+    ),
+    "report.respond": lambda e, n: f"Answered a report for {n.meeting(e.meeting_id)}",
+    "report.pdf.view": lambda e, n: f"Opened the PDF of a report for {n.meeting(e.meeting_id)}",
     "invitation.send": lambda e, n: (
         f"Invited {n.person(e.object_id)} by e-mail" + (", with a new account" if e.detail.get("new_account") else "")
     ),

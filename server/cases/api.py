@@ -7,7 +7,7 @@ from typing import Annotated
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, delete, get, post
+from litestar import Controller, delete, get, patch, post
 from litestar.status_codes import HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,18 +16,21 @@ from server.actions.shapes import ActionOut, action_json
 from server.audit.service import Actor, record
 from server.audit.shapes import AuditRow, audit_json
 from server.audit.trail import TrailFilter, case_trail
-from server.cases import service
+from server.cases import service, team
 from server.cases.invitations import invite_family_member
+from server.cases.milestones import case_milestones
 from server.cases.shapes import (
     CaseDetail,
     CaseOut,
     InvitationOut,
     MemberOut,
     MemberRemoved,
+    TimescalesOut,
     case_detail,
     case_json,
     invitation_json,
     member_json,
+    timescales_json,
 )
 from server.config import Settings
 from server.live.events import Publisher
@@ -48,6 +51,15 @@ class NewCase(msgspec.Struct):
 
 class NewMember(msgspec.Struct):
     user_id: UUID
+    role: Annotated[str, msgspec.Meta(max_length=16)]
+
+
+class CaseChange(msgspec.Struct):
+    display_name: Text200 | None = None
+    lead_professional_id: UUID | None = None
+
+
+class RoleChange(msgspec.Struct):
     role: Annotated[str, msgspec.Meta(max_length=16)]
 
 
@@ -94,6 +106,57 @@ class CasesApi(Controller):
         async with transaction(db):
             record(db, actor, "case.view", "case", case_id, case_id=case_id, via="api")
         return case_detail(visible.case, role=visible.access.role, members=await service.team(db, case_id))
+
+    @patch("/{case_id:uuid}")
+    async def update_case(
+        self,
+        case_id: UUID,
+        data: CaseChange,
+        db: AsyncSession,
+        user: User,
+        actor: Actor,
+        settings: Settings,
+        publisher: Publisher,
+    ) -> CaseDetail:
+        """Rename the case or name another lead professional (a professional on the team); the old
+        and the new lead are told. Case chair or administrator."""
+        case = await team.update_case(
+            db,
+            settings,
+            publisher,
+            actor,
+            user,
+            case_id,
+            display_name=data.display_name,
+            lead_professional_id=data.lead_professional_id,
+        )
+        visible = await service.visible_case(db, user, case.id)
+        return case_detail(case, role=visible.access.role, members=await service.team(db, case.id))
+
+    @patch("/{case_id:uuid}/members/{user_id:uuid}")
+    async def change_role(
+        self,
+        case_id: UUID,
+        user_id: UUID,
+        data: RoleChange,
+        db: AsyncSession,
+        user: User,
+        actor: Actor,
+        publisher: Publisher,
+    ) -> MemberOut:
+        """Change a member's role (professional or chair); a family member stays family."""
+        return member_json(await team.change_role(db, publisher, actor, user, case_id, user_id, data.role))
+
+    @get("/{case_id:uuid}/timescales")
+    async def timescales(
+        self, case_id: UUID, db: AsyncSession, user: User, actor: Actor, settings: Settings
+    ) -> TimescalesOut:
+        """The case's statutory milestones, met ones included, by due date (members)."""
+        await service.visible_case(db, user, case_id, content=True)
+        found = await case_milestones(db, case_id, today_local(), settings.timescales)
+        async with transaction(db):
+            record(db, actor, "case.view", "case", case_id, case_id=case_id, via="api:timescales")
+        return timescales_json(found)
 
     @post("/{case_id:uuid}/members", status_code=HTTP_201_CREATED)
     async def add_member(self, case_id: UUID, data: NewMember, db: AsyncSession, user: User, actor: Actor) -> MemberOut:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from uuid import UUID
 
 import msgspec
 
 from server.cases.models import Case, CaseMember
+from server.cases.timescales import Milestone
 from server.people.models import User
 from server.people.shapes import UserBrief, user_brief
 from server.shapes import Timestamp, iso
@@ -71,3 +73,23 @@ def case_detail(case: Case, *, role: str | None, members: Sequence[CaseMember]) 
 
 def invitation_json(user: User, *, new_account: bool) -> InvitationOut:
     return InvitationOut(user=user_brief(user), new_account=new_account)
+
+
+class MilestoneOut(msgspec.Struct):
+    """One statutory milestone: ``state`` is upcoming, due_soon, overdue, met or met_late."""
+
+    kind: str
+    due_on: date
+    meeting_id: UUID | None
+    held_on: date | None
+    state: str
+
+
+class TimescalesOut(msgspec.Struct):
+    milestones: list[MilestoneOut]
+
+
+def timescales_json(found: Sequence[Milestone]) -> TimescalesOut:
+    return TimescalesOut(
+        milestones=[MilestoneOut(m.kind.value, m.due_on, m.meeting_id, m.held_on, m.state.value) for m in found]
+    )

@@ -17,6 +17,7 @@ from server.meetings import service
 from server.meetings.commands import RoomCaller
 from server.people.models import User
 from server.platform.db import transaction
+from server.reports.service import visible_reports
 from server.web.commands import form_body
 from server.web.forms import form_data, form_errors
 from server.web.render import page, redirect
@@ -51,6 +52,7 @@ async def meeting_page(
         can_manage=visible.case.access.can_manage,
         agenda=items,
         invitees=await cases.team(db, meeting.case_id),
+        reports=await visible_reports(db, request.app.state["runtime"].settings, user, visible),
         **context,
     )
 

@@ -114,8 +114,10 @@ def import_all_models() -> None:
     from server.insights import models as _insights  # noqa: F401
     from server.meetings import models as _meetings  # noqa: F401
     from server.minutes import models as _minutes  # noqa: F401
+    from server.notify import ledger as _ledger  # noqa: F401
     from server.notify import models as _notify  # noqa: F401
     from server.people import models as _people  # noqa: F401
+    from server.reports import models as _reports  # noqa: F401
     from server.webhooks import models as _webhooks  # noqa: F401
 
 

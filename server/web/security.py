@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -32,6 +33,8 @@ CSRF_HEADER = b"x-csrftoken"
 CSRF_FIELD = "_csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_FORM_BYTES = 256 * 1024
+MAX_UPLOAD_BYTES = 11 * 1024 * 1024  # a form with a file: a 10 MiB PDF and its fields
+_MULTIPART_FIELD = re.compile(rb'name="_csrf_token"\r\n\r\n([A-Za-z0-9_\-]{1,100})\r\n')
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -159,6 +162,10 @@ class CsrfMiddleware:
         if sent is not None:
             return receive, hmac.compare_digest(sent, expected)
         content_type = header(scope, b"content-type") or ""
+        if content_type.startswith("multipart/form-data"):  # a form with a file (a report's PDF)
+            body, receive = await _buffer_body(receive, limit=MAX_UPLOAD_BYTES)
+            found = _MULTIPART_FIELD.search(body or b"")
+            return receive, found is not None and hmac.compare_digest(found.group(1).decode("ascii"), expected)
         if not content_type.startswith("application/x-www-form-urlencoded"):
             return receive, False
         body, receive = await _buffer_body(receive)
@@ -168,7 +175,7 @@ class CsrfMiddleware:
         return receive, hmac.compare_digest(field, expected)
 
 
-async def _buffer_body(receive: RawReceive) -> tuple[bytes | None, RawReceive]:
+async def _buffer_body(receive: RawReceive, limit: int = 0) -> tuple[bytes | None, RawReceive]:
     """Read the whole body (bounded) and hand the handler a receive that replays it."""
     chunks: list[bytes] = []
     size = 0
@@ -179,7 +186,7 @@ async def _buffer_body(receive: RawReceive) -> tuple[bytes | None, RawReceive]:
             break
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_FORM_BYTES:
+        if size > (limit or MAX_FORM_BYTES):
             return None, receive
         chunks.append(chunk)
         more = message.get("more_body", False)

@@ -8,7 +8,9 @@ from typing import Any
 from litestar.contrib.jinja import JinjaTemplateEngine
 
 from server.actions.models import OUTCOME_AREA_LABELS
+from server.cases.timescales import MILESTONE_WORDS, STATE_WORDS
 from server.meetings.models import MEETING_KIND_LABELS
+from server.reports.text import light_format
 from server.timeutil import today_local, zone
 
 
@@ -43,10 +45,13 @@ def configure(engine: JinjaTemplateEngine) -> None:
         long_date=long_date,
         iso_local=iso_local,
         label=label,
+        light_format=light_format,
     )
     globals_: dict[str, Any] = {
         "OUTCOME_AREA_LABELS": {k.value: v for k, v in OUTCOME_AREA_LABELS.items()},
         "MEETING_KIND_LABELS": {k.value: v for k, v in MEETING_KIND_LABELS.items()},
         "today_local": today_local,
+        "MILESTONE_WORDS": {k.value: v for k, v in MILESTONE_WORDS.items()},
+        "MILESTONE_STATE_WORDS": {k.value: v for k, v in STATE_WORDS.items()},
     }
     env.globals.update(globals_)

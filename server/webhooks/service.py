@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.actions.models import Action
 from server.audit.service import Actor, record
 from server.cases.models import Case
+from server.cases.timescales import Milestone
 from server.errors import Invalid, NotFound, Problem, Problems
 from server.limits import too_long
 from server.meetings.models import Meeting
@@ -279,3 +280,22 @@ async def actions_overdue(session: AsyncSession, action_ids: Sequence[uuid.UUID]
         .order_by(Action.due_date, Action.id)
     )
     await emit_many(session, EventType.ACTION_OVERDUE, [ev.action_data(action, ref) for action, ref in rows])
+
+
+async def timescales_overdue(session: AsyncSession, found: Sequence[tuple[uuid.UUID, str, Milestone]]) -> None:
+    """timescale.overdue for each (case id, case reference, milestone) the chase first found
+    overdue; the chase ledger makes that once per milestone."""
+    if not found or not await subscribed(session, EventType.TIMESCALE_OVERDUE):
+        return
+    payloads = [
+        ev.TimescaleOverdue(
+            case_id=case_id,
+            case_reference=reference,
+            kind=milestone.kind.value,
+            due_on=milestone.due_on,
+            meeting_id=milestone.meeting_id,
+            state=milestone.state.value,
+        )
+        for case_id, reference, milestone in found
+    ]
+    await emit_many(session, EventType.TIMESCALE_OVERDUE, payloads)
