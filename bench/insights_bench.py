@@ -36,9 +36,10 @@ import httpx
 from sqlalchemy import text
 
 from bench.chase_bench import machine
+from server.actions.chase import ChaseSettings
 from server.config import load_settings
-from server.insights import queries
-from server.insights.rules import Period, shape
+from server.insights import queries, service
+from server.insights.rules import Period
 from server.platform import embedded
 from server.platform.db import import_all_models
 from server.platform.migrations import upgrade
@@ -49,6 +50,7 @@ SECRET = "insights-bench-secret-key-that-is-long-enough-0123456789"  # noqa: S10
 TARGET_SECONDS = 1.0
 YEAR = Period(date(2025, 12, 2), date(2026, 12, 1))
 TODAY = date(2026, 12, 2)
+CALENDAR = ChaseSettings()  # the defaults: Europe/London, no bank holidays
 FIRST_DAY = datetime(2025, 11, 1, 9, 0, tzinfo=UTC)  # 13 months of meetings, the last 12 asked for
 DAYS = 395
 PASSWORD = "insights bench password 2026"  # noqa: S105
@@ -208,14 +210,14 @@ async def load(runtime: Runtime, shape: Shape) -> dict[str, int]:
 
 def _scope(case_id: uuid.UUID | None = None) -> queries.Scope:
     start, end = YEAR.bounds(zone())
-    return queries.Scope(start, end, TODAY, zone().key, case_id)
+    return queries.Scope(start, end, TODAY, CALENDAR, case_id)
 
 
 async def read_once(runtime: Runtime, case_id: uuid.UUID | None = None) -> tuple[float, int]:
+    """One reading as the API makes it (service.read: count what is new, add up, shape)."""
     started = time.perf_counter()
     async with runtime.sessionmaker() as session:
-        counted = await queries.count(session, _scope(case_id))
-    insights = shape(YEAR, counted.agencies, counted.counts, meetings_held=counted.meetings_held)
+        insights = await service.read(session, runtime.settings, YEAR, case_id)
     return time.perf_counter() - started, insights.meetings_held
 
 
@@ -228,13 +230,15 @@ async def explain_all(runtime: Runtime, *, counting: bool = False) -> dict[str, 
         name: (template, "a" if name in ("actions", "declined") else "c")
         for name, template in queries.STATEMENTS.items()
     }  # fmt: skip
-    async with runtime.engine.connect() as connection:
+    async with runtime.sessionmaker() as session:
         for name, (template, alias) in wanted.items():
             params = {**scope.params(), **({"zone": scope.zone, "today": scope.today} if name == "actions" else {})}
+            if counting:
+                params = await queries.new_meeting_params(session, scope) or params
             statement = "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + queries.sql(template, scope, alias)
-            rows = (await connection.execute(text(statement), params)).scalars().all()
+            rows = (await session.execute(text(statement), params)).scalars().all()
             plans[name] = "\n".join(rows)
-        await connection.rollback()
+        await session.rollback()
     return plans
 
 

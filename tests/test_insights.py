@@ -25,6 +25,7 @@ from server.meetings.models import AgendaItem, Attendance, Meeting, Turn
 from server.people import service as people
 from server.people.models import Sector, User
 from server.platform.runtime import Runtime
+from server.reports.models import Report
 from tests.html_forms import post_form
 from tests.support import PASSWORD, SYSTEM, Team, csrf, sign_in
 
@@ -50,12 +51,12 @@ class Builder:
     def __init__(self, session: Any) -> None:
         self.session = session
 
-    def meeting(self, case: Case, chair: User, ended: str, status: str = "ended") -> Meeting:
+    def meeting(self, case: Case, chair: User, ended: str, status: str = "ended", kind: str = "tac") -> Meeting:
         end = at(ended)
         meeting = Meeting(
             case_id=case.id,
             title=SECRET_TITLES[2],
-            kind="tac",
+            kind=kind,
             scheduled_at=end - timedelta(hours=1),
             chair_id=chair.id,
             status=status,
@@ -99,6 +100,12 @@ class Builder:
                 ended_at=start + timedelta(seconds=seconds),
             )
         )
+
+    def report(self, meeting: Meeting, person: User, submitted: str) -> None:
+        self.session.add(
+            Report(meeting_id=meeting.id, agency_id=person.agency_id, author_id=person.id, text=SECRET_TITLES[0],
+                   submitted_at=at(submitted))
+        )  # fmt: skip
 
     def action(
         self,
@@ -178,7 +185,7 @@ async def scripted(runtime: Runtime, team: Team) -> Scene:
             k = b.item(outside, 0)
             b.attend(outside, chair, lead, member, family)
             b.turn(outside, chair, k, 500)
-        b.meeting(case, chair, "2026-04-01T10:00:00", status="scheduled")
+        b.meeting(case, chair, "2026-04-01T10:00:00", status="scheduled", kind="other")
         # N1, 2 April, the other case: chair, police, the other family. K1: family 200 s, police 100 s.
         n1 = b.meeting(other, chair, "2026-04-02T10:00:00")
         await s.flush()
@@ -186,6 +193,16 @@ async def scripted(runtime: Runtime, team: Team) -> Scene:
         b.attend(n1, chair, police, other_family)
         b.turn(n1, other_family, k1, 200)
         b.turn(n1, police, k1, 100)
+        # N2, 10 May, the other case: nobody joined (everyone on the team was invited).
+        b.meeting(other, chair, "2026-05-10T10:00:00")
+        # Reports: due 2 working days before the day they are shared, itself 2 before a TAC
+        # meeting. M1 (Tue 10 March): due Wed 4 March; M2 (Wed 20 May): due Thu 14 May; N1 (Thu
+        # 2 April): due Fri 27 March. Expected of the agencies with a professional on the team.
+        b.report(m1, lead, "2026-03-04T23:30:00")  # on time (23:30 in London, winter)
+        b.report(m2, lead, "2026-05-10T10:00:00")  # on time
+        b.report(m2, member, "2026-05-14T23:30:00")  # late: 00:30 on 15 May in London
+        b.report(n1, police, "2026-03-27T10:00:00")  # on time
+        b.report(n1, other_family, "2026-03-20T10:00:00")  # the family's view: not expected, not counted
         # Actions.
         b.action(
             case, member, "2026-03-10T11:00:00", "2026-03-31", "done", closed="2026-03-31T23:30:00"
@@ -212,12 +229,20 @@ def by_name(answer: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def figures(
-    invited: int, attended: int, seconds: int, share: float | None, unheard: int, *actions: int
+    invited: int,
+    attended: int,
+    reports: tuple[int, int],
+    seconds: int,
+    share: float | None,
+    unheard: int,
+    *actions: int,
 ) -> dict[str, Any]:
     assigned, on_time, overdue, declined = actions or (0, 0, 0, 0)
     return {
         "meetings_invited": invited,
         "meetings_attended": attended,
+        "reports_expected": reports[0],
+        "reports_on_time": reports[1],
         "speaking_seconds": seconds,
         "speaking_share": share,
         "items_present_not_heard": unheard,
@@ -237,19 +262,26 @@ async def test_the_partnership_figures_are_exact(client: httpx.AsyncClient, runt
     # Speaking in the period: Health 160, School 120, Partnership 45, Police 100, families 260: 685 s.
     assert by_name(answer) == {
         # M1, M2, N1; not heard on I1, I2, I4 (M1) and K1 (N1)
-        "Partnership": figures(3, 3, 45, 0.0657, 4),
-        # M1, M2; not heard on J1; actions: 3 agreed, 1 on time, 1 overdue (blocked)
-        "Health visiting": figures(2, 2, 160, 0.2336, 1, 3, 1, 1, 0),
-        # M1 (absent), M2; actions: 3 agreed, 1 on time (the other done late in London), 1 overdue,
-        # 1 declined (later given to Health)
-        "School": figures(2, 1, 120, 0.1752, 0, 3, 1, 1, 1),
-        # N1; actions: 2 agreed, none on time, 1 overdue, 1 declined
-        "Police": figures(1, 1, 100, 0.146, 0, 2, 0, 1, 1),
+        # M1, M2, N1, N2 (absent: nobody joined it); not heard on I1, I2, I4 (M1) and K1 (N1);
+        # a chair alone owes no report
+        "Partnership": figures(4, 3, (0, 0), 45, 0.0657, 4),
+        # M1, M2; both reports on time; not heard on J1; actions: 3 agreed, 1 on time, 1 overdue (blocked)
+        "Health visiting": figures(2, 2, (2, 2), 160, 0.2336, 1, 3, 1, 1, 0),
+        # M1 (absent), M2; no report for M1, M2's late; actions: 3 agreed, 1 on time (the other done
+        # late in London), 1 overdue, 1 declined (later given to Health)
+        "School": figures(2, 1, (2, 0), 120, 0.1752, 0, 3, 1, 1, 1),
+        # N1, N2 (absent); N1's report on time, none for N2; actions: 2 agreed, none on time,
+        # 1 overdue, 1 declined
+        "Police": figures(2, 1, (2, 1), 100, 0.146, 0, 2, 0, 1, 1),
     }
     # the family's share of the 685 s is 260 s; the Smith family was present and not heard on I4
     # (I2 is for professionals only, so it does not count for the family)
     assert answer["family"] == {"speaking_share": 0.3796, "items_present_not_heard": 1}
-    assert list(answer) == ["agencies", "family"]
+    # TAC reviews due 6 weeks after each TAC meeting: M1's (Tue 21 April) met late by M2 on 20
+    # May; N1's (Thu 14 May) met by N2 on 10 May; N2's (Sun 21 June: Fri 19 June) overdue; M2's
+    # (1 July) is outside the period
+    assert answer["timescales"] == {"met": 1, "met_late": 1, "overdue": 1}
+    assert list(answer) == ["agencies", "family", "timescales"]
     assert [row["agency"]["name"] for row in answer["agencies"]] == [
         "Health visiting",
         "Partnership",
@@ -264,11 +296,12 @@ async def test_one_cases_figures_for_its_team(client: httpx.AsyncClient, runtime
     answer = (await client.get(f"/api/cases/{team.case.id}/insights", params=PERIOD)).json()
     # M1 and M2 only; speaking 160 + 120 + 45 + 60 = 385 s
     assert by_name(answer) == {
-        "Partnership": figures(2, 2, 45, 0.1169, 3),
-        "Health visiting": figures(2, 2, 160, 0.4156, 1, 3, 1, 1, 0),
-        "School": figures(2, 1, 120, 0.3117, 0, 3, 1, 1, 1),
+        "Partnership": figures(2, 2, (0, 0), 45, 0.1169, 3),
+        "Health visiting": figures(2, 2, (2, 2), 160, 0.4156, 1, 3, 1, 1, 0),
+        "School": figures(2, 1, (2, 0), 120, 0.3117, 0, 3, 1, 1, 1),
     }
     assert answer["family"] == {"speaking_share": 0.1558, "items_present_not_heard": 1}
+    assert answer["timescales"] == {"met": 0, "met_late": 1, "overdue": 0}
     # not on that case's team: as if it did not exist, administrators included
     assert (await client.get(f"/api/cases/{uuid.uuid4()}/insights")).status_code == 404
     other = httpx.AsyncClient(transport=client._transport, base_url="http://testserver.local")
@@ -351,9 +384,9 @@ async def test_the_page_and_the_csv(client: httpx.AsyncClient, runtime: Runtime,
     page = await client.get("/insights", params=PERIOD)
     assert page.status_code == 200
     html = page.text
-    assert html.count("<svg") == 6
-    assert html.count("<table") == 6
-    assert html.count('role="img"') == 6
+    assert html.count("<svg") == 8
+    assert html.count("<table") == 8
+    assert html.count('role="img"') == 8
     # every chart says its numbers in words and has its title
     assert "Meetings attended, of those invited" in html
     assert "School: 1 of 2 (50%)" in html
@@ -365,10 +398,12 @@ async def test_the_page_and_the_csv(client: httpx.AsyncClient, runtime: Runtime,
     rows = list(csv.DictReader(io.StringIO(exported.text)))
     school = next(r for r in rows if r["agency"] == "School")
     assert (school["meetings_invited"], school["actions_declined"], school["speaking_share"]) == ("2", "1", "0.1752")
-    family = rows[-1]
+    family = next(r for r in rows if r["agency"].startswith("Family"))
+    assert "School: 0 of 2 (0%)" in html  # reports on time
+    assert "Met late: 1 of 3 (33%)" in html
     assert (family["agency"], family["meetings_invited"], family["meetings_attended"]) == (
         "Family (all families together)",
-        "3",
+        "4",
         "2",
     )
     async with runtime.sessionmaker() as s:

@@ -2,7 +2,8 @@
 
 ``insight_meetings`` marks the ended meetings already counted (with their case and end, indexed
 for a period and for a case); ``insight_meeting_agencies`` holds, per agency invited, whether it
-attended, its speaking seconds and the items it was present at but not heard on. They fill
+attended, its speaking seconds, the items it was present at but not heard on, and whether its
+report was expected and on time. They fill
 themselves the first time a reading covers a meeting (server/insights/queries.py), so nothing
 is backfilled here.
 
@@ -47,6 +48,8 @@ def upgrade() -> None:
         sa.Column("attended", sa.Boolean(), nullable=False),
         sa.Column("speaking_seconds", sa.Float(), nullable=False),
         sa.Column("items_present_not_heard", sa.Integer(), nullable=False),
+        sa.Column("report_expected", sa.Boolean(), nullable=False),
+        sa.Column("report_on_time", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["agency_id"], ["agencies.id"], name=op.f("fk_insight_meeting_agencies_agency_id_agencies")
         ),

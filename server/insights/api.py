@@ -11,6 +11,7 @@ from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.service import Actor
+from server.config import Settings
 from server.insights import service
 from server.insights.shapes import InsightsOut, insights_json
 from server.people.models import User
@@ -25,17 +26,24 @@ class InsightsApi(Controller):
 
     @get("/insights")
     async def partnership(
-        self, db: AsyncSession, user: User, actor: Actor, first: From = None, last: To = None
+        self, db: AsyncSession, settings: Settings, user: User, actor: Actor, first: From = None, last: To = None
     ) -> InsightsOut:
         """Numbers only, across every case, over a period (default: the last twelve months):
         administrators and people with the insights permission (`can_see_insights`)."""
         period = service.choose_period(first, last)
-        return insights_json(await service.partnership(db, actor, user, period, via="api"))
+        return insights_json(await service.partnership(db, settings, actor, user, period, via="api"))
 
     @get("/cases/{case_id:uuid}/insights")
     async def case(
-        self, case_id: UUID, db: AsyncSession, user: User, actor: Actor, first: From = None, last: To = None
+        self,
+        case_id: UUID,
+        db: AsyncSession,
+        settings: Settings,
+        user: User,
+        actor: Actor,
+        first: From = None,
+        last: To = None,
     ) -> InsightsOut:
         """The same figures for one case, for its team (default period: the last twelve months)."""
         period = service.choose_period(first, last)
-        return insights_json(await service.for_case(db, actor, user, case_id, period, via="api"))
+        return insights_json(await service.for_case(db, settings, actor, user, case_id, period, via="api"))

@@ -1,5 +1,6 @@
 """What the insights keep of each ended meeting: per agency, whether it was invited (every row
-is) and attended, how long it spoke, and on how many opened items it was present but not heard.
+is) and attended, how long it spoke, on how many opened items it was present but not heard,
+and whether its report was expected and in by the due date.
 
 An ended meeting does not change (nobody joins, speaks or opens an item after the end), so
 these rows are counted once, the first time a reading of the insights covers the meeting, and
@@ -45,3 +46,6 @@ class InsightMeetingAgency(Base):
     attended: Mapped[bool]
     speaking_seconds: Mapped[float]
     items_present_not_heard: Mapped[int]
+    # reports are written until the meeting starts, so they are settled too by its end
+    report_expected: Mapped[bool]
+    report_on_time: Mapped[bool]

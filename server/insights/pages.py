@@ -10,6 +10,7 @@ from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.service import Actor
+from server.config import Settings
 from server.exports import csv_text
 from server.insights import service
 from server.insights.rules import CSV_HEADER, Period, csv_rows, default_period, parse_day, period_problems
@@ -48,6 +49,7 @@ class InsightsPages(Controller):
         self,
         request: HttpRequest,
         db: AsyncSession,
+        settings: Settings,
         user: User,
         actor: Actor,
         first: FromText = None,
@@ -59,7 +61,7 @@ class InsightsPages(Controller):
         context: dict[str, Any] = {"errors": errors, "values": values, "insights": None}
         if period is None:
             return page(request, "insights/index.html", status_code=400, **context)
-        insights = await service.partnership(db, actor, user, period, via="page")
+        insights = await service.partnership(db, settings, actor, user, period, via="page")
         values = {"from": period.first.isoformat(), "to": period.last.isoformat()}
         return page(
             request,
@@ -75,13 +77,19 @@ class InsightsPages(Controller):
 
     @get("/export.csv")
     async def export(
-        self, db: AsyncSession, user: User, actor: Actor, first: FromText = None, last: ToText = None
+        self,
+        db: AsyncSession,
+        settings: Settings,
+        user: User,
+        actor: Actor,
+        first: FromText = None,
+        last: ToText = None,
     ) -> Response[str]:
         service.require_reader(user)
         period, errors = _period(first, last)
         if period is None:
             return Response(" ".join(errors.values()), status_code=400, media_type="text/plain; charset=utf-8")
-        insights = await service.partnership(db, actor, user, period, via="csv", export=True)
+        insights = await service.partnership(db, settings, actor, user, period, via="csv", export=True)
         name = f"partnership-insights-{period.first.isoformat()}-to-{period.last.isoformat()}.csv"
         return Response(
             csv_text(CSV_HEADER, csv_rows(insights)),

@@ -38,10 +38,25 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.actions.chase import ChaseSettings
 from server.insights.rules import AgencyInfo
+from server.reports import rules as report_rules
+
+NEW_MEETING_DAYS = """
+SELECT DISTINCT m.kind, (m.scheduled_at AT TIME ZONE :zone)::date AS day
+FROM meetings m
+WHERE m.status = 'ended' AND m.ended_at >= :start AND m.ended_at < :end {case}
+  AND NOT EXISTS (SELECT 1 FROM insight_meetings c WHERE c.meeting_id = m.id)
+"""
+"""The kinds and local days of the meetings to count: their reports' due dates are worked out
+from them by the report rules (working days), and handed to COUNT_MEETINGS."""
 
 _TODO = """
-    SELECT m.id, m.case_id, m.ended_at FROM meetings m
+    SELECT m.id, m.case_id, m.ended_at, d.due_on
+    FROM meetings m
+    JOIN unnest(CAST(:due_kinds AS text[]), CAST(:due_days AS date[]), CAST(:due_ons AS date[]))
+         AS d(kind, day, due_on)
+      ON d.kind = m.kind AND d.day = (m.scheduled_at AT TIME ZONE :zone)::date
     WHERE m.status = 'ended' AND m.ended_at >= :start AND m.ended_at < :end {case}
       AND NOT EXISTS (SELECT 1 FROM insight_meetings c WHERE c.meeting_id = m.id)
 """
@@ -87,8 +102,21 @@ pairs AS (
            coalesce(team.agency_id, present.agency_id) AS agency_id,
            present.meeting_id IS NOT NULL AS attended
     FROM team FULL JOIN present ON present.meeting_id = team.meeting_id AND present.agency_id = team.agency_id
+),
+expected AS (
+    SELECT DISTINCT t.id AS meeting_id, u.agency_id
+    FROM todo t
+    JOIN case_members cm ON cm.case_id = t.case_id AND cm.added_at <= t.ended_at AND cm.role = 'professional'
+    JOIN users u ON u.id = cm.user_id
+),
+on_time AS (
+    SELECT r.meeting_id, r.agency_id
+    FROM reports r JOIN todo t ON t.id = r.meeting_id
+    WHERE (r.submitted_at AT TIME ZONE :zone)::date <= t.due_on
 )
-INSERT INTO insight_meeting_agencies (meeting_id, agency_id, attended, speaking_seconds, items_present_not_heard)
+INSERT INTO insight_meeting_agencies (
+    meeting_id, agency_id, attended, speaking_seconds, items_present_not_heard, report_expected, report_on_time
+)
 SELECT p.meeting_id, p.agency_id, p.attended, coalesce(s.seconds, 0),
        CASE WHEN NOT p.attended THEN 0
             ELSE GREATEST(
@@ -96,23 +124,32 @@ SELECT p.meeting_id, p.agency_id, p.attended, coalesce(s.seconds, 0),
                      ELSE coalesce(items.opened, 0) END
                 - coalesce(s.heard, 0),
                 0)
-       END
+       END,
+       e.meeting_id IS NOT NULL,
+       e.meeting_id IS NOT NULL AND o.meeting_id IS NOT NULL
 FROM pairs p
 JOIN marked ON marked.meeting_id = p.meeting_id
+LEFT JOIN expected e ON e.meeting_id = p.meeting_id AND e.agency_id = p.agency_id
+LEFT JOIN on_time o ON o.meeting_id = p.meeting_id AND o.agency_id = p.agency_id
 JOIN agencies g ON g.id = p.agency_id
 LEFT JOIN items ON items.meeting_id = p.meeting_id
 LEFT JOIN spoken s ON s.meeting_id = p.meeting_id AND s.agency_id = p.agency_id
 """  # noqa: S608 (module constants only; every value is a bound parameter)
 """Count the ended meetings of the scope not counted yet, in one statement: mark them (a
 concurrent reading that marked one first wins, and this one leaves it alone) and write a row
-per agency invited. Items for professionals only do not count for the family."""
+per agency invited. Items for professionals only do not count for the family. A report is
+expected of each agency with a professional on the team (the report rules' own definition; a
+chair alone, or the family, is not chased for one) and on time when it was in by its due date,
+a local date given per kind and day of meeting."""
 
 MEETINGS = """
 SELECT r.agency_id,
        count(*) AS meetings_invited,
        count(*) FILTER (WHERE r.attended) AS meetings_attended,
        sum(r.speaking_seconds) AS speaking_seconds,
-       sum(r.items_present_not_heard) AS items_present_not_heard
+       sum(r.items_present_not_heard) AS items_present_not_heard,
+       count(*) FILTER (WHERE r.report_expected) AS reports_expected,
+       count(*) FILTER (WHERE r.report_on_time) AS reports_on_time
 FROM insight_meetings c
 JOIN insight_meeting_agencies r ON r.meeting_id = c.meeting_id
 WHERE c.ended_at >= :start AND c.ended_at < :end {case}
@@ -163,8 +200,12 @@ class Scope:
     start: datetime
     end: datetime
     today: date
-    zone: str
+    calendar: ChaseSettings
     case_id: uuid.UUID | None = None
+
+    @property
+    def zone(self) -> str:
+        return self.calendar.timezone
 
     def params(self) -> dict[str, Any]:
         found: dict[str, Any] = {"start": self.start, "end": self.end}
@@ -192,7 +233,7 @@ async def count(session: AsyncSession, scope: Scope) -> Counted:
     counted yet are counted first (inside the caller's transaction)."""
     counts: dict[uuid.UUID, dict[str, float]] = defaultdict(dict)
     base = scope.params()
-    await session.execute(text(sql(COUNT_MEETINGS, scope, "m")), base)
+    await count_new_meetings(session, scope)
     extra = {"actions": {"zone": scope.zone, "today": scope.today}}
     for name, template in STATEMENTS.items():
         alias = "a" if name in ("actions", "declined") else "c"
@@ -207,6 +248,29 @@ async def count(session: AsyncSession, scope: Scope) -> Counted:
                     counts[agency_id][key] = float(value or 0)
     held = int(await session.scalar(text(sql(MEETINGS_HELD, scope, "c")), base) or 0)
     return Counted(dict(counts), await agencies(session, counts), held)
+
+
+async def new_meeting_params(session: AsyncSession, scope: Scope) -> dict[str, Any] | None:
+    """COUNT_MEETINGS's parameters: the scope, and the reports' due date of each kind and day of
+    the meetings to count; None when every meeting of the scope is counted already."""
+    params = {**scope.params(), "zone": scope.zone}
+    days = (await session.execute(text(sql(NEW_MEETING_DAYS, scope, "m")), params)).all()
+    if not days:
+        return None
+    due = [(kind, day, report_rules.due_on(kind, day, scope.calendar)) for kind, day in days]
+    return {
+        **params,
+        "due_kinds": [kind for kind, _, _ in due],
+        "due_days": [day for _, day, _ in due],
+        "due_ons": [on for _, _, on in due],
+    }
+
+
+async def count_new_meetings(session: AsyncSession, scope: Scope) -> None:
+    """Count the scope's ended meetings that are not counted yet (none, most of the time)."""
+    params = await new_meeting_params(session, scope)
+    if params is not None:
+        await session.execute(text(sql(COUNT_MEETINGS, scope, "m")), params)
 
 
 async def agencies(session: AsyncSession, ids: Iterable[uuid.UUID]) -> list[AgencyInfo]:

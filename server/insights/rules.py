@@ -8,10 +8,13 @@ so it is tested exhaustively without a database.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from server.cases.timescales import Milestone, MilestoneState
 
 FAMILY_SECTOR = "family"
 DEFAULT_DAYS = 365
@@ -20,6 +23,8 @@ MAX_DAYS = 366 * 10  # ten years: more is a typing mistake, not a question
 COUNTS = (
     "meetings_invited",
     "meetings_attended",
+    "reports_expected",
+    "reports_on_time",
     "speaking_seconds",
     "items_present_not_heard",
     "actions_assigned",
@@ -139,6 +144,8 @@ class AgencyFigures:
     agency: AgencyInfo
     meetings_invited: int = 0
     meetings_attended: int = 0
+    reports_expected: int = 0
+    reports_on_time: int = 0
     speaking_seconds: int = 0
     speaking_share: float | None = None
     items_present_not_heard: int = 0
@@ -155,6 +162,10 @@ class AgencyFigures:
     def on_time_rate(self) -> float | None:
         return rate(self.actions_done_on_time, self.actions_assigned)
 
+    @property
+    def reports_rate(self) -> float | None:
+        return rate(self.reports_on_time, self.reports_expected)
+
 
 @dataclass(frozen=True, slots=True)
 class FamilyFigures:
@@ -170,11 +181,34 @@ class FamilyFigures:
 
 
 @dataclass(frozen=True, slots=True)
+class TimescaleFigures:
+    """Statutory milestones due in the period: held in time, held late, and not held and past
+    their due date today (those due and not yet past are neither)."""
+
+    met: int = 0
+    met_late: int = 0
+    overdue: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.met + self.met_late + self.overdue
+
+
+def timescale_figures(milestones: Iterable[Milestone], period: Period) -> TimescaleFigures:
+    """Count the milestones whose due date falls in the period, by their state."""
+    states = Counter(m.state for m in milestones if period.first <= m.due_on <= period.last)
+    return TimescaleFigures(
+        met=states[MilestoneState.MET], met_late=states[MilestoneState.MET_LATE], overdue=states[MilestoneState.OVERDUE]
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Insights:
     period: Period
     agencies: list[AgencyFigures] = field(default_factory=list)
     family: FamilyFigures = field(default_factory=FamilyFigures)
     meetings_held: int = 0
+    timescales: TimescaleFigures = field(default_factory=TimescaleFigures)
 
     @property
     def is_empty(self) -> bool:
@@ -187,6 +221,7 @@ def shape(
     counts: Mapping[uuid.UUID, Mapping[str, float]],
     *,
     meetings_held: int,
+    timescales: TimescaleFigures | None = None,
 ) -> Insights:
     """Counts per agency (any of COUNTS, missing ones are 0) into the figures.
 
@@ -217,6 +252,8 @@ def shape(
                 agency=agency,
                 meetings_invited=int(row.get("meetings_invited", 0)),
                 meetings_attended=int(row.get("meetings_attended", 0)),
+                reports_expected=int(row.get("reports_expected", 0)),
+                reports_on_time=int(row.get("reports_on_time", 0)),
                 speaking_seconds=round(seconds),
                 speaking_share=share(seconds, total_seconds),
                 items_present_not_heard=int(row.get("items_present_not_heard", 0)),
@@ -234,7 +271,13 @@ def shape(
         meetings_invited=family_invited,
         meetings_attended=family_attended,
     )
-    return Insights(period=period, agencies=listed, family=family, meetings_held=meetings_held)
+    return Insights(
+        period=period,
+        agencies=listed,
+        family=family,
+        meetings_held=meetings_held,
+        timescales=timescales or TimescaleFigures(),
+    )
 
 
 # --- the CSV ----------------------------------------------------------------------------------
@@ -244,6 +287,8 @@ CSV_HEADER = (
     "sector",
     "meetings_invited",
     "meetings_attended",
+    "reports_expected",
+    "reports_on_time",
     "speaking_seconds",
     "speaking_share",
     "items_present_not_heard",
@@ -255,7 +300,8 @@ CSV_HEADER = (
 
 
 def csv_rows(insights: Insights) -> list[list[object]]:
-    """One row per agency, then one for the family (its meetings, speaking and voice figures)."""
+    """One row per agency, then one for the family (its meetings, speaking and voice figures),
+    then, after an empty row, the statutory timescales."""
 
     def number(value: float | None) -> object:
         return "" if value is None else value
@@ -266,6 +312,8 @@ def csv_rows(insights: Insights) -> list[list[object]]:
             figures.agency.sector,
             figures.meetings_invited,
             figures.meetings_attended,
+            figures.reports_expected,
+            figures.reports_on_time,
             figures.speaking_seconds,
             number(figures.speaking_share),
             figures.items_present_not_heard,
@@ -283,6 +331,8 @@ def csv_rows(insights: Insights) -> list[list[object]]:
             FAMILY_SECTOR,
             family.meetings_invited,
             family.meetings_attended,
+            "",
+            "",
             family.speaking_seconds,
             number(family.speaking_share),
             family.items_present_not_heard,
@@ -292,4 +342,10 @@ def csv_rows(insights: Insights) -> list[list[object]]:
             "",
         ]
     )
+    timescales = insights.timescales
+    rows += [
+        [],
+        ["statutory_timescales", "met", "met_late", "overdue"],
+        ["every case in the period", timescales.met, timescales.met_late, timescales.overdue],
+    ]
     return rows

@@ -12,10 +12,21 @@ from datetime import date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.service import Actor, record
+from server.cases.milestones import facts_of
 from server.cases.service import visible_case
+from server.cases.timescales import milestones
+from server.config import Settings
 from server.errors import Forbidden, Problems
 from server.insights import queries
-from server.insights.rules import Insights, Period, default_period, may_read_insights, period_problems, shape
+from server.insights.rules import (
+    Insights,
+    Period,
+    default_period,
+    may_read_insights,
+    period_problems,
+    shape,
+    timescale_figures,
+)
 from server.people.models import User
 from server.platform.db import transaction
 from server.timeutil import today_local, zone
@@ -39,20 +50,40 @@ def choose_period(first: date | None, last: date | None, today: date | None = No
     return Period(first, last)
 
 
-async def _read(session: AsyncSession, period: Period, case_id: uuid.UUID | None) -> Insights:
+async def read(session: AsyncSession, settings: Settings, period: Period, case_id: uuid.UUID | None = None) -> Insights:
+    """The figures of a period (of one case), counting first the meetings not counted yet, in
+    one transaction (what every reading does; the benchmark times exactly this). Timescales are
+    the timescale rules over each case's meetings (``cases.milestones``), counted by due date."""
     start, end = period.bounds(zone())
-    scope = queries.Scope(start, end, today_local(), zone().key, case_id)
+    today = today_local()
+    scope = queries.Scope(start, end, today, settings.chase, case_id)
     async with transaction(session):
         counted = await queries.count(session, scope)
-    return shape(period, counted.agencies, counted.counts, meetings_held=counted.meetings_held)
+        facts = await facts_of(session, None if case_id is None else [case_id])
+    rules = settings.timescales
+    found = (m for history in facts.values() for m in milestones(history, today, rules))
+    return shape(
+        period,
+        counted.agencies,
+        counted.counts,
+        meetings_held=counted.meetings_held,
+        timescales=timescale_figures(found, period),
+    )
 
 
 async def partnership(
-    session: AsyncSession, actor: Actor, user: User, period: Period, *, via: str, export: bool = False
+    session: AsyncSession,
+    settings: Settings,
+    actor: Actor,
+    user: User,
+    period: Period,
+    *,
+    via: str,
+    export: bool = False,
 ) -> Insights:
     """Every case's figures for the period (administrators and insights readers)."""
     require_reader(user)
-    insights = await _read(session, period, None)
+    insights = await read(session, settings, period, None)
     async with transaction(session):
         verb = "insights.export" if export else "insights.view"
         record(session, actor, verb, "insights", None, via=via, first=period.first, last=period.last)
@@ -60,11 +91,11 @@ async def partnership(
 
 
 async def for_case(
-    session: AsyncSession, actor: Actor, user: User, case_id: uuid.UUID, period: Period, *, via: str
+    session: AsyncSession, settings: Settings, actor: Actor, user: User, case_id: uuid.UUID, period: Period, *, via: str
 ) -> Insights:
     """One case's figures, for its team."""
     await visible_case(session, user, case_id, content=True)
-    insights = await _read(session, period, case_id)
+    insights = await read(session, settings, period, case_id)
     async with transaction(session):
         record(
             session,

@@ -15,6 +15,8 @@ class AgencyInsights(msgspec.Struct):
     agency: AgencyOut
     meetings_invited: int
     meetings_attended: int
+    reports_expected: int
+    reports_on_time: int
     speaking_seconds: int
     speaking_share: float | None
     items_present_not_heard: int
@@ -29,9 +31,16 @@ class FamilyInsights(msgspec.Struct):
     items_present_not_heard: int
 
 
+class TimescalesInsights(msgspec.Struct):
+    met: int
+    met_late: int
+    overdue: int
+
+
 class InsightsOut(msgspec.Struct):
     agencies: list[AgencyInsights]
     family: FamilyInsights
+    timescales: TimescalesInsights
 
 
 def _agency(figures: AgencyFigures) -> AgencyInsights:
@@ -40,6 +49,8 @@ def _agency(figures: AgencyFigures) -> AgencyInsights:
         agency=AgencyOut(id=agency.id, name=agency.name, sector=agency.sector),
         meetings_invited=figures.meetings_invited,
         meetings_attended=figures.meetings_attended,
+        reports_expected=figures.reports_expected,
+        reports_on_time=figures.reports_on_time,
         speaking_seconds=figures.speaking_seconds,
         speaking_share=figures.speaking_share,
         items_present_not_heard=figures.items_present_not_heard,
@@ -56,5 +67,8 @@ def insights_json(insights: Insights) -> InsightsOut:
         family=FamilyInsights(
             speaking_share=insights.family.speaking_share,
             items_present_not_heard=insights.family.items_present_not_heard,
+        ),
+        timescales=TimescalesInsights(
+            met=insights.timescales.met, met_late=insights.timescales.met_late, overdue=insights.timescales.overdue
         ),
     )

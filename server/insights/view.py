@@ -54,12 +54,16 @@ def headlines(insights: Insights) -> list[Headline]:
     agencies = insights.agencies
     invited = sum(a.meetings_invited for a in agencies)
     attended = sum(a.meetings_attended for a in agencies)
+    expected = sum(a.reports_expected for a in agencies)
+    reports = sum(a.reports_on_time for a in agencies)
+    timescales = insights.timescales
     assigned = sum(a.actions_assigned for a in agencies)
     on_time = sum(a.actions_done_on_time for a in agencies)
     overdue = sum(a.actions_overdue for a in agencies)
     return [
         Headline("Meetings held", str(insights.meetings_held), "ended in the period"),
         Headline("Agencies attending", percent(rate(attended, invited)), f"{attended} of {invited} invitations"),
+        Headline("Reports on time", percent(rate(reports, expected)), f"{reports} of {expected} expected"),
         Headline(
             "Family's share of speaking",
             percent(insights.family.speaking_share),
@@ -67,6 +71,11 @@ def headlines(insights: Insights) -> list[Headline]:
         ),
         Headline("Actions done on time", percent(rate(on_time, assigned)), f"{on_time} of {assigned} agreed"),
         Headline("Actions overdue now", str(overdue), "still open after their due date"),
+        Headline(
+            "Timescales met in time",
+            percent(rate(timescales.met, timescales.total)),
+            f"{timescales.met} of {timescales.total} due; {timescales.overdue} overdue",
+        ),
     ]
 
 
@@ -95,6 +104,23 @@ def sections(insights: Insights) -> list[Section]:
             "it attended when someone from it joined.",
             bars,
             ("Agency", "Invited", "Attended", "Attended, of invited"),
+            rows,
+        )
+    )
+
+    reporting = [a for a in agencies if a.reports_expected]
+    bars = [Bar(a.agency.name, a.reports_rate or 0.0, _of(a.reports_on_time, a.reports_expected)) for a in reporting]
+    rows = [
+        [a.agency.name, str(a.reports_expected), str(a.reports_on_time), percent(a.reports_rate)] for a in reporting
+    ]
+    found.append(
+        _section(
+            "reports",
+            "Reports in on time, of those expected",
+            "A report is expected from each agency with a professional on the child's team, "
+            "by its due date before the meeting.",
+            bars,
+            ("Agency", "Expected", "On time", "On time, of expected"),
             rows,
         )
     )
@@ -171,4 +197,22 @@ def sections(insights: Insights) -> list[Section]:
         bars = [Bar(a.agency.name, scale(n), str(n)) for a, n in zip(agencies, counts, strict=True)]
         rows = [[a.agency.name, str(a.actions_assigned), str(n)] for a, n in zip(agencies, counts, strict=True)]
         found.append(_section(id_, title, explanation, bars, ("Agency", "Agreed", column), rows))
+
+    timescales = insights.timescales
+    states = [("Met in time", timescales.met), ("Met late", timescales.met_late), ("Overdue now", timescales.overdue)]
+    bars = [
+        Bar(label, count / timescales.total if timescales.total else 0.0, _of(count, timescales.total))
+        for label, count in states
+    ]
+    found.append(
+        _section(
+            "timescales",
+            "Statutory timescales due in the period",
+            "Initial and review conferences, core groups and TAC reviews whose due date fell in the period: "
+            "held by it, held after it, or not yet held and past it.",
+            bars,
+            ("Milestones", "How many", "Of those due"),
+            [[label, str(count), percent(rate(count, timescales.total))] for label, count in states],
+        )
+    )
     return found

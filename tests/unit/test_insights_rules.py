@@ -115,8 +115,9 @@ def test_shaping_keeps_every_count_and_never_lists_a_family(pairs: list[tuple[Ag
     assert names == sorted(names)
     # the CSV has a row per agency and the family's, every row as long as its header
     rows = csv_rows(insights)
-    assert len(rows) == len(insights.agencies) + 1
-    assert all(len(row) == len(CSV_HEADER) for row in rows)
+    assert len(rows) == len(insights.agencies) + 1 + 3  # then an empty row and the timescales
+    assert all(len(row) == len(CSV_HEADER) for row in rows[:-3])
+    assert rows[-2] == ["statutory_timescales", "met", "met_late", "overdue"]
     # and every section of the page has one chart row per table row, all in the chart's words
     for section in sections(insights):
         assert section.chart.count('class="chart__track"') == len(section.rows)
