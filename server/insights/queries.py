@@ -28,6 +28,7 @@ Definitions (the page and bench/README.md say the same):
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -36,7 +37,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from server.actions.chase import ChaseSettings
 from server.insights.rules import AgencyInfo
@@ -228,26 +229,37 @@ class Counted:
     meetings_held: int
 
 
-async def count(session: AsyncSession, scope: Scope) -> Counted:
-    """Every count of the scope, per agency, and the agencies named in them; the meetings not
-    counted yet are counted first (inside the caller's transaction)."""
-    counts: dict[uuid.UUID, dict[str, float]] = defaultdict(dict)
+async def count(engine: AsyncEngine, scope: Scope) -> Counted:
+    """Every count of the scope, per agency, and the agencies named in them. The statements run
+    at once, each on a connection of its own (they read different tables: PostgreSQL works on
+    them side by side), after ``count_new_meetings`` has committed."""
     base = scope.params()
-    await count_new_meetings(session, scope)
     extra = {"actions": {"zone": scope.zone, "today": scope.today}}
-    for name, template in STATEMENTS.items():
-        alias = "a" if name in ("actions", "declined") else "c"
-        statement = sql(template, scope, alias)
-        result = await session.execute(text(statement), {**base, **extra.get(name, {})})
-        for row in result.mappings():
+
+    async def rows(statement: str, params: dict[str, Any]) -> list[Any]:
+        async with AsyncSession(engine) as session:
+            return list((await session.execute(text(statement), params)).mappings())
+
+    found = await asyncio.gather(
+        *(
+            rows(sql(template, scope, "a" if name in ("actions", "declined") else "c"), {**base, **extra.get(name, {})})
+            for name, template in STATEMENTS.items()
+        ),
+        rows(sql(MEETINGS_HELD, scope, "c"), base),
+    )
+    counts: dict[uuid.UUID, dict[str, float]] = defaultdict(dict)
+    for result in found[:-1]:
+        for row in result:
             agency_id = row["agency_id"]
             if agency_id is None:
                 continue
             for key, value in row.items():
                 if key != "agency_id":
                     counts[agency_id][key] = float(value or 0)
-    held = int(await session.scalar(text(sql(MEETINGS_HELD, scope, "c")), base) or 0)
-    return Counted(dict(counts), await agencies(session, counts), held)
+    held = int(found[-1][0]["count"] or 0)
+    async with AsyncSession(engine) as session:
+        named = await agencies(session, counts)
+    return Counted(dict(counts), named, held)
 
 
 async def new_meeting_params(session: AsyncSession, scope: Scope) -> dict[str, Any] | None:
@@ -267,7 +279,8 @@ async def new_meeting_params(session: AsyncSession, scope: Scope) -> dict[str, A
 
 
 async def count_new_meetings(session: AsyncSession, scope: Scope) -> None:
-    """Count the scope's ended meetings that are not counted yet (none, most of the time)."""
+    """Count the scope's ended meetings that are not counted yet (none, most of the time),
+    inside the caller's transaction."""
     params = await new_meeting_params(session, scope)
     if params is not None:
         await session.execute(text(sql(COUNT_MEETINGS, scope, "m")), params)

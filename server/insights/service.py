@@ -6,15 +6,16 @@ they may not see). Every reading and every download is in the audit trail."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from server.audit.service import Actor, record
 from server.cases.milestones import facts_of
 from server.cases.service import visible_case
-from server.cases.timescales import milestones
+from server.cases.timescales import MeetingFacts, milestones
 from server.config import Settings
 from server.errors import Forbidden, Problems
 from server.insights import queries
@@ -58,8 +59,10 @@ async def read(session: AsyncSession, settings: Settings, period: Period, case_i
     today = today_local()
     scope = queries.Scope(start, end, today, settings.chase, case_id)
     async with transaction(session):
-        counted = await queries.count(session, scope)
-        facts = await facts_of(session, None if case_id is None else [case_id])
+        await queries.count_new_meetings(session, scope)
+    engine = session.bind
+    assert isinstance(engine, AsyncEngine)
+    counted, facts = await asyncio.gather(queries.count(engine, scope), _timescale_facts(engine, case_id))
     rules = settings.timescales
     found = (m for history in facts.values() for m in milestones(history, today, rules))
     return shape(
@@ -69,6 +72,11 @@ async def read(session: AsyncSession, settings: Settings, period: Period, case_i
         meetings_held=counted.meetings_held,
         timescales=timescale_figures(found, period),
     )
+
+
+async def _timescale_facts(engine: AsyncEngine, case_id: uuid.UUID | None) -> dict[uuid.UUID, list[MeetingFacts]]:
+    async with AsyncSession(engine) as session:
+        return await facts_of(session, None if case_id is None else [case_id])
 
 
 async def partnership(
