@@ -29,6 +29,8 @@ from server.cases.api import CasesApi
 from server.cases.pages import CasePages
 from server.conference.api import ConferenceApi
 from server.config import REPO_ROOT, load_settings
+from server.insights.api import InsightsApi
+from server.insights.pages import InsightsPages
 from server.live.broker import ResilientRedisBackend
 from server.live.inbox import inbox_socket
 from server.live.pages import RoomPages
@@ -97,6 +99,9 @@ def route_handlers() -> Sequence[ControllerRouterHandler]:
         # webhooks
         WebhooksApi,
         WebhookPages,
+        # partnership insights
+        InsightsApi,
+        InsightsPages,
         static,
     ]
     return handlers

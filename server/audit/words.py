@@ -30,6 +30,7 @@ CHANGE_WORDS = {
     "email": "the e-mail address",
     "agency_id": "the agency",
     "is_admin": "administrator rights",
+    "can_see_insights": "reading the partnership insights",
 }
 VIA_WORDS = {
     "api": " through the API",

@@ -17,8 +17,15 @@ from server.audit.service import Actor, record
 from server.config import Settings
 from server.errors import Conflict, Forbidden, NotFound, Problems
 from server.notify.outbox import Email, enqueue
-from server.people.models import Agency, User
-from server.people.service import email_problem, end_all_sessions, name_problem, new_invitation, normalise_email
+from server.people.models import Agency, Sector, User
+from server.people.service import (
+    INSIGHTS_FOR_FAMILY,
+    email_problem,
+    end_all_sessions,
+    name_problem,
+    new_invitation,
+    normalise_email,
+)
 from server.platform.db import transaction
 
 
@@ -30,6 +37,7 @@ class PersonChange:
     email: str | None = None
     agency_id: uuid.UUID | None = None
     is_admin: bool | None = None
+    can_see_insights: bool | None = None
 
 
 async def _locked_person(session: AsyncSession, user_id: uuid.UUID) -> User:
@@ -49,7 +57,8 @@ def _require_admin(by: User) -> None:
 async def change_person(
     session: AsyncSession, actor: Actor, by: User, user_id: uuid.UUID, change: PersonChange
 ) -> User:
-    """Correct a person's name, e-mail address, agency or administrator rights; every problem at once."""
+    """Correct a person's name, e-mail address, agency, administrator rights or whether they read
+    the partnership insights; every problem at once."""
     _require_admin(by)
     async with transaction(session):
         person = await _locked_person(session, user_id)
@@ -67,10 +76,17 @@ async def change_person(
             elif await session.scalar(select(User.id).where(User.email == email, User.id != person.id)):
                 problems["email"] = "Someone else has an account with that e-mail address."
             changes["email"] = email
+        agency: Agency | None = person.agency
         if change.agency_id is not None and change.agency_id != person.agency_id:
-            if await session.get(Agency, change.agency_id) is None:
+            agency = await session.get(Agency, change.agency_id)
+            if agency is None:
                 problems["agency_id"] = "Choose an agency from the list."
             changes["agency_id"] = change.agency_id
+        insights = person.can_see_insights if change.can_see_insights is None else change.can_see_insights
+        if insights and agency is not None and agency.sector == Sector.FAMILY:
+            problems["can_see_insights"] = INSIGHTS_FOR_FAMILY
+        if change.can_see_insights is not None and change.can_see_insights != person.can_see_insights:
+            changes["can_see_insights"] = change.can_see_insights
         if change.is_admin is not None and change.is_admin != person.is_admin:
             if person.id == by.id:
                 problems["is_admin"] = "You cannot take away your own administrator rights: ask another administrator."

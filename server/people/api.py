@@ -62,6 +62,7 @@ class NewUserBody(msgspec.Struct):
     agency_id: UUID
     password: Password | None = None
     is_admin: bool = False
+    can_see_insights: bool = False
 
 
 class PersonPatch(msgspec.Struct, forbid_unknown_fields=True):
@@ -72,6 +73,7 @@ class PersonPatch(msgspec.Struct, forbid_unknown_fields=True):
     agency_id: UUID | None = None
     is_admin: bool | None = None
     is_active: bool | None = None
+    can_see_insights: bool | None = None
 
 
 def require_admin(user: User) -> None:
@@ -182,7 +184,9 @@ class PeopleApi(Controller):
     @post("/users", status_code=HTTP_201_CREATED)
     async def create_user(self, data: NewUserBody, db: AsyncSession, user: User, actor: Actor) -> UserOut:
         require_admin(user)
-        new = service.NewUser(data.email, data.name, data.agency_id, data.password, data.is_admin)
+        new = service.NewUser(
+            data.email, data.name, data.agency_id, data.password, data.is_admin, can_see_insights=data.can_see_insights
+        )
         return user_json(await service.create_user(db, actor, new))
 
     @patch("/users/{user_id:uuid}")
@@ -192,7 +196,7 @@ class PeopleApi(Controller):
         """Correct a person's details, or deactivate (is_active false) or reactivate them
         (administrators). Deactivating ends every session and open socket of the person at once."""
         require_admin(user)
-        change = admin.PersonChange(data.name, data.email, data.agency_id, data.is_admin)
+        change = admin.PersonChange(data.name, data.email, data.agency_id, data.is_admin, data.can_see_insights)
         person = await admin.change_person(db, actor, user, user_id, change)
         if data.is_active is not None:
             person = await admin.set_active(db, actor, user, user_id, active=data.is_active)

@@ -44,6 +44,8 @@ class User(IdMixin, CreatedMixin, Base):
     agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"), index=True)
     password_hash: Mapped[str | None] = mapped_column(Text)
     is_admin: Mapped[bool] = mapped_column(default=False, server_default="false")
+    # Reads the partnership insights (numbers across every case, never a child's name).
+    can_see_insights: Mapped[bool] = mapped_column(default=False, server_default="false")
     is_active: Mapped[bool] = mapped_column(default=True, server_default="true")
     password_changed_at: Mapped[datetime | None]
 

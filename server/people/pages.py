@@ -144,6 +144,7 @@ class AdminPages(Controller):
                 agency_id,
                 data.get("password") or None,
                 is_admin=checked(data, "is_admin"),
+                can_see_insights=checked(data, "can_see_insights"),
             )
             created = await service.create_user(db, actor, new)
         except DomainError as error:
@@ -185,6 +186,7 @@ class AdminPages(Controller):
                 email=data.get("email", ""),
                 agency_id=agency_id,
                 is_admin=checked(data, "is_admin"),
+                can_see_insights=checked(data, "can_see_insights"),
             )
             person = await admin.change_person(db, actor, user, user_id, change)
         except DomainError as error:

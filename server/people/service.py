@@ -89,6 +89,7 @@ class NewUser:
     agency_id: uuid.UUID
     password: str | None
     is_admin: bool = False
+    can_see_insights: bool = False
 
 
 def email_problem(email: str) -> str | None:
@@ -101,6 +102,12 @@ def email_problem(email: str) -> str | None:
 
 def name_problem(name: str) -> str | None:
     return "Enter the person's name." if not name else too_long(name, limits.NAME, "the name")
+
+
+INSIGHTS_FOR_FAMILY = Problem(
+    "The partnership insights are for professionals: a family member's account cannot read them.",
+    "insights_not_for_family",
+)
 
 
 def person_problems(email: str, name: str, password: str | None) -> dict[str, str]:
@@ -117,8 +124,11 @@ async def create_user(session: AsyncSession, actor: Actor, new: NewUser) -> User
     name = new.name.strip()
     problems = person_problems(email, name, new.password)
     async with transaction(session):
-        if await session.get(Agency, new.agency_id) is None:
+        agency = await session.get(Agency, new.agency_id)
+        if agency is None:
             problems["agency_id"] = Problem("Choose an agency from the list.", "unknown_agency")
+        elif new.can_see_insights and agency.sector == Sector.FAMILY:
+            problems["can_see_insights"] = INSIGHTS_FOR_FAMILY
         if problems:
             raise Problems(problems)
         if await session.scalar(select(User.id).where(User.email == email)):
@@ -131,6 +141,7 @@ async def create_user(session: AsyncSession, actor: Actor, new: NewUser) -> User
             agency_id=new.agency_id,
             password_hash=None if new.password is None else hash_password(new.password),
             is_admin=new.is_admin,
+            can_see_insights=new.can_see_insights,
             password_changed_at=utcnow() if new.password else None,
         )
         session.add(user)
@@ -138,7 +149,16 @@ async def create_user(session: AsyncSession, actor: Actor, new: NewUser) -> User
             await session.flush()
         except IntegrityError:
             raise Conflict("Someone with that e-mail address already has an account.", code="email_taken") from None
-        record(session, actor, "user.create", "user", user.id, email=email, is_admin=new.is_admin)
+        record(
+            session,
+            actor,
+            "user.create",
+            "user",
+            user.id,
+            email=email,
+            is_admin=new.is_admin,
+            can_see_insights=new.can_see_insights,
+        )
     await session.refresh(user, ["agency"])
     return user
 

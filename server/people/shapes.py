@@ -31,6 +31,7 @@ class UserOut(UserBrief):
     email: str
     is_admin: bool
     is_active: bool
+    can_see_insights: bool = False
 
 
 class SignedIn(msgspec.Struct):
@@ -71,6 +72,7 @@ def user_json(user: User) -> UserOut:
         email=user.email,
         is_admin=user.is_admin,
         is_active=user.is_active,
+        can_see_insights=user.can_see_insights,
     )
 
 

@@ -111,6 +111,7 @@ def import_all_models() -> None:
     from server.audit import models as _audit  # noqa: F401
     from server.cases import models as _cases  # noqa: F401
     from server.conference import models as _conference  # noqa: F401
+    from server.insights import models as _insights  # noqa: F401
     from server.meetings import models as _meetings  # noqa: F401
     from server.minutes import models as _minutes  # noqa: F401
     from server.notify import ledger as _ledger  # noqa: F401

@@ -15,8 +15,10 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    """Bring the schema up to ``revision``. Blocking: call it from a thread in async code."""
+def upgrade(database_url: str, revision: str = "heads") -> None:
+    """Bring the schema up to ``revision`` (by default every head: work on parallel branches
+    adds migrations beside each other until they are chained). Blocking: call it from a thread
+    in async code."""
     command.upgrade(alembic_config(database_url), revision)
 
 

@@ -1,0 +1,218 @@
+"""What the insights page shows: headline figures and one section per measure, each a chart
+and the table of its numbers. Pure: made from ``rules.Insights``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from markupsafe import Markup
+
+from server.insights.charts import Bar, bar_chart, summary
+from server.insights.rules import AgencyFigures, Insights, Period, duration, percent, rate
+
+FAMILY_LABEL = "Family"
+
+
+@dataclass(frozen=True, slots=True)
+class Headline:
+    label: str
+    value: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    id: str
+    title: str
+    explanation: str
+    chart: Markup
+    columns: Sequence[str]
+    rows: Sequence[Sequence[str]]
+
+
+def _of(part: int, whole: int) -> str:
+    return f"{part} of {whole} ({percent(rate(part, whole))})" if whole else "none"
+
+
+def _scaled(values: Sequence[int]) -> Callable[[int], float]:
+    top = max(values, default=0)
+    return lambda value: value / top if top else 0.0
+
+
+def _section(
+    id_: str, title: str, explanation: str, bars: list[Bar], columns: Sequence[str], rows: list[list[str]]
+) -> Section:
+    return Section(id_, title, explanation, bar_chart(f"chart-{id_}", title, summary(bars), bars), columns, rows)
+
+
+def period_words(period: Period) -> str:
+    return f"{period.first:%-d %B %Y} to {period.last:%-d %B %Y}"
+
+
+def headlines(insights: Insights) -> list[Headline]:
+    agencies = insights.agencies
+    invited = sum(a.meetings_invited for a in agencies)
+    attended = sum(a.meetings_attended for a in agencies)
+    expected = sum(a.reports_expected for a in agencies)
+    reports = sum(a.reports_on_time for a in agencies)
+    timescales = insights.timescales
+    assigned = sum(a.actions_assigned for a in agencies)
+    on_time = sum(a.actions_done_on_time for a in agencies)
+    overdue = sum(a.actions_overdue for a in agencies)
+    return [
+        Headline("Meetings held", str(insights.meetings_held), "ended in the period"),
+        Headline("Agencies attending", percent(rate(attended, invited)), f"{attended} of {invited} invitations"),
+        Headline("Reports on time", percent(rate(reports, expected)), f"{reports} of {expected} expected"),
+        Headline(
+            "Family's share of speaking",
+            percent(insights.family.speaking_share),
+            duration(insights.family.speaking_seconds),
+        ),
+        Headline("Actions done on time", percent(rate(on_time, assigned)), f"{on_time} of {assigned} agreed"),
+        Headline("Actions overdue now", str(overdue), "still open after their due date"),
+        Headline(
+            "Timescales met in time",
+            percent(rate(timescales.met, timescales.total)),
+            f"{timescales.met} of {timescales.total} due; {timescales.overdue} overdue",
+        ),
+    ]
+
+
+def sections(insights: Insights) -> list[Section]:
+    agencies: list[AgencyFigures] = insights.agencies
+    family = insights.family
+    found: list[Section] = []
+
+    bars = [
+        Bar(a.agency.name, a.attendance_rate or 0.0, _of(a.meetings_attended, a.meetings_invited)) for a in agencies
+    ]
+    bars.append(
+        Bar(FAMILY_LABEL, family.attendance_rate or 0.0, _of(family.meetings_attended, family.meetings_invited), True)
+    )
+    rows = [
+        [a.agency.name, str(a.meetings_invited), str(a.meetings_attended), percent(a.attendance_rate)] for a in agencies
+    ]
+    rows.append(
+        [FAMILY_LABEL, str(family.meetings_invited), str(family.meetings_attended), percent(family.attendance_rate)]
+    )
+    found.append(
+        _section(
+            "attendance",
+            "Meetings attended, of those invited",
+            "An agency is invited when someone from it is on the child's team; "
+            "it attended when someone from it joined.",
+            bars,
+            ("Agency", "Invited", "Attended", "Attended, of invited"),
+            rows,
+        )
+    )
+
+    reporting = [a for a in agencies if a.reports_expected]
+    bars = [Bar(a.agency.name, a.reports_rate or 0.0, _of(a.reports_on_time, a.reports_expected)) for a in reporting]
+    rows = [
+        [a.agency.name, str(a.reports_expected), str(a.reports_on_time), percent(a.reports_rate)] for a in reporting
+    ]
+    found.append(
+        _section(
+            "reports",
+            "Reports in on time, of those expected",
+            "A report is expected from each agency with a professional on the child's team, "
+            "by its due date before the meeting.",
+            bars,
+            ("Agency", "Expected", "On time", "On time, of expected"),
+            rows,
+        )
+    )
+
+    bars = [Bar(a.agency.name, a.speaking_share or 0.0, percent(a.speaking_share)) for a in agencies]
+    bars.append(Bar(FAMILY_LABEL, family.speaking_share or 0.0, percent(family.speaking_share), True))
+    rows = [[a.agency.name, duration(a.speaking_seconds), percent(a.speaking_share)] for a in agencies]
+    rows.append([FAMILY_LABEL, duration(family.speaking_seconds), percent(family.speaking_share)])
+    found.append(
+        _section(
+            "speaking",
+            "Share of speaking time",
+            "Of all the time anyone had the floor in these meetings; the shares add up to the whole.",
+            bars,
+            ("Agency", "Speaking time", "Share"),
+            rows,
+        )
+    )
+
+    values = [a.items_present_not_heard for a in agencies] + [family.items_present_not_heard]
+    scale = _scaled(values)
+    bars = [Bar(a.agency.name, scale(a.items_present_not_heard), str(a.items_present_not_heard)) for a in agencies]
+    bars.append(Bar(FAMILY_LABEL, scale(family.items_present_not_heard), str(family.items_present_not_heard), True))
+    rows = [[a.agency.name, str(a.items_present_not_heard)] for a in agencies]
+    rows.append([FAMILY_LABEL, str(family.items_present_not_heard)])
+    found.append(
+        _section(
+            "unheard",
+            "Agenda items where an agency was present but not heard",
+            "Each item discussed that an agency attended without taking a turn on it. "
+            "Items for professionals only are not counted for the family.",
+            bars,
+            ("Agency", "Items present, not heard"),
+            rows,
+        )
+    )
+
+    bars = [
+        Bar(a.agency.name, a.on_time_rate or 0.0, _of(a.actions_done_on_time, a.actions_assigned)) for a in agencies
+    ]
+    rows = [
+        [a.agency.name, str(a.actions_assigned), str(a.actions_done_on_time), percent(a.on_time_rate)] for a in agencies
+    ]
+    found.append(
+        _section(
+            "on-time",
+            "Actions done on time, of those agreed",
+            "Actions agreed in the period, under the agency that owns them now; "
+            "on time is done on or before the due date.",
+            bars,
+            ("Agency", "Agreed", "Done on time", "On time, of agreed"),
+            rows,
+        )
+    )
+
+    for id_, title, explanation, column, figure in (
+        (
+            "overdue",
+            "Actions overdue now",
+            "Actions agreed in the period that are still open after their due date today.",
+            "Overdue now",
+            "actions_overdue",
+        ),
+        (
+            "declined",
+            "Actions declined",
+            "Actions agreed in the period that someone from the agency declined.",
+            "Declined",
+            "actions_declined",
+        ),
+    ):
+        counts = [int(getattr(a, figure)) for a in agencies]
+        scale = _scaled(counts)
+        bars = [Bar(a.agency.name, scale(n), str(n)) for a, n in zip(agencies, counts, strict=True)]
+        rows = [[a.agency.name, str(a.actions_assigned), str(n)] for a, n in zip(agencies, counts, strict=True)]
+        found.append(_section(id_, title, explanation, bars, ("Agency", "Agreed", column), rows))
+
+    timescales = insights.timescales
+    states = [("Met in time", timescales.met), ("Met late", timescales.met_late), ("Overdue now", timescales.overdue)]
+    bars = [
+        Bar(label, count / timescales.total if timescales.total else 0.0, _of(count, timescales.total))
+        for label, count in states
+    ]
+    found.append(
+        _section(
+            "timescales",
+            "Statutory timescales due in the period",
+            "Initial and review conferences, core groups and TAC reviews whose due date fell in the period: "
+            "held by it, held after it, or not yet held and past it.",
+            bars,
+            ("Milestones", "How many", "Of those due"),
+            [[label, str(count), percent(rate(count, timescales.total))] for label, count in states],
+        )
+    )
+    return found
