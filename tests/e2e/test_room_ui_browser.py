@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page, expect
@@ -146,7 +145,7 @@ async def test_keyboard_announcer_refusal_present_and_widths(
     await expect(present.locator(".present-queue__name")).to_have_text([team.lead.name], timeout=WAIT)
 
     # Every width: each panel spans the room (none shrunk to its content), nothing overflows.
-    shots = os.environ.get("ROUNDTABLE_SCREENSHOTS")
+    shots = os.environ.get("ROUNDTABLE_SCREENSHOTS")  # Playwright makes the folder
     for width in WIDTHS:
         for name, page in (("chair", chair.page), ("parent", family.page), ("present", present)):
             await page.set_viewport_size({"width": width, "height": 1000 if width > 400 else 844})
@@ -166,5 +165,4 @@ async def test_keyboard_announcer_refusal_present_and_widths(
                     assert not ragged, f"{name} at {width} px: panels narrower than the room: {ragged}"
             assert not refused, refused
             if shots:
-                Path(shots).mkdir(parents=True, exist_ok=True)
                 await page.screenshot(path=f"{shots}/{name}-{width}.png", full_page=True)
