@@ -83,6 +83,8 @@ async def test_keyboard_announcer_refusal_present_and_widths(
     # Hands: the parent hears her place; the chair hears the hand go up.
     await family.click("queue", "Raise hand")
     await announced(family.page, "You are next to speak.")
+    # Raise hand gives way to Lower my hand, in its place, and focus goes with it.
+    await expect(family.region("queue").get_by_role("button", name="Lower my hand")).to_be_focused()
     await announced(chair.page, f"{team.family.name} raised a hand.")
     await member.click("queue", "Raise hand")
     await announced(member.page, "You are second in the queue.")
