@@ -20,6 +20,7 @@ from server.meetings.room.settings import ChairVoice
 from server.platform.runtime import Runtime
 from server.timeutil import today_local
 from tests.html_forms import Document
+from tests.pdftext import pdf_text
 from tests.support import Team, room_as
 from tests.test_pages import check_page, sign_in_form, submit, token
 
@@ -191,6 +192,10 @@ async def test_one_numbering_for_everyone(client: AsyncClient, team: Team, runti
     assert "1. School and nursery" in minutes
     assert "2. An item for professionals only" in minutes
     assert "3. Housing" in minutes
+    pdf = pdf_text((await client.get(f"/meetings/{team.meeting.id}/minutes.pdf")).content)
+    assert SECRET not in pdf
+    assert "2. An item for professionals only" in pdf
+    assert "3. Housing" in pdf
 
     # The ended room links to the minutes.
     ended = (await client.get(room)).text
