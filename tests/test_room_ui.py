@@ -15,10 +15,12 @@ from httpx import AsyncClient
 from server.meetings import room as ops
 from server.meetings.room.agenda import NewItem
 from server.meetings.room.floor import NewHand
+from server.meetings.room.record import NewAction
 from server.meetings.room.settings import ChairVoice
 from server.platform.runtime import Runtime
 from server.timeutil import today_local
 from tests.html_forms import Document
+from tests.pdftext import pdf_text
 from tests.support import Team, room_as
 from tests.test_pages import check_page, sign_in_form, submit, token
 
@@ -190,6 +192,10 @@ async def test_one_numbering_for_everyone(client: AsyncClient, team: Team, runti
     assert "1. School and nursery" in minutes
     assert "2. An item for professionals only" in minutes
     assert "3. Housing" in minutes
+    pdf = pdf_text((await client.get(f"/meetings/{team.meeting.id}/minutes.pdf")).content)
+    assert SECRET not in pdf
+    assert "2. An item for professionals only" in pdf
+    assert "3. Housing" in pdf
 
     # The ended room links to the minutes.
     ended = (await client.get(room)).text
@@ -269,3 +275,20 @@ async def test_the_chair_counts_as_a_voice_only_when_they_speak_for_an_agency(
     async with runtime.sessionmaker() as session:
         await room_as(runtime, session, team.chair).run(ops.set_chair_voice, team.meeting.id, ChairVoice(False))
     assert sorted(unheard((await client.get(room)).text)) == ["School", "Smith family"]
+
+
+async def test_the_snooze_reason_survives_a_date_error(client: AsyncClient, team: Team, runtime: Runtime) -> None:
+    await live_room(runtime, team)
+    async with runtime.sessionmaker() as session:
+        action = await room_as(runtime, session, team.chair).run(
+            ops.assign_action,
+            team.meeting.id,
+            NewAction("Apply for the place", team.member.id, today_local() + timedelta(days=20), "staying_safe"),
+        )
+    await sign_in_form(client, team.member)
+    for until in ("not a date", (today_local() - timedelta(days=3)).isoformat()):
+        fields = {"change": "snooze", "snoozed_until": until, "snooze_reason": "On annual leave <until> then"}
+        response = await submit(client, f"/actions/{action.id}", fields)
+        assert response.status_code == 422, until
+        assert Document(response.text).error_beside("snoozed_until"), until
+        assert "On annual leave &lt;until&gt; then</textarea>" in response.text, until

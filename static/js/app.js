@@ -677,6 +677,11 @@
     }
     var form = document.getElementById(formId);
     var message = form && (form.querySelector("[data-room-refusal][autofocus]") || form.querySelector("[data-room-refusal]"));
+    if (message && form.closest("[hidden]") && errors) {
+      /* The form is not one this viewer is offered now: say it at the top instead. */
+      errors.appendChild(alertBox(message.textContent.replace(/^\s*(Not done:|Error:)\s*/, "")));
+      return;
+    }
     if (message) {
       var details = message.closest("details");
       if (details) {
@@ -686,6 +691,26 @@
       message.focus({ preventScroll: true });
     }
   });
+
+  /* The same box as live/_error.html: the reason, and a button to dismiss it. */
+  function alertBox(words) {
+    var box = document.createElement("div");
+    box.className = "room-error";
+    box.setAttribute("data-room-error", "");
+    var text = document.createElement("p");
+    var strong = document.createElement("strong");
+    strong.textContent = "Not done:";
+    text.appendChild(strong);
+    text.appendChild(document.createTextNode(" " + words));
+    box.appendChild(text);
+    var dismiss = document.createElement("button");
+    dismiss.className = "button button--link button--small";
+    dismiss.type = "button";
+    dismiss.setAttribute("data-dismiss-error", "");
+    dismiss.textContent = "Dismiss";
+    box.appendChild(dismiss);
+    return box;
+  }
 
   document.addEventListener("htmx:sendError", function (event) {
     var errors = document.getElementById("room-errors");
