@@ -20,6 +20,7 @@ from server.meetings import room as ops
 from server.meetings.models import Meeting
 from server.meetings.room.agenda import NewItem
 from server.platform.runtime import Runtime
+from tests.e2e.test_accessibility import check
 from tests.e2e.test_room_browser import WAIT, Person, enter_room
 from tests.support import Team, room_as
 
@@ -71,6 +72,7 @@ async def shoot(person: Person, name: str) -> None:
         await person.page.set_viewport_size({"width": width, "height": 900})
         for region in ("scales", "mapping"):
             await person.region(region).screenshot(path=str(SHOTS / f"{name}-{region}-{width}.png"))
+        await person.page.screenshot(path=str(SHOTS / f"{name}-room-{width}.png"), full_page=True)
     await person.page.set_viewport_size({"width": 1280, "height": 800})
 
 
@@ -103,13 +105,13 @@ async def test_scaling_revealed_and_mapping_live_in_four_browsers(conference: di
 
     board = family.region("mapping")
     await board.get_by_text("Add to the board").click()
-    await board.get_by_label("Column").select_option("working_well")
-    await board.get_by_label("Entry").fill("Nan does the school run every morning")
+    await board.locator("#mapping-column").select_option("working_well")
+    await board.locator("#mapping-text").fill("Nan does the school run every morning")
     await board.get_by_role("button", name="Add", exact=True).click()
     chair_board = chair.region("mapping")
     await chair.region("mapping").get_by_text("Add to the board").click()
-    await chair_board.get_by_label("Column").select_option("worry")
-    await chair_board.get_by_label("Entry").fill("Unexplained bruising to the arms, seen twice since September")
+    await chair_board.locator("#mapping-column").select_option("worry")
+    await chair_board.locator("#mapping-text").fill("Unexplained bruising to the arms, seen twice since September")
     await chair_board.get_by_role("button", name="Add", exact=True).click()
     for person in conference.values():
         column = person.region("mapping").locator(".mapping-board__column--working-well")
@@ -131,3 +133,8 @@ async def test_scaling_revealed_and_mapping_live_in_four_browsers(conference: di
         assert not person.problems, person.problems
     await shoot(chair, "chair")
     await shoot(family, "parent")
+    for person in (chair, family):  # the panels with their folded forms opened, at every width
+        for details in await person.page.locator("[data-conference] details:visible").all():
+            await details.evaluate("node => { node.open = true; }")
+        found = await check(person.page, f"{person.name} in the conference")
+        assert not found, "\n".join(found)
