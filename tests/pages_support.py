@@ -13,6 +13,8 @@ from litestar import Litestar
 from litestar.routes import HTTPRoute
 
 from server.audit.service import Actor
+from server.conference.mapping import NewEntry
+from server.conference.scaling import NewScale
 from server.meetings import room
 from server.meetings import service as meetings
 from server.meetings.room.agenda import NewItem
@@ -72,6 +74,18 @@ async def every_kind_of_thing(runtime: Runtime, team: Team) -> dict[str, list[st
         action = await as_chair.run(
             room.assign_action, live.id, NewAction("Refer to speech therapy", team.member.id, due, "being_healthy")
         )
+        entry = await room_as(runtime, s, team.family).run(room.add_entry, live.id, NewEntry("worry", "Late again"))
+        scale = await as_chair.run(room.open_scale, live.id, NewScale("How safe is the child?"))
+        conference = await meetings.schedule_meeting(  # its room offers the outcome and a new scale
+            s,
+            chair,
+            team.chair,
+            team.case.id,
+            meetings.MeetingRequest(
+                "Initial conference", "initial_conference", datetime.now(UTC) + timedelta(hours=3), team.chair.id
+            ),
+        )
+        await as_chair.run(room.start, conference.id)
         gone = await people.create_user(
             s, Actor(None), people.NewUser("gone@test.example", "Gil Gone", team.member.agency_id, None)
         )
@@ -87,11 +101,13 @@ async def every_kind_of_thing(runtime: Runtime, team: Team) -> dict[str, list[st
         )
     return {
         "case_id": [str(team.case.id)],
-        "meeting_id": [str(team.meeting.id), str(live.id), str(ended.id)],
+        "meeting_id": [str(team.meeting.id), str(conference.id), str(live.id), str(ended.id)],
         "action_id": [str(action.id)],
         "item_id": [str(item.id), str(minuted.id), str(other.id)],
         "correction_id": [str(correction.id)],
         "hand_id": [str(hand.id)],
+        "entry_id": [str(entry.id)],
+        "scale_id": [str(scale.id)],
         "decision_id": [str(decision.id)],
         "user_id": [str(team.member.id), str(gone.id)],
         "message_id": [str(message)],

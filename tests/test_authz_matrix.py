@@ -41,6 +41,8 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from server.audit.service import Actor
 from server.cases import service as cases
+from server.conference.mapping import NewEntry
+from server.conference.scaling import MyScore, NewScale
 from server.config import Settings
 from server.live.events import NoPublisher
 from server.meetings import room
@@ -284,6 +286,7 @@ EXPECTED: dict[tuple[str, str], Rule] = {
         world="shared",
     ),
     ("GET", "/api/cases/{case_id:uuid}/actions"): Rule(TEAM),
+    ("GET", "/api/cases/{case_id:uuid}/scales"): Rule(TEAM),
     ("GET", "/api/cases/{case_id:uuid}/meetings"): Rule(CASE_RECORD, why="meeting times are part of the record"),
     ("POST", "/api/cases/{case_id:uuid}/meetings"): Rule(
         CASE_MANAGERS,
@@ -387,6 +390,31 @@ EXPECTED: dict[tuple[str, str], Rule] = {
             }
         ),
     ),
+    # --- the conference in the room (JSON) --------------------------------------------------------
+    ("PUT", M + "/minute-taker"): Rule(MEETING_CHAIR, body=js(lambda w, r: {"user_id": str(w.users["member"].id)})),
+    ("PUT", M + "/agenda/{item_id:uuid}/notes"): Rule(
+        MEETING_CHAIR, body=js(lambda w, r: {"text": f"Notes by {r}"}), why="or the minute-taker (none named)"
+    ),
+    ("PUT", M + "/child-voice"): Rule(
+        rule_of(TEAM, family=FORBIDDEN), body=js(lambda w, r: {"how_gathered": "At school", "words": f"Said to {r}"})
+    ),
+    ("POST", M + "/mapping"): Rule(TEAM, body=js(lambda w, r: {"column": "worry", "text": f"Worry of {r}"})),
+    ("PATCH", M + "/mapping/{entry_id:uuid}"): Rule(
+        rule_of(TEAM, member=FORBIDDEN, lead=FORBIDDEN),
+        body=js(lambda w, r: {"text": f"Changed by {r}"}),
+        why="its author (the family) or the chair",
+    ),
+    ("DELETE", M + "/mapping/{entry_id:uuid}"): Rule(rule_of(TEAM, member=FORBIDDEN, lead=FORBIDDEN), world="per_role"),
+    ("POST", M + "/scales"): Rule(
+        rule_of(MEETING_CHAIR, chair=ALLOWED), body=js(lambda w, r: {"question": "Safe?"}), why="one is open already"
+    ),
+    ("PUT", M + "/scales/{scale_id:uuid}/mine"): Rule(TEAM, body=js(lambda w, r: {"score": 5})),
+    ("POST", M + "/scales/{scale_id:uuid}/reveal"): Rule(MEETING_CHAIR),
+    ("POST", M + "/outcome"): Rule(
+        rule_of(MEETING_CHAIR, chair=ALLOWED),
+        body=js(lambda w, r: {"plan": False, "reasons": "Safe"}),
+        why="a TAC meeting has no outcome: 409",
+    ),
     ("GET", M + "/minutes"): Rule(TEAM, meeting="ended"),
     ("GET", "/meetings/{meeting_id:uuid}/minutes"): Rule(TEAM, meeting="ended"),
     ("GET", "/meetings/{meeting_id:uuid}/minutes.pdf"): Rule(TEAM, meeting="ended"),
@@ -458,6 +486,27 @@ EXPECTED: dict[tuple[str, str], Rule] = {
                 "outcome_area": "being_healthy",
             }
         ),
+    ),
+    # --- the conference in the room (form posts) --------------------------------------------------
+    ("POST", R + "/minute-taker"): Rule(MEETING_CHAIR, body=form(lambda w, r: {"user_id": str(w.users["member"].id)})),
+    ("POST", R + "/agenda/{item_id:uuid}/notes"): Rule(MEETING_CHAIR, body=form(lambda w, r: {"text": f"By {r}"})),
+    ("POST", R + "/child-voice"): Rule(
+        rule_of(TEAM, family=FORBIDDEN), body=form(lambda w, r: {"how_gathered": "At home", "words": f"To {r}"})
+    ),
+    ("POST", R + "/mapping"): Rule(TEAM, body=form(lambda w, r: {"column": "next_steps", "text": f"Step of {r}"})),
+    ("POST", R + "/mapping/{entry_id:uuid}/edit"): Rule(
+        rule_of(TEAM, member=FORBIDDEN, lead=FORBIDDEN), body=form(lambda w, r: {"text": f"Edited by {r}"})
+    ),
+    ("POST", R + "/mapping/{entry_id:uuid}/remove"): Rule(
+        rule_of(TEAM, member=FORBIDDEN, lead=FORBIDDEN), world="per_role"
+    ),
+    ("POST", R + "/scales"): Rule(
+        rule_of(MEETING_CHAIR, chair=ALLOWED), body=form(lambda w, r: {"question": "Safe?"}), why="one is open"
+    ),
+    ("POST", R + "/scales/{scale_id:uuid}/mine"): Rule(TEAM, body=form(lambda w, r: {"score": "6"})),
+    ("POST", R + "/scales/{scale_id:uuid}/reveal"): Rule(MEETING_CHAIR),
+    ("POST", R + "/outcome"): Rule(
+        rule_of(MEETING_CHAIR, chair=ALLOWED), body=form(lambda w, r: {"plan": "no", "reasons": "Safe"})
     ),
     # --- actions and notifications -----------------------------------------------------------------
     ("GET", "/api/actions/{action_id:uuid}"): Rule(TEAM),
@@ -540,6 +589,8 @@ class World:
     message_id: uuid.UUID | None = None
     webhook_id: uuid.UUID | None = None
     correction_id: uuid.UUID | None = None
+    entry_id: uuid.UUID | None = None
+    scale_id: uuid.UUID | None = None
 
 
 class Worlds:
@@ -599,6 +650,11 @@ class Worlds:
                     room.assign_action, live, NewAction("Meet the school", t.member.id, due, "being_healthy")
                 )
                 world.item_id, world.hand_id, world.action_id = item.id, hand.id, action.id
+                family = RoomCaller(s, pub, Actor(t.family.id), t.family, self.settings)
+                world.entry_id = (await family.run(room.add_entry, live, NewEntry("worry", "Late for school"))).id
+                scale = await chair.run(room.open_scale, live, NewScale("How safe is the child?"))
+                await member.run(room.score_scale, live, MyScore(4), scale.id)
+                world.scale_id = scale.id
             if meeting == "ended" or whole:
                 done = world.meetings["ended"] = await schedule("Ended meeting")
                 chair_of_done = RoomCaller(s, pub, as_chair, t.chair, self.settings)
@@ -623,6 +679,8 @@ def url_for(template: str, rule: Rule, world: World) -> str:
         "meeting_id": world.meetings[rule.meeting],
         "item_id": world.item_id,
         "hand_id": world.hand_id,
+        "entry_id": world.entry_id,
+        "scale_id": world.scale_id,
         "action_id": world.action_id,
         "user_id": world.users["member"].id,
         "token": world.token,
@@ -710,6 +768,7 @@ async def callers(app: Litestar, team: Team) -> AsyncIterator[Callers]:
     await made.close()
 
 
+@pytest.mark.timeout(360)  # every route as seven roles, a case per write: long on a shared machine
 async def test_every_route_answers_every_role_as_the_table_says(
     app: Litestar, runtime: Runtime, settings: Settings, team: Team, callers: Callers
 ) -> None:
@@ -756,6 +815,7 @@ async def test_options_answers_every_path_without_revealing_anything(app: Litest
     )
     world.item_id = world.hand_id = world.action_id = world.message_id = world.webhook_id = uuid.uuid4()
     world.correction_id = uuid.uuid4()
+    world.entry_id = world.scale_id = uuid.uuid4()
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as anonymous:
         for template in sorted({route.path for route in app.routes if isinstance(route, HTTPRoute)}):
             response = await anonymous.options(url_for(template, Rule(OPTIONS_RULE), world))

@@ -17,10 +17,11 @@ from typing import Any
 
 import httpx
 import websockets
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from server.audit.service import Actor
 from server.config import Settings
+from server.meetings.models import Meeting
 from server.notify.models import OutboxMessage
 from server.notify.outbox import send_pending
 from server.platform.runtime import Runtime
@@ -126,6 +127,24 @@ async def _run_the_meeting(chair: Participant, member: Participant, family: Part
         )
     )
     # The owner declines it: the chair and lead are told at once (notifications, e-mail).
+    # The conference under the professionals-only item: notes, the board, a revealed scale.
+    notes = await member.http.put(
+        f"{meeting}/agenda/{private['id']}/notes", json={"text": f"Notes {MARKER}"}, headers=chair.csrf
+    )
+    assert notes.status_code == 403  # not the minute-taker yet
+    taker = await chair.http.put(f"{meeting}/minute-taker", json={"user_id": str(team.member.id)}, headers=chair.csrf)
+    assert taker.status_code == 200, taker.text
+    notes = await member.http.put(
+        f"{meeting}/agenda/{private['id']}/notes", json={"text": f"Live notes {MARKER}"}, headers=member.csrf
+    )
+    assert notes.status_code == 200, notes.text
+    await ok(member.post(f"{meeting}/mapping", {"column": "worry", "text": f"Worry {MARKER}"}))
+    scale = await ok(chair.post(f"{meeting}/scales", {"question": f"How safe {MARKER}?"}))
+    scored = await member.http.put(
+        f"{meeting}/scales/{scale['id']}/mine", json={"score": 2, "reason": f"Because {MARKER}"}, headers=member.csrf
+    )
+    assert scored.status_code == 200, scored.text
+    await ok(chair.post(f"{meeting}/scales/{scale['id']}/reveal"))
     declined = await member.http.patch(
         f"/api/actions/{secret_action['id']}",
         json={"acceptance": "declined", "reason": f"Not ours {MARKER}"},
@@ -133,6 +152,19 @@ async def _run_the_meeting(chair: Participant, member: Participant, family: Part
     )
     assert declined.status_code == 200, declined.text
     await ok(chair.post(f"{meeting}/agenda/{shared['id']}/open"))
+    await ok(family.post(f"{meeting}/mapping", {"column": "working_well", "text": "Nan does the school run"}))
+    voice = await member.http.put(
+        f"{meeting}/child-voice",
+        json={"how_gathered": "At nursery", "words": "I like the sand pit"},
+        headers=member.csrf,
+    )
+    assert voice.status_code == 200, voice.text
+    await ok(
+        chair.post(
+            f"{meeting}/outcome",
+            {"plan": True, "category": "neglect", "reasons": "Unmet health needs", "views": []},
+        )
+    )
     await ok(
         chair.post(
             f"{meeting}/actions",
@@ -182,6 +214,7 @@ async def _everything_fetched_by(person: Participant, team: Team) -> str:
         f"/api/cases/{case}",
         f"/api/cases/{case}/actions",
         f"/api/cases/{case}/meetings",
+        f"/api/cases/{case}/scales",
         "/api/notifications",
         f"/api/meetings/{meeting}/minutes",
         f"/cases/{case}/actions.csv?state=all",
@@ -214,6 +247,9 @@ async def test_nothing_professionals_only_reaches_the_family(
 ) -> None:
     async with runtime.sessionmaker() as session:
         await webhooks.create_endpoint(session, Actor(team.admin.id), url=receiver.url, events=list(EventType))
+    async with runtime.sessionmaker() as session:  # a conference: the outcome and the board too
+        await session.execute(update(Meeting).where(Meeting.id == team.meeting.id).values(kind="initial_conference"))
+        await session.commit()
     chair = await Participant(live_url, team.chair).sign_in()
     member = await Participant(live_url, team.member).sign_in()
     family = await Participant(live_url, team.family).sign_in()
@@ -242,6 +278,9 @@ async def test_nothing_professionals_only_reaches_the_family(
     assert "Walk Leo to nursery" in received["pages, API, CSV and PDF"]  # the family does see its own plan
     assert "We walk to nursery" in received["pages, API, CSV and PDF"]  # and its own correction
     assert "minutes.approved" in received["webhooks (every event, to a case record system)"]
+    for shared_text in ("Nan does the school run", "I like the sand pit", "Unmet health needs"):
+        assert shared_text in received["pages, API, CSV and PDF"], shared_text
+        assert shared_text in received["JSON socket"], shared_text
 
     # The same channels do carry the marker to the chair, so the search above can find it.
     assert MARKER in await chair_json.close()

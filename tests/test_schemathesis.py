@@ -131,6 +131,8 @@ async def test_generated_calls_give_no_server_error_and_fit_the_schema(
         "meeting_id": str(world.meetings["live"]),
         "item_id": str(world.item_id),
         "hand_id": str(world.hand_id),
+        "entry_id": str(world.entry_id),
+        "scale_id": str(world.scale_id),
         "action_id": str(world.action_id),
         "user_id": str(team.member.id),
     }

@@ -27,7 +27,7 @@ from server.people.models import User
 from server.platform.db import utcnow
 from server.web.form_bodies import body_from_form
 
-REASONS_MAX = 10_000
+REASONS_MAX = 5000  # under the form reader's 10,000, so a form can be told it is too long
 JUST_ENDED = timedelta(days=2)  # how long after the end the chair may still record the outcome
 LIVE_OR_ENDED = frozenset({MeetingStatus.LIVE, MeetingStatus.ENDED})
 
@@ -71,14 +71,15 @@ def outcome_from_form(data: Mapping[str, str]) -> NewOutcome:
         if key.startswith("view-") and value
     ]
     categories = [key.removeprefix("category-") for key in data if key.startswith("category-")]
-    if data.get("plan") not in ("yes", "no"):
-        raise Invalid("Say whether the child needs a child protection plan.", field="plan", code="plan_missing")
-    return body_from_form(
+    body = body_from_form(  # the lengths first, so that an over-long field is named
         NewOutcome,
         {"reasons": data.get("reasons", "")},
         OUTCOME_MESSAGES,
         extra={"plan": data.get("plan") == "yes", "category": categories, "views": views},
     )
+    if data.get("plan") not in ("yes", "no"):
+        raise Invalid("Say whether the child needs a child protection plan.", field="plan", code="plan_missing")
+    return body
 
 
 @command(

@@ -19,7 +19,7 @@ from server.meetings.commands import BEFORE_END, Ctx, Who, command
 from server.people.models import User
 from server.platform.db import utcnow
 
-WORDS_MAX = 10_000
+WORDS_MAX = 5000  # under the form reader's 10,000, so a form can be told it is too long
 HOW_MAX = 2000
 PROFESSIONAL_ROLES = (CaseRole.PROFESSIONAL, CaseRole.CHAIR)
 

@@ -8,8 +8,8 @@
      typing, their own text stays in the field and a warning says that saving
      will replace the other edit; a save that did replace one says so (last
      writer wins, never silently).
-   - [data-notes-reader][data-hide-for="ID ID"]  the read-only notes, hidden for
-     the editors (who have the editor instead).
+   - [data-hide-for="ID ID"]  hidden for those people: the read-only notes for the
+     editors (who have the editor instead), the child's voice form for the family.
    No inline script is allowed (CSP); everything lives here. */
 (function () {
   "use strict";
@@ -149,7 +149,7 @@
      server's text otherwise; show readers and editors their own part. */
   function settle() {
     var self = me();
-    var readers = document.querySelectorAll("[data-notes-reader][data-hide-for]");
+    var readers = document.querySelectorAll("[data-hide-for]");
     for (var i = 0; i < readers.length; i++) {
       var editors = readers[i].getAttribute("data-hide-for").split(" ");
       readers[i].hidden = !!self && editors.indexOf(self) >= 0;
