@@ -172,6 +172,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     elif len(secret_key) < 32:
         raise SettingsError(f"{PREFIX}SECRET_KEY must be at least 32 characters long")
     base_url = _url(env, "BASE_URL", ("http", "https")) or f"http://{host}:{port}"
+    correction_days = _int(env, "CORRECTION_WORKING_DAYS", 5, minimum=1)
+    escalate_days = _int(env, "MINUTES_ESCALATE_WORKING_DAYS", 15, minimum=1)
+    if escalate_days <= correction_days:
+        raise SettingsError(
+            f"{PREFIX}MINUTES_ESCALATE_WORKING_DAYS must be more than {PREFIX}CORRECTION_WORKING_DAYS"
+            f" ({escalate_days} is not more than {correction_days})"
+        )
     return Settings(
         database_url=database_url,
         redis_url=redis_url,
@@ -191,8 +198,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         webhook_timeout_seconds=_int(env, "WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1),
         core_group_weeks=_int(env, "CORE_GROUP_WEEKS", 6, minimum=1),
         tac_review_weeks=_int(env, "TAC_REVIEW_WEEKS", 6, minimum=1),
-        correction_working_days=_int(env, "CORRECTION_WORKING_DAYS", 5, minimum=1),
-        minutes_escalate_working_days=_int(env, "MINUTES_ESCALATE_WORKING_DAYS", 15, minimum=1),
+        correction_working_days=correction_days,
+        minutes_escalate_working_days=escalate_days,
     )
 
 

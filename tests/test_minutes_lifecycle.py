@@ -4,6 +4,7 @@ minutes.approved webhook, and nothing professionals-only in anything the family 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from datetime import date, timedelta
@@ -17,7 +18,7 @@ from server.cases import service as cases
 from server.conference.models import ConferenceOutcome, OutcomeView
 from server.config import Settings
 from server.minutes.letter import after_meeting
-from server.minutes.models import MinutesReview
+from server.minutes.models import MinutesCorrection, MinutesReview
 from server.notify.models import Notification, OutboxMessage
 from server.notify.outbox import send_pending
 from server.platform.db import transaction
@@ -307,3 +308,31 @@ async def test_the_pages_an_attendee_corrects_and_the_chair_reviews_and_approves
         assert "These minutes are a draft" not in final.text
         assert "Attendance is 84% this term." in final.text
         assert 'id="correction-form"' not in final.text
+
+
+async def test_a_correction_and_the_approval_never_cross(app: Litestar, runtime: Runtime, team: Team) -> None:
+    """Corrections sent while the chair approves: each is either in before the approval (201) or
+    refused because the minutes are approved (409); none lands in approved minutes."""
+    meeting = await end_a_meeting(app, team, approve=False)
+    base = f"/api/meetings/{meeting}/minutes"
+    async with signed_in(app, team.chair) as chair, signed_in(app, team.member) as member:
+
+        async def correct(n: int) -> int:
+            response = await member.post(f"{base}/corrections", json={"text": f"Correction {n}"}, headers=csrf(member))
+            return response.status_code
+
+        async def approve() -> int:
+            return (await chair.post(f"{base}/approve", headers=csrf(chair))).status_code
+
+        answers = await asyncio.gather(*(correct(n) for n in range(6)), approve(), *(correct(n) for n in range(6, 12)))
+    assert answers[6] == 200
+    assert set(answers[:6] + answers[7:]) <= {201, 409}
+    async with runtime.sessionmaker() as session:
+        review = await session.get(MinutesReview, meeting)
+        assert review is not None
+        assert review.approved_at is not None
+        created = list(
+            await session.scalars(select(MinutesCorrection.created_at).where(MinutesCorrection.meeting_id == meeting))
+        )
+    assert len(created) == sum(1 for status in answers if status == 201)
+    assert all(at <= review.approved_at for at in created)

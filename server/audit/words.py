@@ -174,6 +174,17 @@ PHRASES: dict[str, Phrase] = {
         + ("a child protection plan" if e.detail.get("plan") else "no plan")
     ),
     "scales.view": lambda e, n: "Read the case's scales",
+    "minutes.correct": lambda e, n: f"Sent a correction to the draft minutes of {n.meeting(e.meeting_id)}",
+    "minutes.edit": lambda e, n: f"Changed the draft minutes of {n.meeting(e.meeting_id)}",
+    "minutes.resolve_correction": lambda e, n: (
+        f"Marked a correction to the minutes of {n.meeting(e.meeting_id)}"
+        f" {'applied' if e.detail.get('state') == 'applied' else 'not applied'}"
+    ),
+    "minutes.approve": lambda e, n: (
+        f"Approved the minutes of {n.meeting(e.meeting_id)} and sent them to everyone invited"
+    ),
+    "letter.view": lambda e, n: f"Read the outcome letter of {n.meeting(e.meeting_id or e.object_id)}",
+    "letter.export": lambda e, n: f"Downloaded the outcome letter of {n.meeting(e.meeting_id or e.object_id)} as a PDF",
     "audit.view": lambda e, n: "Read this audit trail",
     "audit.export": lambda e, n: "Downloaded this audit trail",
     "outbox.view": lambda e, n: "Read one of the case's e-mails in the outbox",

@@ -31,6 +31,9 @@ EXTERNAL = {
         ({**EXTERNAL, "ROUNDTABLE_WORKING_HOURS_START": "nine"}, "ROUNDTABLE_WORKING_HOURS_START"),
         ({**EXTERNAL, "ROUNDTABLE_WORKING_HOURS_END": "08:00"}, "ROUNDTABLE_WORKING_HOURS_END"),
         ({**EXTERNAL, "ROUNDTABLE_BANK_HOLIDAYS": "2026-12-25,xmas"}, "ROUNDTABLE_BANK_HOLIDAYS"),
+        ({**EXTERNAL, "ROUNDTABLE_CORRECTION_WORKING_DAYS": "0"}, "ROUNDTABLE_CORRECTION_WORKING_DAYS"),
+        ({**EXTERNAL, "ROUNDTABLE_CORRECTION_WORKING_DAYS": "five"}, "ROUNDTABLE_CORRECTION_WORKING_DAYS"),
+        ({**EXTERNAL, "ROUNDTABLE_MINUTES_ESCALATE_WORKING_DAYS": "5"}, "ROUNDTABLE_MINUTES_ESCALATE_WORKING_DAYS"),
     ],
 )
 def test_a_bad_setting_is_named(env: dict[str, str], named: str) -> None:
@@ -44,6 +47,7 @@ def test_external_servers_and_defaults(tmp_path: Path) -> None:
     assert (settings.host, settings.port) == ("127.0.0.2", 9000)
     assert settings.base_url == "http://127.0.0.2:9000"
     assert settings.chase.timezone == "Europe/London"
+    assert (settings.correction_working_days, settings.minutes_escalate_working_days) == (5, 15)
     assert not settings.secure_cookies
 
 
