@@ -65,7 +65,7 @@ def bar_chart(chart_id: str, title: str, summary: str, bars: Sequence[Bar]) -> M
         ]
         if width > 0:
             parts.append(
-                f'<rect class="chart__bar{" chart__bar--emphasis" if bar.emphasis else ""}" x="0" y="{y + BAR_Y}" '
+                f'<rect class="{"chart__bar-hatched" if bar.emphasis else "chart__bar"}" x="0" y="{y + BAR_Y}" '
                 f'width="{width}" height="{BAR_HEIGHT}" rx="2"{fill}/>'
             )
     parts.append("</svg>")
