@@ -243,6 +243,12 @@ EXPECTED: dict[tuple[str, str], Rule] = {
         ),
         world="shared",
     ),
+    # --- partnership insights: administrators (and the insights permission, which no role here
+    # has); one case's figures for its team ----------------------------------------------------
+    ("GET", "/api/insights"): Rule(ADMIN_ONLY),
+    ("GET", "/insights"): Rule(ADMIN_ONLY),
+    ("GET", "/insights/export.csv"): Rule(ADMIN_ONLY),
+    ("GET", "/api/cases/{case_id:uuid}/insights"): Rule(TEAM),
     # --- webhooks: administrators only --------------------------------------------------------
     ("GET", "/api/webhooks"): Rule(ADMIN_ONLY),
     ("POST", "/api/webhooks"): Rule(

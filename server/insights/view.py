@@ -158,11 +158,10 @@ def sections(insights: Insights) -> list[Section]:
         )
     )
 
-    bars = [
-        Bar(a.agency.name, a.on_time_rate or 0.0, _of(a.actions_done_on_time, a.actions_assigned)) for a in agencies
-    ]
+    acting = [a for a in agencies if a.actions_assigned or a.actions_declined]  # a chair alone has none
+    bars = [Bar(a.agency.name, a.on_time_rate or 0.0, _of(a.actions_done_on_time, a.actions_assigned)) for a in acting]
     rows = [
-        [a.agency.name, str(a.actions_assigned), str(a.actions_done_on_time), percent(a.on_time_rate)] for a in agencies
+        [a.agency.name, str(a.actions_assigned), str(a.actions_done_on_time), percent(a.on_time_rate)] for a in acting
     ]
     found.append(
         _section(
@@ -192,10 +191,10 @@ def sections(insights: Insights) -> list[Section]:
             "actions_declined",
         ),
     ):
-        counts = [int(getattr(a, figure)) for a in agencies]
+        counts = [int(getattr(a, figure)) for a in acting]
         scale = _scaled(counts)
-        bars = [Bar(a.agency.name, scale(n), str(n)) for a, n in zip(agencies, counts, strict=True)]
-        rows = [[a.agency.name, str(a.actions_assigned), str(n)] for a, n in zip(agencies, counts, strict=True)]
+        bars = [Bar(a.agency.name, scale(n), str(n)) for a, n in zip(acting, counts, strict=True)]
+        rows = [[a.agency.name, str(a.actions_assigned), str(n)] for a, n in zip(acting, counts, strict=True)]
         found.append(_section(id_, title, explanation, bars, ("Agency", "Agreed", column), rows))
 
     timescales = insights.timescales

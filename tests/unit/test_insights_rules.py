@@ -139,5 +139,5 @@ def test_a_chart_says_its_values_and_escapes_names() -> None:
     assert "1 of 2 (50%)" in svg
     assert "…" in svg
     widths = [float(w) for w in re.findall(r'class="chart__bar[^"]*" x="0" y="[\d.]+" width="([\d.]+)"', svg)]
-    assert widths == [200.0, 2.0]  # a small count is still seen
-    assert "url(#chart-x-hatch)" in svg  # the family's bar is hatched, not told by colour alone
+    assert widths == [160.0, 2.0]  # a small count is still seen
+    assert 'class="chart__bar-hatched"' in svg  # the family's bar, named in its label too
