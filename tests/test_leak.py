@@ -1,9 +1,9 @@
 """The leak test: a professionals-only item carries a marker in its title, its minutes, its
-decision and its action, and the marker is searched for in everything a family member can
-receive — pages, live fragments, JSON socket messages, API answers, the CSV export, the minutes
-PDF, calendar files, e-mails and notifications — and in every webhook sent about the case, which
-carries no text at all. The chair's copies must show the marker, so the test cannot pass by
-showing nothing."""
+decision and its action, and a report withheld from the family carries it in its text and its
+reason; the marker is searched for in everything a family member can receive — pages, live
+fragments, JSON socket messages, API answers, the CSV export, the minutes PDF, calendar files,
+e-mails and notifications — and in every webhook sent about the case, which carries no text at
+all. The chair's copies must show the marker, so the test cannot pass by showing nothing."""
 
 from __future__ import annotations
 
@@ -165,6 +165,7 @@ async def _everything_fetched_by(person: Participant, team: Team) -> str:
         f"/api/cases/{case}/meetings",
         "/api/notifications",
         f"/api/meetings/{meeting}/minutes",
+        f"/api/meetings/{meeting}/reports",
         f"/cases/{case}/actions.csv?state=all",
     ):
         response = await person.http.get(path)
@@ -205,6 +206,20 @@ async def test_nothing_professionals_only_reaches_the_family(
     )
     chair_json = await _listen(chair, room + "?format=json")
 
+    # Before the meeting: a report withheld from the family (the marker in its text and its
+    # reason), and one shared with them.
+    reports = f"/api/meetings/{team.meeting.id}/reports/mine"
+    lead = await Participant(live_url, team.lead).sign_in()
+    withheld = await lead.http.put(
+        reports,
+        json={"text": f"Police intelligence {MARKER}", "share_with_family": False, "withheld_reason": f"Risk {MARKER}"},
+        headers=lead.csrf,
+    )
+    assert withheld.status_code == 200, withheld.text
+    shared = await member.http.put(reports, json={"text": "Attendance is good"}, headers=member.csrf)
+    assert shared.status_code == 200, shared.text
+    await lead.close()
+
     await _run_the_meeting(chair, member, family, team)
     await asyncio.sleep(1.0)  # let the last broadcasts arrive
 
@@ -220,6 +235,7 @@ async def test_nothing_professionals_only_reaches_the_family(
         assert text, f"the family received nothing on the {channel}"
         assert MARKER not in text, f"the marker reached the family through the {channel}"
     assert "Walk Leo to nursery" in received["pages, API, CSV and PDF"]  # the family does see its own plan
+    assert "Attendance is good" in received["pages, API, CSV and PDF"]  # and the report shared with them
 
     # The same channels do carry the marker to the chair, so the search above can find it.
     assert MARKER in await chair_json.close()
