@@ -105,6 +105,9 @@ async def test_a_withheld_report_needs_a_reason_and_the_family_never_sees_it(
     page = await client.get(f"/meetings/{team.meeting.id}")
     assert "Risk to the child" in page.text
     assert "WITHHELD-SECRET" in page.text
+    async with runtime.sessionmaker() as session:
+        views = (await session.scalars(select(AuditEvent).where(AuditEvent.verb == "report.view"))).all()
+    assert {event.detail.get("via") for event in views} >= {"api", "page"}
     await as_user(client, team.family)
     family_view = await client.get(path)
     assert family_view.status_code == 200
