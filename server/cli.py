@@ -188,7 +188,7 @@ def parser() -> argparse.ArgumentParser:
         "Run the background worker: chases actions, sends e-mail from the outbox.",
     )
     migrate = add("migrate", cmd_migrate, "Apply the database migrations (to the newest, or --revision).")
-    migrate.add_argument("--revision", default="heads", help="target revision (default: every head)")
+    migrate.add_argument("--revision", default="head", help="target revision (default: the newest)")
     demo = add("demo", cmd_demo, "Load the demo team into an empty database.")
     demo.add_argument(
         "--reset",

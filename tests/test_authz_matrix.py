@@ -56,6 +56,7 @@ from server.notify.models import OutboxMessage
 from server.people import service as people
 from server.platform.db import transaction
 from server.platform.runtime import Runtime
+from server.reports import service as reports
 from server.timeutil import today_local
 from server.web.render import FLASH_KEY
 from server.webhooks import service as webhooks
@@ -141,6 +142,7 @@ WRONG_PASSWORD_CHANGE = {
 
 M = "/api/meetings/{meeting_id:uuid}"
 NOBODY = "00000000-0000-4000-8000-000000000000"
+MATRIX_PDF = b"%PDF-1.4\ntrailer<<>>\n%%EOF\n"
 R = "/meetings/{meeting_id:uuid}/room"
 
 EXPECTED: dict[tuple[str, str], Rule] = {
@@ -302,6 +304,50 @@ EXPECTED: dict[tuple[str, str], Rule] = {
         world="shared",
     ),
     ("GET", "/api/cases/{case_id:uuid}/audit"): Rule(CASE_MANAGERS),
+    ("GET", "/api/cases/{case_id:uuid}/timescales"): Rule(TEAM),
+    ("PATCH", "/api/cases/{case_id:uuid}"): Rule(
+        CASE_MANAGERS, body=js(lambda w, r: {"display_name": f"Child {w.tag}"}), world="shared", why="the same name"
+    ),
+    ("PATCH", "/api/cases/{case_id:uuid}/members/{user_id:uuid}"): Rule(
+        CASE_MANAGERS, body=js(lambda w, r: {"role": "professional"}), world="shared", why="the member's own role"
+    ),
+    ("POST", "/cases/{case_id:uuid}/details"): Rule(
+        CASE_MANAGERS,
+        body=form(lambda w, r: {"display_name": f"Child {w.tag}", "lead_professional_id": str(w.users["lead"].id)}),
+        world="shared",
+    ),
+    ("POST", "/cases/{case_id:uuid}/members/{user_id:uuid}/role"): Rule(
+        CASE_MANAGERS, body=form(lambda w, r: {"role": "professional"}), world="shared"
+    ),
+    # --- reports before a meeting (the member's, with a PDF, in the scheduled meeting) ---------
+    ("GET", M + "/reports"): Rule(TEAM, meeting="scheduled"),
+    ("PUT", M + "/reports/mine"): Rule(
+        TEAM, meeting="scheduled", body=js(lambda w, r: {"text": f"Report by {r}"}), world="shared"
+    ),
+    ("PUT", M + "/reports/mine/pdf"): Rule(
+        rule_of(TEAM, family=ALLOWED, member=ALLOWED, lead=ALLOWED, chair=ALLOWED),
+        meeting="scheduled",
+        body=lambda w, r: {"content": MATRIX_PDF},
+        world="shared",
+        why="a role without a report yet gets 422",
+    ),
+    ("POST", M + "/reports/{report_id:uuid}/responses"): Rule(
+        rule_of(TEAM, member=FORBIDDEN, lead=FORBIDDEN, chair=FORBIDDEN),
+        meeting="scheduled",
+        body=js(lambda w, r: {"agrees": True}),
+        world="shared",
+        why="the family answers the reports shared with them",
+    ),
+    ("POST", "/meetings/{meeting_id:uuid}/reports/mine"): Rule(
+        TEAM, meeting="scheduled", body=form(lambda w, r: {"text": f"Form report by {r}"}), world="shared"
+    ),
+    ("POST", "/meetings/{meeting_id:uuid}/reports/{report_id:uuid}/responses"): Rule(
+        rule_of(TEAM, member=FORBIDDEN, lead=FORBIDDEN, chair=FORBIDDEN),
+        meeting="scheduled",
+        body=form(lambda w, r: {"agrees": "yes"}),
+        world="shared",
+    ),
+    ("GET", "/meetings/{meeting_id:uuid}/reports/{report_id:uuid}/pdf"): Rule(TEAM, meeting="scheduled"),
     ("GET", "/"): Rule(SIGNED_IN),
     ("GET", "/cases/new"): Rule(PROFESSIONALS),
     ("POST", "/cases"): Rule(
@@ -597,6 +643,7 @@ class World:
     correction_id: uuid.UUID | None = None
     entry_id: uuid.UUID | None = None
     scale_id: uuid.UUID | None = None
+    report_id: uuid.UUID | None = None
 
 
 class Worlds:
@@ -636,6 +683,15 @@ class Worlds:
                 s, Actor(t.admin.id), url=f"https://records.example/{tag}", events=["action.updated"]
             )
             world.webhook_id = endpoint.id
+            report = await reports.write_mine(
+                s,
+                self.settings,
+                Actor(t.member.id),
+                t.member,
+                world.meetings["scheduled"],
+                reports.ReportInput("School report", pdf=MATRIX_PDF, pdf_name="school.pdf"),
+            )
+            world.report_id = report.id
             if meeting == "live" or whole:
                 live = world.meetings["live"] = await schedule("Live meeting")
                 chair = RoomCaller(s, pub, as_chair, t.chair, self.settings)
@@ -693,6 +749,7 @@ def url_for(template: str, rule: Rule, world: World) -> str:
         "message_id": world.message_id,
         "webhook_id": world.webhook_id,
         "correction_id": world.correction_id,
+        "report_id": world.report_id,
         "file_path": "css/app.css",
         "path": "nothing-here",
         **rule.params,
@@ -822,6 +879,7 @@ async def test_options_answers_every_path_without_revealing_anything(app: Litest
     world.item_id = world.hand_id = world.action_id = world.message_id = world.webhook_id = uuid.uuid4()
     world.correction_id = uuid.uuid4()
     world.entry_id = world.scale_id = uuid.uuid4()
+    world.report_id = uuid.uuid4()
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as anonymous:
         for template in sorted({route.path for route in app.routes if isinstance(route, HTTPRoute)}):
             response = await anonymous.options(url_for(template, Rule(OPTIONS_RULE), world))

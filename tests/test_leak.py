@@ -217,6 +217,7 @@ async def _everything_fetched_by(person: Participant, team: Team) -> str:
         f"/api/cases/{case}/scales",
         "/api/notifications",
         f"/api/meetings/{meeting}/minutes",
+        f"/api/meetings/{meeting}/reports",
         f"/cases/{case}/actions.csv?state=all",
     ):
         response = await person.http.get(path)
@@ -261,6 +262,20 @@ async def test_nothing_professionals_only_reaches_the_family(
     )
     chair_json = await _listen(chair, room + "?format=json")
 
+    # Before the meeting: a report withheld from the family (the marker in its text and its
+    # reason), and one shared with them.
+    reports = f"/api/meetings/{team.meeting.id}/reports/mine"
+    lead = await Participant(live_url, team.lead).sign_in()
+    withheld = await lead.http.put(
+        reports,
+        json={"text": f"Police intelligence {MARKER}", "share_with_family": False, "withheld_reason": f"Risk {MARKER}"},
+        headers=lead.csrf,
+    )
+    assert withheld.status_code == 200, withheld.text
+    shared = await member.http.put(reports, json={"text": "Attendance is good"}, headers=member.csrf)
+    assert shared.status_code == 200, shared.text
+    await lead.close()
+
     await _run_the_meeting(chair, member, family, team)
     await asyncio.sleep(1.0)  # let the last broadcasts arrive
 
@@ -281,6 +296,7 @@ async def test_nothing_professionals_only_reaches_the_family(
     for shared_text in ("Nan does the school run", "I like the sand pit", "Unmet health needs"):
         assert shared_text in received["pages, API, CSV and PDF"], shared_text
         assert shared_text in received["JSON socket"], shared_text
+    assert "Attendance is good" in received["pages, API, CSV and PDF"]  # and the report shared with them
 
     # The same channels do carry the marker to the chair, so the search above can find it.
     assert MARKER in await chair_json.close()

@@ -12,11 +12,14 @@ from sqlalchemy import select, update
 
 from server.audit.models import AuditEvent
 from server.audit.service import Actor
+from server.meetings import room
 from server.meetings import service as meetings
 from server.meetings.models import Meeting
+from server.meetings.room.agenda import NewItem
 from server.platform.runtime import Runtime
+from server.reports import service as reports
 from server.reports.models import Report
-from tests.support import Team, csrf, sign_in
+from tests.support import Team, csrf, room_as, sign_in
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -102,6 +105,9 @@ async def test_a_withheld_report_needs_a_reason_and_the_family_never_sees_it(
     page = await client.get(f"/meetings/{team.meeting.id}")
     assert "Risk to the child" in page.text
     assert "WITHHELD-SECRET" in page.text
+    async with runtime.sessionmaker() as session:
+        views = (await session.scalars(select(AuditEvent).where(AuditEvent.verb == "report.view"))).all()
+    assert {event.detail.get("via") for event in views} >= {"api", "page"}
     await as_user(client, team.family)
     family_view = await client.get(path)
     assert family_view.status_code == 200
@@ -242,3 +248,22 @@ async def test_the_meeting_page_form_writes_the_report_and_shows_problems(
         f"/meetings/{team.meeting.id}/reports/{report.id}/responses", data={"_csrf_token": token, "agrees": "yes"}
     )
     assert answered.status_code == 303
+
+
+async def test_the_room_shows_an_absent_agency_that_sent_a_report(
+    client: AsyncClient, runtime: Runtime, team: Team
+) -> None:
+    async with runtime.sessionmaker() as session:
+        await reports.write_mine(
+            session, runtime.settings, Actor(team.lead.id), team.lead, team.meeting.id, reports.ReportInput("Health")
+        )
+        chair = room_as(runtime, session, team.chair)
+        await chair.run(room.start, team.meeting.id)
+        item = await chair.run(room.add_item, team.meeting.id, NewItem("Health"))
+        await chair.run(room.open_item, team.meeting.id, target=item.id)
+        await room_as(runtime, session, team.member).run(room.join, team.meeting.id)
+    await sign_in(client, team.member)
+    page = await client.get(f"/meetings/{team.meeting.id}/room")
+    assert page.status_code == 200
+    assert "Not yet heard on this item" in page.text
+    assert "Sent a report</span> Health visiting" in page.text  # the lead's agency is not here

@@ -20,8 +20,10 @@ from server.audit.models import AuditEvent
 from server.audit.service import Actor, record
 from server.audit.trail import TrailFilter, case_trail, names_for, readable_trail, trail_csv
 from server.cases import service
+from server.cases import team as team_changes
 from server.cases.access import may_create_case
 from server.cases.invitations import invite_family_member
+from server.cases.milestones import case_milestones, open_milestones
 from server.cases.models import CaseRole
 from server.conference.service import case_scales, trends
 from server.config import Settings
@@ -42,10 +44,17 @@ class CasePages(Controller):
 
     @get("/")
     async def home(self, request: HttpRequest, db: AsyncSession, user: User) -> Template:
+        mine = await service.cases_for(db, user)
+        settings: Settings = request.app.state["runtime"].settings
+        # A chair and a lead see which of their cases have a milestone due soon or overdue.
+        answerable = [case.id for case, role in mine if role == CaseRole.CHAIR or case.lead_professional_id == user.id]
+        found = await open_milestones(db, answerable, today_local(), settings.timescales)
+        flags = {case_id: [m for m in ms if m.state.value in ("due_soon", "overdue")] for case_id, ms in found.items()}
         return page(
             request,
             "cases/home.html",
-            cases=await service.cases_for(db, user),
+            cases=mine,
+            timescale_flags={case_id: ms for case_id, ms in flags.items() if ms},
             my_actions=await actions.open_actions_of_owner(db, user.id),
             next_meetings=await meetings.upcoming_meetings_for(db, user, utcnow() - timedelta(hours=4)),
             can_create=may_create_case(is_admin=user.is_admin, sector=user.agency.sector),
@@ -116,6 +125,10 @@ class CasePages(Controller):
         if visible.access.can_manage:
             on_team = {m.user_id for m in team}
             candidates = [u for u in await people.list_users(db) if u.id not in on_team and u.is_active]
+        milestones = []
+        if visible.access.can_see_content:
+            settings: Settings = request.app.state["runtime"].settings
+            milestones = await case_milestones(db, case_id, today_local(), settings.timescales)
         async with transaction(db):
             record(db, actor, "case.view", "case", case_id, case_id=case_id, via="page")
         return form_page(
@@ -131,6 +144,8 @@ class CasePages(Controller):
             roles=[r.value for r in CaseRole],
             today=today_local(),
             scale_trends=trends(await case_scales(db, user, case_id)) if visible.access.can_see_content else [],
+            milestones=milestones,
+            leads=[m.user for m in team if m.role != CaseRole.FAMILY and m.user.is_active],
             **context,
         )
 
@@ -150,6 +165,55 @@ class CasePages(Controller):
             errors = form_errors(error)
             return await self._case_page(request, db, user, actor, case_id, 422, errors=errors, values=data)
         return redirect(request, f"/cases/{case_id}", flash=f"{member.user.name} joined the team.")
+
+    @post("/cases/{case_id:uuid}/details")
+    async def change_case(
+        self,
+        request: HttpRequest,
+        case_id: UUID,
+        db: AsyncSession,
+        user: User,
+        actor: Actor,
+        settings: Settings,
+        publisher: Publisher,
+    ) -> Response[Any]:
+        data = await form_data(request)
+        try:
+            lead = parse_uuid(data.get("lead_professional_id"), "lead_professional_id", "Choose the lead professional.")
+            await team_changes.update_case(
+                db,
+                settings,
+                publisher,
+                actor,
+                user,
+                case_id,
+                display_name=data.get("display_name", ""),
+                lead_professional_id=lead,
+            )
+        except DomainError as error:
+            errors = form_errors(error)
+            return await self._case_page(request, db, user, actor, case_id, 422, errors=errors, values=data)
+        return redirect(request, f"/cases/{case_id}", flash="The case was changed.")
+
+    @post("/cases/{case_id:uuid}/members/{user_id:uuid}/role")
+    async def change_role(
+        self,
+        request: HttpRequest,
+        case_id: UUID,
+        user_id: UUID,
+        db: AsyncSession,
+        user: User,
+        actor: Actor,
+        publisher: Publisher,
+    ) -> Response[Any]:
+        data = await form_data(request)
+        try:
+            member = await team_changes.change_role(db, publisher, actor, user, case_id, user_id, data.get("role", ""))
+        except DomainError as error:
+            if error.status_code in (401, 403, 404):
+                raise
+            return redirect(request, f"/cases/{case_id}", flash=form_message(error), category="error")
+        return redirect(request, f"/cases/{case_id}", flash=f"{member.user.name} is now {member.role} on the team.")
 
     @post("/cases/{case_id:uuid}/members/{user_id:uuid}/remove")
     async def remove_member(

@@ -38,8 +38,22 @@ async def meeting_page(
     visible = await service.visible_meeting(db, user, meeting_id)
     meeting = visible.meeting
     items = await service.agenda(db, meeting_id, include_professionals_only=visible.case.access.sees_professionals_only)
+    reports = await visible_reports(db, request.app.state["runtime"].settings, user, visible)
     async with transaction(db):
         record(db, actor, "meeting.view", "meeting", meeting_id, case_id=meeting.case_id, meeting_id=meeting_id)
+        if reports.reports:  # reading reports is in the audit trail like every view
+            shown = len(reports.reports)
+            record(
+                db,
+                actor,
+                "report.view",
+                "meeting",
+                meeting_id,
+                case_id=meeting.case_id,
+                meeting_id=meeting_id,
+                via="page",
+                shown=shown,
+            )
     context.setdefault("errors", {})
     context.setdefault("values", {})
     return page(
@@ -52,7 +66,7 @@ async def meeting_page(
         can_manage=visible.case.access.can_manage,
         agenda=items,
         invitees=await cases.team(db, meeting.case_id),
-        reports=await visible_reports(db, request.app.state["runtime"].settings, user, visible),
+        reports=reports,
         **context,
     )
 

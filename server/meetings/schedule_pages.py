@@ -15,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.service import Actor
 from server.cases import service as cases
+from server.cases.milestones import case_milestones
 from server.cases.models import CaseRole
+from server.cases.timescales import next_needed
 from server.config import Settings
 from server.errors import DomainError, Problems
 from server.live.events import Publisher
@@ -25,7 +27,7 @@ from server.meetings.pages import meeting_page
 from server.meetings.schedule_rules import meeting_problems
 from server.people.models import User
 from server.platform.db import utcnow
-from server.timeutil import zone
+from server.timeutil import today_local, zone
 from server.web.forms import checked, form_data, form_errors, form_message
 from server.web.render import page, redirect
 from server.web.types import HttpRequest
@@ -134,8 +136,15 @@ class SchedulePages(Controller):
         visible = await cases.managed_case(db, user, case_id)
         team = await cases.team(db, case_id)
         chairs = [m.user for m in team if m.role in (CaseRole.CHAIR, CaseRole.PROFESSIONAL) and m.user.is_active]
+        settings: Settings = request.app.state["runtime"].settings
+        needed = next_needed(await case_milestones(db, case_id, today_local(), settings.timescales))
+        defaults: dict[str, Any] = {"chair_id": str(user.id), "kind": "tac", "duration_minutes": DEFAULT_DURATION}
+        if needed is not None:  # propose what the next statutory milestone needs, by its latest date
+            defaults["kind"] = needed.meeting_kind
+            if needed.due_on >= today_local():
+                defaults["scheduled_at"] = f"{needed.due_on.isoformat()}T10:00"
         context.setdefault("errors", {})
-        context.setdefault("values", {"chair_id": str(user.id), "kind": "tac", "duration_minutes": DEFAULT_DURATION})
+        context.setdefault("values", defaults)
         return page(
             request,
             "meetings/new.html",
@@ -143,6 +152,7 @@ class SchedulePages(Controller):
             case=visible.case,
             chairs=chairs,
             kinds=list(MeetingKind),
+            needed=needed,
             **context,
         )
 

@@ -27,6 +27,7 @@ from server.meetings import queue
 from server.meetings.changes import ALL_PARTS, Part
 from server.meetings.models import AgendaItem, Attendance, Decision, Hand, Meeting, Turn
 from server.people.models import Agency, User
+from server.reports.models import Report
 
 
 class Audience(StrEnum):
@@ -63,6 +64,8 @@ class Room:
     carried_actions: Sequence[Action]  # still open from earlier meetings: the action review
     agencies: dict[uuid.UUID, Agency]
     conference: ConferenceRoom
+    reported: frozenset[uuid.UUID] = frozenset()  # agencies whose report for the meeting is in
+    reported_shared: frozenset[uuid.UUID] = frozenset()  # of those, the ones shared with the family
 
     @property
     def version(self) -> int:
@@ -142,8 +145,32 @@ async def read_room(
         actions, carried = kept("actions"), kept("carried_actions")
     agencies = await _agencies(session, team, attendance, None if previous is None else previous.agencies)
     conference = await read_conference(session, meeting_id, parts, None if previous is None else previous.conference)
+    # Reports are written only before the meeting starts, and the start re-reads attendance.
+    if previous is None or Part.ATTENDANCE in parts:
+        found_reports = (
+            await session.execute(
+                select(Report.agency_id, Report.share_with_family).where(Report.meeting_id == meeting_id)
+            )
+        ).all()
+        reported = frozenset(agency_id for agency_id, _ in found_reports)
+        shared = frozenset(agency_id for agency_id, to_family in found_reports if to_family)
+    else:
+        reported, shared = previous.reported, previous.reported_shared
     return Room(
-        meeting, case, agenda, team, attendance, hands, turns, decisions, actions, carried, agencies, conference
+        meeting,
+        case,
+        agenda,
+        team,
+        attendance,
+        hands,
+        turns,
+        decisions,
+        actions,
+        carried,
+        agencies,
+        conference,
+        reported,
+        shared,
     )
 
 

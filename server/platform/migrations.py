@@ -15,7 +15,7 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "heads") -> None:
+def upgrade(database_url: str, revision: str = "head") -> None:
     """Bring the schema up to ``revision`` (by default every head: work on parallel branches
     adds migrations beside each other until they are chained). Blocking: call it from a thread
     in async code."""

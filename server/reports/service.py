@@ -204,7 +204,8 @@ async def write_mine(
         if data.pdf is not None:
             report.pdf = data.pdf
             report.pdf_size = len(data.pdf)
-            report.pdf_name = (data.pdf_name or "report.pdf")[:200]
+            name = "".join(c for c in (data.pdf_name or "") if c.isprintable()).strip()
+            report.pdf_name = (name or "report.pdf")[:200]
         try:
             await session.flush()
         except IntegrityError:

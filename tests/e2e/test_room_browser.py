@@ -285,3 +285,56 @@ async def test_after_the_meeting_the_family_corrects_and_the_chair_approves(
     await expect(family.page.get_by_text("Mornings are the hardest time for the family.")).to_be_visible()
     await expect(family.page.locator("#corrections")).to_contain_text("Thank you: added.")
     await nothing_secret(family)
+
+
+async def signed_in_page(browser: Browser, base: str, email: str) -> tuple[BrowserContext, Page]:
+    context = await browser.new_context(viewport={"width": 1280, "height": 800}, base_url=base)
+    page = await context.new_page()
+    await page.goto("/sign-in")
+    await page.fill("#email", email)
+    await page.fill("#password", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(lambda url: "/sign-in" not in url)
+    return context, page
+
+
+async def test_the_parent_reads_a_shared_report_and_answers_it(browser: Browser, server_url: str, team: Team) -> None:
+    meeting = f"/meetings/{team.meeting.id}"
+    school, school_page = await signed_in_page(browser, server_url, team.member.email)
+    health, health_page = await signed_in_page(browser, server_url, team.lead.email)
+    parent, parent_page = await signed_in_page(browser, server_url, team.family.email)
+    try:
+        # The school sends a shared report; the health visitor withholds theirs, with a reason.
+        await school_page.goto(meeting)
+        await school_page.get_by_label("Report", exact=True).fill("Leo is **settled** in class.\n\n- reads daily")
+        await school_page.get_by_role("button", name="Send the report").click()
+        await expect(school_page.locator(".flash--success")).to_contain_text("Your report was sent")
+        await health_page.goto(meeting)
+        await health_page.get_by_label("Report", exact=True).fill("Clinic notes ZX-77")
+        await health_page.get_by_label("Do not share this report with the family").check()
+        await health_page.get_by_role("button", name="Send the report").click()
+        await expect(health_page.locator(".error-message").first).to_contain_text("Say why the family")
+        await health_page.get_by_label("Why the family should not read it").fill("Third-party information")
+        await health_page.get_by_role("button", name="Send the report").click()
+        await expect(health_page.locator(".flash--success")).to_contain_text("Your report was sent")
+
+        # The parent reads the school's report, not the withheld one, and answers it.
+        await parent_page.goto(meeting)
+        report = parent_page.locator("article.report", has_text="Leo is")
+        await expect(report.locator("strong")).to_have_text("settled")
+        assert "ZX-77" not in await parent_page.content()
+        await report.get_by_label("No, something is wrong").check()
+        await report.get_by_label("What is wrong, or anything you want to add").fill(
+            "He reads every day, not just at school"
+        )
+        await report.get_by_role("button", name="Send my answer").click()
+        await expect(parent_page.locator(".flash--success")).to_contain_text("your answer was sent")
+
+        # The school sees the parent's answer beside its report.
+        await school_page.goto(meeting)
+        answer = school_page.locator("article.report", has_text="Leo is")
+        await expect(answer).to_contain_text("Disagrees")
+        await expect(answer).to_contain_text("He reads every day")
+    finally:
+        for context in (school, health, parent):
+            await context.close()
