@@ -14,6 +14,7 @@ import httpx
 import pytest
 from litestar import Litestar
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from server.app import create_app
 from server.config import Settings, load_settings
@@ -104,8 +105,15 @@ async def clean(request: pytest.FixtureRequest) -> None:
     if "runtime" not in request.fixturenames:
         return
     runtime: Runtime = request.getfixturevalue("runtime")
-    async with runtime.engine.begin() as connection:
-        await connection.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+    for attempt in range(5):
+        try:
+            async with runtime.engine.begin() as connection:
+                await connection.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+            break
+        except DBAPIError as error:  # a live feed of the last test still reading: PostgreSQL picks us
+            if "deadlock" not in str(error) or attempt == 4:
+                raise
+            await asyncio.sleep(0.1)
     await runtime.redis.flushdb()
 
 

@@ -319,11 +319,12 @@ async def hand_to_lead(chair: Caller, team: Team, action_id: str) -> None:
 
 
 async def mail_to(smtp: SmtpSink, address: str, subject: str, within: float) -> Received:
-    """The first message to ``address`` whose subject contains ``subject``, waited for."""
+    """The first message to ``address`` that names ``subject`` (an action's title, say) in its
+    subject or its text, waited for."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         for message in smtp.to(address):
-            if subject in message.subject:
+            if subject in message.subject or subject in message.text:
                 return message
         await asyncio.sleep(0.02)
     raise AssertionError(f"no e-mail {subject!r} to {address} in {within} s; got {[m.subject for m in smtp.messages]}")

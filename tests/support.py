@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import socket
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from httpx import AsyncClient
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.service import Actor
@@ -17,7 +19,7 @@ from server.cases.models import Case
 from server.live.events import NoPublisher, Publisher
 from server.meetings import service as meetings
 from server.meetings.commands import RoomCaller
-from server.meetings.models import Meeting
+from server.meetings.models import AgendaItem, Meeting
 from server.people import service as people
 from server.people.models import Sector, User
 from server.platform.runtime import Runtime
@@ -138,3 +140,12 @@ class Person:
 def room_as(runtime: Runtime, session: AsyncSession, user: User, publisher: Publisher | None = None) -> RoomCaller:
     """The room's operations as ``user`` runs them, without HTTP (to set a scene)."""
     return RoomCaller(session, publisher or NoPublisher(), Actor(user.id), user, runtime.settings)
+
+
+async def without_childs_voice(runtime: Runtime, meeting_id: uuid.UUID) -> None:
+    """Take the child's voice item (every TAC meeting and conference is given one) off the agenda,
+    for tests whose assertions are about an agenda of their own making."""
+    async with runtime.sessionmaker() as session, session.begin():
+        await session.execute(
+            delete(AgendaItem).where(AgendaItem.meeting_id == meeting_id, AgendaItem.is_child_voice.is_(True))
+        )

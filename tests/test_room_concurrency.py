@@ -33,7 +33,7 @@ from server.people import service as people
 from server.people.models import Agency, Sector, User
 from server.platform.db import utcnow
 from server.platform.runtime import Runtime
-from tests.support import SYSTEM, Team, csrf, room_as, sign_in
+from tests.support import SYSTEM, Team, csrf, room_as, sign_in, without_childs_voice
 
 
 class RecordingPublisher(NoPublisher):
@@ -337,6 +337,7 @@ async def test_the_database_refuses_a_second_waiting_hand_of_a_kind(make_crowd: 
 async def test_fifty_concurrent_changes_get_fifty_distinct_versions(make_crowd: Any, runtime: Runtime) -> None:
     crowd: Crowd = await make_crowd(20, join=False)
     team = crowd.team
+    await without_childs_voice(runtime, team.meeting.id)
     publisher = RecordingPublisher()
     async with runtime.sessionmaker() as session:
         before = await session.scalar(select(Meeting.version).where(Meeting.id == team.meeting.id))

@@ -21,7 +21,7 @@ from server.platform.runtime import Runtime
 from server.timeutil import today_local
 from tests.html_forms import Document
 from tests.pdftext import pdf_text
-from tests.support import Team, room_as
+from tests.support import Team, room_as, without_childs_voice
 from tests.test_pages import check_page, sign_in_form, submit, token
 
 SECRET = "Police intelligence QX-7"
@@ -165,6 +165,7 @@ async def test_without_javascript_the_room_says_so_and_offers_only_what_works(
 
 
 async def test_one_numbering_for_everyone(client: AsyncClient, team: Team, runtime: Runtime) -> None:
+    await without_childs_voice(runtime, team.meeting.id)
     await live_room(runtime, team)
     room = room_of(team)
 
@@ -207,6 +208,7 @@ async def test_one_numbering_for_everyone(client: AsyncClient, team: Team, runti
 
 
 async def test_the_shared_screen(client: AsyncClient, team: Team, runtime: Runtime) -> None:
+    await without_childs_voice(runtime, team.meeting.id)
     items = await live_room(runtime, team)
     present = f"{room_of(team)}/present"
     async with runtime.sessionmaker() as session:

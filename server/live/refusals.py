@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from jinja2 import Environment
 
 from server.errors import DomainError
-from server.live.regions import REGION_ORDER
+from server.live.regions import REGION_ORDER, template_of
 from server.meetings.state import RoomView
 
 FORM_FIELD = "_form"
@@ -74,9 +74,7 @@ def region_holding(env: Environment, view: RoomView, refusal: Refusal, csrf_toke
     for region in REGION_ORDER:
         refusal.shown.clear()
         refusal.focused = False
-        html = env.get_template(f"live/regions/{region.value}.html").render(
-            view=view, csrf_token=csrf_token, refusal=refusal
-        )
+        html = env.get_template(template_of(region)).render(view=view, csrf_token=csrf_token, refusal=refusal)
         if marker in html:
             return html
     return None

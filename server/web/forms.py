@@ -11,13 +11,16 @@ from litestar.response import Template
 from server.errors import DomainError, Invalid
 from server.web.render import page
 
-MAX_FIELD = 10_000
+MAX_FIELD = 200_000  # above every field's own limit: each form refuses its own over-long text
 
 
 async def form_data(request: Request) -> dict[str, str]:  # type: ignore[type-arg]
     """The submitted fields as stripped strings (the last value wins); the CSRF field dropped."""
     form = await request.form()
-    data = {key: str(value).strip()[:MAX_FIELD] for key, value in form.items() if isinstance(value, str)}
+    data = {key: str(value).strip() for key, value in form.items() if isinstance(value, str)}
+    for key, value in data.items():
+        if len(value) > MAX_FIELD:  # never cut silently: what was typed would be lost
+            raise Invalid(f"This is too long: keep it to {MAX_FIELD:,} characters.", field=key, code="too_long")
     if any("\x00" in key or "\x00" in value for key, value in data.items()):
         raise Invalid("The form contained characters that cannot be stored. Please retype it.")
     data.pop("_csrf_token", None)
