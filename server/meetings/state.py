@@ -118,7 +118,13 @@ async def read_room(
         if Part.AGENDA in parts
         else kept("agenda")
     )
-    team = await rows(select(CaseMember).where(CaseMember.case_id == case.id)) if Part.TEAM in parts else kept("team")
+    team = (
+        await rows(
+            select(CaseMember).where(CaseMember.case_id == case.id).order_by(CaseMember.added_at, CaseMember.user_id)
+        )
+        if Part.TEAM in parts
+        else kept("team")
+    )
     attendance = (
         await rows(select(Attendance).where(Attendance.meeting_id == meeting_id).order_by(Attendance.joined_at))
         if Part.ATTENDANCE in parts

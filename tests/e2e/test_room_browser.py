@@ -21,7 +21,7 @@ from server.meetings.models import Meeting
 from server.meetings.room.agenda import NewItem
 from server.platform.runtime import Runtime
 from server.timeutil import today_local
-from tests.support import PASSWORD, Team, room_as
+from tests.support import PASSWORD, Team, room_as, without_childs_voice
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(90)]
 
@@ -69,6 +69,7 @@ async def enter_room(browser: Browser, base: str, email: str, name: str, room_pa
 
 @pytest.fixture
 async def room(browser: Browser, server_url: str, team: Team, runtime: Runtime) -> AsyncIterator[dict[str, Person]]:
+    await without_childs_voice(runtime, team.meeting.id)  # an agenda of the test's own
     async with runtime.sessionmaker() as session:
         chair = room_as(runtime, session, team.chair)
         await chair.run(ops.add_item, team.meeting.id, NewItem(OPEN_TITLE))

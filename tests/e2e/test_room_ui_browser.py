@@ -21,7 +21,7 @@ from server.meetings.room.floor import NewHand
 from server.platform.runtime import Runtime
 from server.timeutil import today_local
 from tests.e2e.test_room_browser import WAIT, Person, enter_room
-from tests.support import Team, room_as
+from tests.support import Team, room_as, without_childs_voice
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
@@ -30,6 +30,7 @@ WIDTHS = (1280, 768, 390)
 
 @pytest.fixture
 async def people(browser: Browser, server_url: str, team: Team, runtime: Runtime) -> AsyncIterator[dict[str, Person]]:
+    await without_childs_voice(runtime, team.meeting.id)  # an agenda of the test's own
     async with runtime.sessionmaker() as session:
         chair = room_as(runtime, session, team.chair)
         first = await chair.run(ops.add_item, team.meeting.id, NewItem("Health and development"))
