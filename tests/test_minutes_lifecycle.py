@@ -92,7 +92,8 @@ async def test_the_letter_reaches_everyone_invited_once_and_the_familys_has_noth
     assert "send the chair a correction" in present.text
     assert f"http://testserver.local/meetings/{meeting}/minutes" in present.text
     assert "Agree a part-time timetable with the family" in present.text
-    assert "Next meeting: not arranged yet" in present.text
+    # No meeting is scheduled yet: the letter names the statutory milestone the next one must meet.
+    assert "Next: Team Around the Child review, due by" in present.text
     for received in letters:
         text = pdf_text(pdf_of(received.message))
         assert "Neglect" in received.text
@@ -144,6 +145,7 @@ async def test_the_letter_names_the_next_meeting_when_one_is_scheduled(
     async with signed_in(app, team.member) as member:
         letter = (await member.get(f"/api/meetings/{meeting}/letter")).json()["letter"]
     assert [m["id"] for m in letter["next_meetings"]] == [scheduled["id"]]
+    assert [(m["kind"], m["meeting_id"]) for m in letter["milestones"]] == [("tac_review", scheduled["id"])]
     assert letter["next_line"].startswith("Next meeting: Team Around the Child meeting, ")
 
 

@@ -10,7 +10,6 @@ the first copies stand and each person's e-mail has its own dedupe key.
 from __future__ import annotations
 
 import asyncio
-import re
 import uuid
 from datetime import date, datetime
 from typing import Any, Literal, NamedTuple
@@ -21,6 +20,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.service import Actor, record
+from server.cases.milestones import case_milestones
+from server.cases.timescales import MILESTONE_WORDS
 from server.config import Settings
 from server.errors import NotFound
 from server.meetings.models import MEETING_KIND_LABELS, Meeting, MeetingStatus
@@ -31,11 +32,12 @@ from server.minutes.letter_pdf import build_letter_pdf
 from server.minutes.letter_shapes import LetterDecision, LetterRecord, Milestone, NextMeeting
 from server.minutes.models import OutcomeLetter
 from server.minutes.outcome import read_outcome
-from server.minutes.service import COPIES, _mail_templates, invited, open_draft
+from server.minutes.service import COPIES, invited, open_draft, pdf_filename, record_email
 from server.minutes.shapes import MinutesRecord, OutcomeRecord
-from server.notify.outbox import Attachment, Email, enqueue
+from server.notify.outbox import Email, enqueue
 from server.people.models import User
 from server.platform.db import transaction, utcnow
+from server.timeutil import today_local
 
 LETTER_VERSION = 1
 LETTER_LABELS = {"professionals": "Professionals' copy", "family": "Family copy"}
@@ -123,10 +125,13 @@ async def send_letters(session: AsyncSession, settings: Settings, room: Room, dr
     now = meeting.ended_at or utcnow()
     outcome = await read_outcome(session, meeting.id)
     following = await _next_meetings(session, meeting)
+    milestones = await _open_milestones(session, settings, room.case.id)
     built = {}
     for audience in COPIES:
         minutes = snap.build_snapshot(view_for(room, audience, now))
-        built[minutes.audience] = msgspec.to_builtins(build_letter(minutes, outcome, following, [], draft_until))
+        built[minutes.audience] = msgspec.to_builtins(
+            build_letter(minutes, outcome, following, milestones, draft_until)
+        )
     await session.execute(
         insert(OutcomeLetter)
         .values(
@@ -151,33 +156,16 @@ async def send_letters(session: AsyncSession, settings: Settings, room: Room, dr
 
 def letter_email(settings: Settings, user: User, letter: dict[str, Any], pdf: bytes, *, attended: bool) -> Email:
     meeting = letter["meeting"]
-    context = {
-        "name": user.name,
+    extra = {
         "letter": letter,
-        "meeting": meeting,
         "attended": attended,
-        "link": f"{settings.base_url}/meetings/{meeting['id']}/letter",
         "minutes_link": f"{settings.base_url}/meetings/{meeting['id']}/minutes",
-        "actions_link": f"{settings.base_url}/actions",
-        "mine": snap.owned_by(letter, user.id),
-        "when": snap.local_datetime,
-        "day": snap.long_date,
     }
-    templates = _mail_templates()
-    return Email(
-        to=[user.email],
-        subject=f"Outcome: {meeting['title']} ({meeting['case']['reference']})",
-        text=templates.get_template("email/letter.txt").render(context),
-        html=templates.get_template("email/letter.html").render(context),
-        attachments=[Attachment(letter_filename(letter), pdf, "application", "pdf")],
-    )
+    return record_email(settings, user, letter, pdf, kind="letter", subject="Outcome", extra=extra)
 
 
 def letter_filename(letter: dict[str, Any]) -> str:
-    meeting = letter["meeting"]
-    day = (meeting["ended_at"] or meeting["scheduled_at"] or "")[:10]
-    raw = f"outcome-{meeting['case']['reference']}-{day}-{letter['audience']}"
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", raw).strip("-") + ".pdf"
+    return pdf_filename(letter, "outcome")
 
 
 async def letter_for(
@@ -211,6 +199,16 @@ async def letter_for(
             via=via,
         )
     return LetterCopy(row.snapshot, audience, row.created_at)
+
+
+async def _open_milestones(session: AsyncSession, settings: Settings, case_id: uuid.UUID) -> list[Milestone]:
+    """The case's statutory milestones still to meet, soonest first, in the letter's words."""
+    found = await case_milestones(session, case_id, today_local(), settings.timescales)
+    return [
+        Milestone(kind=m.kind.value, label=MILESTONE_WORDS[m.kind], due_on=m.due_on, meeting_id=m.meeting_id)
+        for m in sorted(found, key=lambda m: m.due_on)
+        if m.is_open
+    ]
 
 
 async def after_meeting(session: AsyncSession, settings: Settings, meeting_id: uuid.UUID) -> None:

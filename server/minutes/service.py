@@ -161,32 +161,50 @@ async def _send(session: AsyncSession, settings: Settings, room: Room, issued: d
 
 
 def minutes_email(settings: Settings, user: User, snapshot: dict[str, Any], pdf: bytes) -> Email:
-    meeting = snapshot["meeting"]
+    return record_email(settings, user, snapshot, pdf, kind="minutes", subject="Minutes", extra={"minutes": snapshot})
+
+
+FILE_PREFIX = {"minutes": "minutes", "letter": "outcome"}
+
+
+def record_email(
+    settings: Settings,
+    user: User,
+    record: dict[str, Any],
+    pdf: bytes,
+    *,
+    kind: Literal["minutes", "letter"],
+    subject: str,
+    extra: dict[str, Any],
+) -> Email:
+    """One person's e-mail of a meeting's record (the minutes, the outcome letter): the words
+    from ``email/<kind>.txt`` and ``.html``, the record's PDF attached."""
+    meeting = record["meeting"]
     context = {
         "name": user.name,
-        "minutes": snapshot,
         "meeting": meeting,
-        "link": f"{settings.base_url}/meetings/{meeting['id']}/minutes",
+        "link": f"{settings.base_url}/meetings/{meeting['id']}/{kind}",
         "actions_link": f"{settings.base_url}/actions",
-        "mine": snap.owned_by(snapshot, user.id),
+        "mine": snap.owned_by(record, user.id),
         "when": snap.local_datetime,
         "day": snap.long_date,
+        **extra,
     }
     templates = _mail_templates()
     return Email(
         to=[user.email],
-        subject=f"Minutes: {meeting['title']} ({meeting['case']['reference']})",
-        text=templates.get_template("email/minutes.txt").render(context),
-        html=templates.get_template("email/minutes.html").render(context),
-        attachments=[Attachment(pdf_filename(snapshot), pdf, "application", "pdf")],
+        subject=f"{subject}: {meeting['title']} ({meeting['case']['reference']})",
+        text=templates.get_template(f"email/{kind}.txt").render(context),
+        html=templates.get_template(f"email/{kind}.html").render(context),
+        attachments=[Attachment(pdf_filename(record, FILE_PREFIX[kind]), pdf, "application", "pdf")],
     )
 
 
-def pdf_filename(snapshot: dict[str, Any]) -> str:
+def pdf_filename(record: dict[str, Any], prefix: str = "minutes") -> str:
     """A file name that says what it is and survives every mail client: ASCII only."""
-    meeting = snapshot["meeting"]
+    meeting = record["meeting"]
     day = (meeting["ended_at"] or meeting["scheduled_at"] or "")[:10]
-    raw = f"minutes-{meeting['case']['reference']}-{day}-{snapshot['audience']}"
+    raw = f"{prefix}-{meeting['case']['reference']}-{day}-{record['audience']}"
     return re.sub(r"[^A-Za-z0-9._-]+", "-", raw).strip("-") + ".pdf"
 
 

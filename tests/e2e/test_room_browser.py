@@ -257,7 +257,7 @@ async def test_after_the_meeting_the_family_corrects_and_the_chair_approves(
 
     await family.page.get_by_role("link", name="The outcome letter").click()
     await expect(family.page.get_by_role("heading", level=1)).to_contain_text("Outcome:")
-    await expect(family.page.get_by_text("Next meeting: not arranged yet")).to_be_visible()
+    await expect(family.page.get_by_text("Next: Team Around the Child review, due by")).to_be_visible()
     await family.page.goto(f"/meetings/{team.meeting.id}/minutes")
     await expect(family.page.get_by_role("heading", name="These minutes are a draft")).to_be_visible()
     await family.page.get_by_label("Which part of the minutes?").select_option(label=f"1. {OPEN_TITLE}")
