@@ -16,7 +16,8 @@ from server.actions.chasing import chase_pass
 from server.config import Settings
 from server.live.events import NoPublisher
 from server.minutes.chase import chase_minutes
-from server.minutes.models import MinutesReminder, MinutesReview
+from server.minutes.models import MinutesReview
+from server.notify.ledger import ChaseLedger
 from server.notify.models import Notification, OutboxMessage
 from server.notify.outbox import send_pending
 from server.platform.db import transaction
@@ -43,11 +44,19 @@ async def a_late_draft(app: Litestar, runtime: Runtime, team: Team) -> uuid.UUID
 
 
 async def ledger(runtime: Runtime) -> list[tuple[str, list[uuid.UUID]]]:
+    """Each stage of the minutes' chase recorded in the chase ledger, in order, with who was told."""
     async with runtime.sessionmaker() as session:
-        rows = await session.execute(
-            select(MinutesReminder.stage, MinutesReminder.recipient_ids).order_by(MinutesReminder.id)
+        stages = await session.scalars(
+            select(ChaseLedger.stage).where(ChaseLedger.subject.like("minutes:%")).order_by(ChaseLedger.id)
         )
-        return [(stage, list(ids)) for stage, ids in rows]
+        told: dict[str, list[uuid.UUID]] = {}
+        for kind, user_id in await session.execute(
+            select(Notification.kind, Notification.user_id)
+            .where(Notification.kind.like("minutes_%"))
+            .order_by(Notification.created_at, Notification.id)
+        ):
+            told.setdefault(kind.removeprefix("minutes_"), []).append(user_id)
+        return [(stage, told.get(stage, [])) for stage in stages]
 
 
 async def minutes_mail(runtime: Runtime) -> list[OutboxMessage]:
@@ -130,4 +139,4 @@ async def test_approved_minutes_and_open_drafts_are_not_chased(
     await chase_pass(runtime.sessionmaker, settings, NoPublisher(), ESCALATE_AT)
     assert await ledger(runtime) == []
     async with runtime.sessionmaker() as session:
-        assert await session.scalar(select(func.count()).select_from(MinutesReminder)) == 0
+        assert await session.scalar(select(func.count()).where(ChaseLedger.subject.like("minutes:%"))) == 0

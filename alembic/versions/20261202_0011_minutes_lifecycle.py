@@ -1,5 +1,5 @@
 """The minutes' lifecycle: a draft open to corrections, approval by the chair, the outcome letter
-sent at the end of the meeting, and the chase's ledger of unapproved minutes.
+sent at the end of the meeting (the chase of unapproved minutes uses the chase ledger of 0009).
 
 Minutes issued before this revision were final the moment they were issued: each such meeting
 gets a review that is already approved (at the time its minutes were issued, by nobody named),
@@ -84,19 +84,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outcome_letters")),
         sa.UniqueConstraint("meeting_id", "audience", name="uq_outcome_letters_meeting_audience"),
     )
-    op.create_table(
-        "minutes_reminders",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("meeting_id", sa.Uuid(), nullable=False),
-        sa.Column("stage", sa.String(length=32), nullable=False),
-        sa.Column("recipient_ids", postgresql.ARRAY(sa.Uuid()), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["meeting_id"], ["meetings.id"], name=op.f("fk_minutes_reminders_meeting_id_meetings"), ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_minutes_reminders")),
-        sa.UniqueConstraint("meeting_id", "stage", name="uq_minutes_reminders_key"),
-    )
     # Minutes issued before the lifecycle were final when issued: they stay so, as approved.
     op.execute(
         """
@@ -116,7 +103,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_table("minutes_reminders")
     op.drop_table("outcome_letters")
     op.drop_index("ix_minutes_corrections_meeting", table_name="minutes_corrections")
     op.drop_table("minutes_corrections")

@@ -3,10 +3,11 @@ at ``minutes_escalate_working_days`` working days after the meeting, each exactl
 
 One call from the chase pass (server/actions/chasing.py), inside its transaction and only in
 its working hours. The schedule is the pure :func:`server.minutes.rules.due_stages`; each stage
-that is due is inserted into the ``minutes_reminders`` ledger with ON CONFLICT DO NOTHING ...
-RETURNING, and only the rows this pass inserted are told (in-app notification and e-mail through
-the outbox, in the same transaction). Two workers, a retry or a crash can never tell a stage
-twice: a concurrent pass waits on the unique key and then inserts nothing.
+that is due is claimed in the chase ledger (server/notify/ledger.py, subject
+``minutes:<meeting>``), as milestones and reports are, and only the stages this pass claimed are
+told (in-app notification and e-mail through the outbox, in the same transaction). Two workers,
+a retry or a crash can never tell a stage twice: a concurrent pass waits on the unique key and
+then inserts nothing.
 """
 
 from __future__ import annotations
@@ -16,16 +17,17 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.cases.models import Case, CaseMember, CaseRole
 from server.config import Settings
 from server.meetings.models import Meeting
 from server.minutes import rules
-from server.minutes.models import MinutesReminder, MinutesReview, MinutesStatus
+from server.minutes.models import MinutesReview, MinutesStatus
 from server.minutes.rules import MinutesStage
 from server.notify import notifications
+from server.notify.ledger import ChaseLedger, claim
 from server.notify.outbox import Email, enqueue_many
 from server.people.models import User
 
@@ -49,11 +51,9 @@ class _Draft:
     ended_on: date
 
 
-_INSERT = text(
-    "INSERT INTO minutes_reminders (meeting_id, stage, recipient_ids)"
-    " VALUES (:meeting_id, :stage, CAST(:recipient_ids AS uuid[]))"
-    " ON CONFLICT ON CONSTRAINT uq_minutes_reminders_key DO NOTHING RETURNING id"
-)
+def ledger_subject(meeting_id: uuid.UUID) -> str:
+    """The minutes' key in the chase ledger (server/notify/ledger.py)."""
+    return f"minutes:{meeting_id}"
 
 
 async def chase_minutes(session: AsyncSession, settings: Settings, now: datetime) -> MinutesChase:
@@ -63,18 +63,17 @@ async def chase_minutes(session: AsyncSession, settings: Settings, now: datetime
     drafts = await _drafts(session, zone, today)
     if not drafts:
         return MinutesChase(0, 0, frozenset())
+    subjects = {ledger_subject(d.meeting_id): d.meeting_id for d in drafts}
     sent: dict[uuid.UUID, set[str]] = {}
-    for meeting_id, stage in await session.execute(
-        select(MinutesReminder.meeting_id, MinutesReminder.stage).where(
-            MinutesReminder.meeting_id.in_([d.meeting_id for d in drafts])
-        )
+    for subject, stage in await session.execute(
+        select(ChaseLedger.subject, ChaseLedger.stage).where(ChaseLedger.subject.in_(list(subjects)))
     ):
-        sent.setdefault(meeting_id, set()).add(stage)
+        sent.setdefault(subjects[subject], set()).add(stage)
     chairs = await _case_chairs(session, {d.case_id for d in drafts})
-    told: list[tuple[_Draft, MinutesStage, list[uuid.UUID]]] = []
-    # Key order, so that concurrent passes take the unique-key locks in the same order.
-    for draft in sorted(drafts, key=lambda d: str(d.meeting_id)):
-        due = rules.due_stages(
+    due = [
+        (draft, stage)
+        for draft in drafts
+        for stage in rules.due_stages(
             status=MinutesStatus.DRAFT,
             until=draft.draft_until,
             ended_on=draft.ended_on,
@@ -83,13 +82,13 @@ async def chase_minutes(session: AsyncSession, settings: Settings, now: datetime
             escalate_days=settings.minutes_escalate_working_days,
             calendar=settings.chase,
         )
-        for stage in due:
-            people = _recipients(draft, stage, chairs.get(draft.case_id, []))
-            inserted = await session.scalar(
-                _INSERT, {"meeting_id": draft.meeting_id, "stage": stage.value, "recipient_ids": people}
-            )
-            if inserted is not None:
-                told.append((draft, stage, people))
+    ]
+    claimed = await claim(session, [(ledger_subject(d.meeting_id), stage.value, d.case_id) for d, stage in due])
+    told = [
+        (draft, stage, _recipients(draft, stage, chairs.get(draft.case_id, [])))
+        for draft, stage in due
+        if (ledger_subject(draft.meeting_id), stage.value) in claimed
+    ]
     emails = await _tell(session, settings, told)
     return MinutesChase(len(told), emails, frozenset(p for _, _, people in told for p in people))
 

@@ -8,8 +8,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, Uuid
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.platform.db import Base, CreatedMixin, IdMixin
@@ -85,16 +85,3 @@ class OutcomeLetter(IdMixin, CreatedMixin, Base):
     meeting_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
     audience: Mapped[str] = mapped_column(String(16))
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSONB)
-
-
-class MinutesReminder(CreatedMixin, Base):
-    """One row per chase stage of a meeting's unapproved minutes that took effect: the unique
-    key makes each stage happen once, with any number of workers or after a crash."""
-
-    __tablename__ = "minutes_reminders"
-    __table_args__ = (UniqueConstraint("meeting_id", "stage", name="uq_minutes_reminders_key"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    meeting_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
-    stage: Mapped[str] = mapped_column(String(32))
-    recipient_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid))
