@@ -31,7 +31,7 @@ from server.minutes import snapshot as snap
 from server.minutes.letter_pdf import build_letter_pdf
 from server.minutes.letter_shapes import LetterDecision, LetterRecord, Milestone, NextMeeting
 from server.minutes.models import OutcomeLetter
-from server.minutes.outcome import read_outcome
+from server.minutes.outcome import outcome_record
 from server.minutes.service import COPIES, invited, open_draft, pdf_filename, record_email
 from server.minutes.shapes import MinutesRecord, OutcomeRecord
 from server.notify.outbox import Email, enqueue
@@ -123,7 +123,7 @@ async def send_letters(session: AsyncSession, settings: Settings, room: Room, dr
     everyone invited their own copy (page link and PDF)."""
     meeting = room.meeting
     now = meeting.ended_at or utcnow()
-    outcome = await read_outcome(session, meeting.id)
+    outcome = None if room.conference.outcome is None else outcome_record(room.conference.outcome)
     following = await _next_meetings(session, meeting)
     milestones = await _open_milestones(session, settings, room.case.id)
     built = {}

@@ -1,25 +1,17 @@
-"""The conference outcome as the minutes and the outcome letter record it.
+"""The conference outcome as the outcome letter records it (the minutes carry the room's own shape).
 
 The outcome (a child protection plan or not, its categories, the reasons, each agency's view)
 is shared with the family: it is the decision about their child, and dissent is part of it. It
-is read from its own table (server/conference/models.py), one query with its views."""
+comes with the room (server/conference/state.py), read once with everything else."""
 
 from __future__ import annotations
 
-import uuid
-
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from server.conference.models import ConferenceOutcome
+from server.conference.rules import CATEGORY_LABELS
 from server.minutes.shapes import OutcomeRecord, OutcomeViewRecord
 from server.shapes import iso
 
-CATEGORY_LABELS = {
-    "neglect": "Neglect",
-    "physical_abuse": "Physical abuse",
-    "emotional_abuse": "Emotional abuse",
-    "sexual_abuse": "Sexual abuse",
-}
+LABELS: dict[str, str] = {k.value: v for k, v in CATEGORY_LABELS.items()}
 VIEW_LABELS = {"plan": "A child protection plan", "no_plan": "No child protection plan"}
 
 
@@ -30,7 +22,7 @@ def outcome_record(outcome: ConferenceOutcome) -> OutcomeRecord:
         plan=outcome.plan,
         plan_label=VIEW_LABELS[decided],
         categories=list(outcome.categories),
-        category_labels=[CATEGORY_LABELS.get(c, c) for c in outcome.categories],
+        category_labels=[LABELS.get(c, c) for c in outcome.categories],
         reasons=outcome.reasons,
         recorded_at=iso(outcome.recorded_at),
         views=[
@@ -44,8 +36,3 @@ def outcome_record(outcome: ConferenceOutcome) -> OutcomeRecord:
             for v in views
         ],
     )
-
-
-async def read_outcome(session: AsyncSession, meeting_id: uuid.UUID) -> OutcomeRecord | None:
-    outcome = await session.get(ConferenceOutcome, meeting_id, populate_existing=True)
-    return None if outcome is None else outcome_record(outcome)

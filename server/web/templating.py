@@ -9,6 +9,7 @@ from litestar.contrib.jinja import JinjaTemplateEngine
 
 from server.actions.models import OUTCOME_AREA_LABELS
 from server.cases.timescales import MILESTONE_WORDS, STATE_WORDS
+from server.conference.rules import CATEGORY_LABELS
 from server.meetings.models import MEETING_KIND_LABELS
 from server.reports.text import light_format
 from server.timeutil import today_local, zone
@@ -53,5 +54,6 @@ def configure(engine: JinjaTemplateEngine) -> None:
         "today_local": today_local,
         "MILESTONE_WORDS": {k.value: v for k, v in MILESTONE_WORDS.items()},
         "MILESTONE_STATE_WORDS": {k.value: v for k, v in STATE_WORDS.items()},
+        "CATEGORY_LABELS": {k.value: v for k, v in CATEGORY_LABELS.items()},
     }
     env.globals.update(globals_)
