@@ -162,8 +162,7 @@ class CasePages(Controller):
             member_id = parse_uuid(data.get("user_id"), "user_id", "Choose a person to add.")
             member = await service.add_member(db, actor, user, case_id, member_id, data.get("role", ""))
         except DomainError as error:
-            errors = form_errors(error)
-            return await self._case_page(request, db, user, actor, case_id, 422, errors=errors, values=data)
+            return await self._case_page(request, db, user, actor, case_id, 422, errors=form_errors(error), values=data)
         return redirect(request, f"/cases/{case_id}", flash=f"{member.user.name} joined the team.")
 
     @post("/cases/{case_id:uuid}/details")
@@ -191,8 +190,7 @@ class CasePages(Controller):
                 lead_professional_id=lead,
             )
         except DomainError as error:
-            errors = form_errors(error)
-            return await self._case_page(request, db, user, actor, case_id, 422, errors=errors, values=data)
+            return await self._case_page(request, db, user, actor, case_id, 422, errors=form_errors(error), values=data)
         return redirect(request, f"/cases/{case_id}", flash="The case was changed.")
 
     @post("/cases/{case_id:uuid}/members/{user_id:uuid}/role")
@@ -209,9 +207,7 @@ class CasePages(Controller):
         data = await form_data(request)
         try:
             member = await team_changes.change_role(db, publisher, actor, user, case_id, user_id, data.get("role", ""))
-        except DomainError as error:
-            if error.status_code in (401, 403, 404):
-                raise
+        except DomainError as error:  # form_message raises what the form cannot fix (401, 403, 404)
             return redirect(request, f"/cases/{case_id}", flash=form_message(error), category="error")
         return redirect(request, f"/cases/{case_id}", flash=f"{member.user.name} is now {member.role} on the team.")
 

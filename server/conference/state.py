@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.conference.models import ChildVoice, ConferenceOutcome, MappingEntry, Scale, ScaleScore
 from server.conference.rules import visible_scores
 from server.meetings.changes import Part
+
+Row = TypeVar("Row", MappingEntry, Scale)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,40 +42,25 @@ async def read_conference(
         if Part.OUTCOME in parts
         else kept.outcome
     )
-    mapping = (
-        list(
-            (
-                await session.scalars(
-                    select(MappingEntry)
-                    .where(MappingEntry.meeting_id == meeting_id)
-                    .order_by(MappingEntry.created_at, MappingEntry.id)
-                    .execution_options(populate_existing=True)
-                )
-            ).unique()
-        )
-        if Part.MAPPING in parts
-        else kept.mapping
-    )
-    scales = (
-        list(
-            (
-                await session.scalars(
-                    select(Scale)
-                    .where(Scale.meeting_id == meeting_id)
-                    .order_by(Scale.created_at, Scale.id)
-                    .execution_options(populate_existing=True)
-                )
-            ).unique()
-        )
-        if Part.SCALES in parts
-        else kept.scales
-    )
+    mapping = await _of_meeting(session, MappingEntry, meeting_id) if Part.MAPPING in parts else kept.mapping
+    scales = await _of_meeting(session, Scale, meeting_id) if Part.SCALES in parts else kept.scales
     voice = (
         await session.get(ChildVoice, meeting_id, populate_existing=True)
         if Part.CHILD_VOICE in parts
         else kept.child_voice
     )
     return ConferenceRoom(outcome, mapping, scales, voice)
+
+
+async def _of_meeting(session: AsyncSession, model: type[Row], meeting_id: uuid.UUID) -> list[Row]:
+    """A meeting's rows of ``model`` in the order they were made, fresh from the database."""
+    found = await session.scalars(
+        select(model)
+        .where(model.meeting_id == meeting_id)
+        .order_by(model.created_at, model.id)
+        .execution_options(populate_existing=True)
+    )
+    return list(found.unique())
 
 
 @dataclass(frozen=True, slots=True)
