@@ -22,6 +22,7 @@ from server.audit.service import Actor
 from server.cases import service as cases
 from server.cases.models import Case, CaseMember
 from server.meetings.models import AgendaItem, Attendance, Meeting, Turn
+from server.minutes.models import MinutesReview
 from server.people import service as people
 from server.people.models import Sector, User
 from server.platform.runtime import Runtime
@@ -100,6 +101,14 @@ class Builder:
                 ended_at=start + timedelta(seconds=seconds),
             )
         )
+
+    def minutes(self, meeting: Meeting, approved: str | None = None) -> None:
+        assert meeting.ended_at is not None
+        self.session.add(
+            MinutesReview(meeting_id=meeting.id, status="approved" if approved else "draft",
+                          draft_until=meeting.ended_at.date() + timedelta(days=7), drafted_at=meeting.ended_at,
+                          approved_at=at(approved) if approved else None)
+        )  # fmt: skip
 
     def report(self, meeting: Meeting, person: User, submitted: str) -> None:
         self.session.add(
@@ -185,6 +194,7 @@ async def scripted(runtime: Runtime, team: Team) -> Scene:
             k = b.item(outside, 0)
             b.attend(outside, chair, lead, member, family)
             b.turn(outside, chair, k, 500)
+            b.minutes(outside)  # a draft long past its limit, but outside the period
         b.meeting(case, chair, "2026-04-01T10:00:00", status="scheduled", kind="other")
         # N1, 2 April, the other case: chair, police, the other family. K1: family 200 s, police 100 s.
         n1 = b.meeting(other, chair, "2026-04-02T10:00:00")
@@ -194,7 +204,15 @@ async def scripted(runtime: Runtime, team: Team) -> Scene:
         b.turn(n1, other_family, k1, 200)
         b.turn(n1, police, k1, 100)
         # N2, 10 May, the other case: nobody joined (everyone on the team was invited).
-        b.meeting(other, chair, "2026-05-10T10:00:00")
+        n2 = b.meeting(other, chair, "2026-05-10T10:00:00")
+        await s.flush()
+        # Minutes, 15 working days after the meeting: M1's (Tue 10 March) by Tue 31 March,
+        # approved at 23:30 that day in London: in time; M2's approved on 30 June: late; N1's
+        # still a draft, long past its limit: late; N2's approved the next day: in time.
+        b.minutes(m1, "2026-03-31T22:30:00")
+        b.minutes(m2, "2026-06-30T10:00:00")
+        b.minutes(n1)
+        b.minutes(n2, "2026-05-11T09:00:00")
         # Reports: due 2 working days before the day they are shared, itself 2 before a TAC
         # meeting. M1 (Tue 10 March): due Wed 4 March; M2 (Wed 20 May): due Thu 14 May; N1 (Thu
         # 2 April): due Fri 27 March. Expected of the agencies with a professional on the team.
@@ -281,7 +299,8 @@ async def test_the_partnership_figures_are_exact(client: httpx.AsyncClient, runt
     # May; N1's (Thu 14 May) met by N2 on 10 May; N2's (Sun 21 June: Fri 19 June) overdue; M2's
     # (1 July) is outside the period
     assert answer["timescales"] == {"met": 1, "met_late": 1, "overdue": 1}
-    assert list(answer) == ["agencies", "family", "timescales"]
+    assert answer["minutes"] == {"approved_within_15_working_days": 2, "late": 2, "pending": 0}
+    assert list(answer) == ["agencies", "family", "timescales", "minutes"]
     assert [row["agency"]["name"] for row in answer["agencies"]] == [
         "Health visiting",
         "Partnership",
@@ -302,6 +321,7 @@ async def test_one_cases_figures_for_its_team(client: httpx.AsyncClient, runtime
     }
     assert answer["family"] == {"speaking_share": 0.1558, "items_present_not_heard": 1}
     assert answer["timescales"] == {"met": 0, "met_late": 1, "overdue": 0}
+    assert answer["minutes"] == {"approved_within_15_working_days": 1, "late": 1, "pending": 0}
     # not on that case's team: as if it did not exist, administrators included
     assert (await client.get(f"/api/cases/{uuid.uuid4()}/insights")).status_code == 404
     other = httpx.AsyncClient(transport=client._transport, base_url="http://testserver.local")
@@ -384,9 +404,9 @@ async def test_the_page_and_the_csv(client: httpx.AsyncClient, runtime: Runtime,
     page = await client.get("/insights", params=PERIOD)
     assert page.status_code == 200
     html = page.text
-    assert html.count("<svg") == 8
-    assert html.count("<table") == 8
-    assert html.count('role="img"') == 8
+    assert html.count("<svg") == 9
+    assert html.count("<table") == 9
+    assert html.count('role="img"') == 9
     # every chart says its numbers in words and has its title
     assert "Meetings attended, of those invited" in html
     assert "School: 1 of 2 (50%)" in html
@@ -401,11 +421,17 @@ async def test_the_page_and_the_csv(client: httpx.AsyncClient, runtime: Runtime,
     family = next(r for r in rows if r["agency"].startswith("Family"))
     assert "School: 0 of 2 (0%)" in html  # reports on time
     assert "Met late: 1 of 3 (33%)" in html
+    assert "Approved in time: 2 of 4 (50%)" in html
+    assert "Minutes approved in time" in html
     assert (family["agency"], family["meetings_invited"], family["meetings_attended"]) == (
         "Family (all families together)",
         "4",
         "2",
     )
+    assert list(csv.reader(io.StringIO(exported.text)))[-2:] == [
+        ["minutes", "approved_within_15_working_days", "late", "draft_within_limit"],
+        ["meetings ended in the period", "2", "2", "0"],
+    ]
     async with runtime.sessionmaker() as s:
         verbs = (await s.scalars(select(AuditEvent.verb).where(AuditEvent.actor_id == team.admin.id))).all()
     assert {"insights.view", "insights.export"} <= set(verbs)

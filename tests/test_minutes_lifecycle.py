@@ -17,6 +17,7 @@ from server.audit.models import AuditEvent
 from server.cases import service as cases
 from server.conference.models import ConferenceOutcome, OutcomeView
 from server.config import Settings
+from server.meetings.models import Meeting
 from server.minutes.letter import after_meeting
 from server.minutes.models import MinutesCorrection, MinutesReview
 from server.notify.models import Notification, OutboxMessage
@@ -147,6 +148,49 @@ async def test_the_letter_names_the_next_meeting_when_one_is_scheduled(
     assert [m["id"] for m in letter["next_meetings"]] == [scheduled["id"]]
     assert [(m["kind"], m["meeting_id"]) for m in letter["milestones"]] == [("tac_review", scheduled["id"])]
     assert letter["next_line"].startswith("Next meeting: Team Around the Child meeting, ")
+
+
+async def test_an_outcome_recorded_after_the_end_sends_the_letter_again_amended(
+    app: Litestar, runtime: Runtime, team: Team, settings: Settings
+) -> None:
+    await absent_invitee(runtime, team)
+    async with runtime.sessionmaker() as session, transaction(session):
+        await session.execute(update(Meeting).where(Meeting.id == team.meeting.id).values(kind="initial_conference"))
+    meeting = await end_a_meeting(app, team, approve=False)
+    everyone = sorted(u.email for u in (team.chair, team.member, team.lead, team.family, team.outsider))
+    async with signed_in(app, team.chair) as chair, signed_in(app, team.family) as family:
+        first = (await family.get(f"/api/meetings/{meeting}/letter")).json()
+        assert first["letter"]["outcome"] is None
+        assert first["letter"]["amended_at"] is None
+        health = str(team.lead.agency_id)
+        outcome = {"plan": True, "category": "neglect", "reasons": OUTCOME_REASONS,
+                   "views": [{"agency_id": health, "view": "no_plan", "reason": "Progress is real"}]}  # fmt: skip
+        await call(chair, f"/api/meetings/{meeting}/outcome", outcome, 201)
+        amended = (await family.get(f"/api/meetings/{meeting}/letter")).json()
+        assert amended["sent_at"] == first["sent_at"]  # when it first went; the amendment has its own time
+        assert amended["letter"]["amended_at"] is not None
+        assert amended["letter"]["outcome"]["reasons"] == OUTCOME_REASONS
+        assert MARKER not in json.dumps(amended)  # still the family's copy
+        page = (await family.get(f"/meetings/{meeting}/letter")).text
+        assert "Amended" in page
+        assert OUTCOME_REASONS in page
+        assert "Amended" in pdf_text((await family.get(f"/meetings/{meeting}/letter.pdf")).content)
+        # corrected the same day: sent again, amended once more
+        await call(chair, f"/api/meetings/{meeting}/outcome", {**outcome, "reasons": "Corrected reasons"}, 201)
+
+    with running_sink() as sink:
+        mail_settings = dataclasses.replace(settings, smtp_url=sink.url)
+        assert (await send_pending(runtime.sessionmaker, mail_settings)).failed == 0
+    by_subject: dict[str, list[str]] = {}
+    for message in sink.messages:
+        by_subject.setdefault(message.subject.split(":")[0], []).extend(message.rcpt_tos)
+    assert sorted(by_subject["Outcome"]) == everyone  # the first letter, without an outcome
+    assert sorted(by_subject["Outcome, amended"]) == sorted(everyone * 2)  # once per recording
+    amended_mail = next(m for m in sink.messages if m.subject.startswith("Outcome, amended") and "Corrected" in m.text)
+    assert "replaces the letter sent before" in amended_mail.text
+    async with runtime.sessionmaker() as session:
+        rows = (await session.scalars(select(AuditEvent).where(AuditEvent.verb == "outcome.record"))).all()
+    assert [row.detail["letter_amended"] for row in rows] == [True, True]
 
 
 # --- the lifecycle ---------------------------------------------------------------------------------

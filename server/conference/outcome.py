@@ -2,7 +2,8 @@
 categories, the reasons, and each agency's view, dissent with its reason.
 
 Recorded by the chair while the conference is live or just after it ended (the chair may write
-it up straight after closing the room), and recorded again to correct it. Other kinds of
+it up straight after closing the room), and recorded again to correct it. Recorded after the end,
+it is in the outcome letter, sent again to everyone invited (``minutes.letter.amend_letters``). Other kinds of
 meeting have no outcome: the call is refused with ``not_a_conference``."""
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from server.errors import Conflict, Invalid
 from server.meetings.changes import ChangeKind
 from server.meetings.commands import Ctx, Who, command
 from server.meetings.models import MeetingKind, MeetingStatus
+from server.minutes.letter import amend_letters
 from server.people.models import User
 from server.platform.db import utcnow
 from server.web.form_bodies import body_from_form
@@ -115,6 +117,7 @@ async def record_outcome(ctx: Ctx, body: NewOutcome) -> OutcomeOut:
     outcome.views = [OutcomeView(agency_id=v.agency_id, view=v.view, reason=v.reason) for v in views]
     await ctx.session.flush()
     await ctx.session.refresh(outcome, ["views"])
+    amended = meeting.status == MeetingStatus.ENDED and await amend_letters(ctx.session, ctx.settings, meeting.id)
     ctx.about(
         "meeting",
         meeting.id,
@@ -122,5 +125,6 @@ async def record_outcome(ctx: Ctx, body: NewOutcome) -> OutcomeOut:
         categories=categories,
         dissent=sum(1 for v in views if v.view != ("plan" if body.plan else "no_plan")),
         corrected=corrected,
+        letter_amended=amended,
     )
     return outcome_out(outcome, review=meeting.kind == MeetingKind.REVIEW_CONFERENCE)

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from server.actions.chase import ChaseSettings
 from server.cases.timescales import Milestone, MilestoneState
+from server.minutes.rules import escalate_on
 
 FAMILY_SECTOR = "family"
 DEFAULT_DAYS = 365
@@ -203,12 +205,48 @@ def timescale_figures(milestones: Iterable[Milestone], period: Period) -> Timesc
 
 
 @dataclass(frozen=True, slots=True)
+class MinutesFigures:
+    """The minutes of the meetings ended in the period: approved within the escalation limit
+    (15 working days after the meeting, on the chase's calendar), late (approved after it, or
+    still a draft past it today), and still a draft within it (neither yet)."""
+
+    on_time: int = 0
+    late: int = 0
+    pending: int = 0
+
+    @property
+    def settled(self) -> int:
+        return self.on_time + self.late
+
+
+def minutes_figures(
+    reviews: Iterable[tuple[date, date | None, int]], today: date, escalate_days: int, calendar: ChaseSettings
+) -> MinutesFigures:
+    """Count minutes from ``(day the meeting ended, day approved or None, how many)``, local
+    dates. "Within" includes the limit's own day (the fifteenth working day itself)."""
+    limits: dict[date, date] = {}
+    on_time = late = pending = 0
+    for ended_on, approved_on, n in reviews:
+        if ended_on not in limits:
+            limits[ended_on] = escalate_on(ended_on, escalate_days, calendar)
+        limit = limits[ended_on]
+        if approved_on is not None:
+            on_time, late = (on_time + n, late) if approved_on <= limit else (on_time, late + n)
+        elif today > limit:
+            late += n
+        else:
+            pending += n
+    return MinutesFigures(on_time, late, pending)
+
+
+@dataclass(frozen=True, slots=True)
 class Insights:
     period: Period
     agencies: list[AgencyFigures] = field(default_factory=list)
     family: FamilyFigures = field(default_factory=FamilyFigures)
     meetings_held: int = 0
     timescales: TimescaleFigures = field(default_factory=TimescaleFigures)
+    minutes: MinutesFigures = field(default_factory=MinutesFigures)
 
     @property
     def is_empty(self) -> bool:
@@ -222,6 +260,7 @@ def shape(
     *,
     meetings_held: int,
     timescales: TimescaleFigures | None = None,
+    minutes: MinutesFigures | None = None,
 ) -> Insights:
     """Counts per agency (any of COUNTS, missing ones are 0) into the figures.
 
@@ -277,6 +316,7 @@ def shape(
         family=family,
         meetings_held=meetings_held,
         timescales=timescales or TimescaleFigures(),
+        minutes=minutes or MinutesFigures(),
     )
 
 
@@ -347,5 +387,8 @@ def csv_rows(insights: Insights) -> list[list[object]]:
         [],
         ["statutory_timescales", "met", "met_late", "overdue"],
         ["every case in the period", timescales.met, timescales.met_late, timescales.overdue],
+        [],
+        ["minutes", "approved_within_15_working_days", "late", "draft_within_limit"],
+        ["meetings ended in the period", insights.minutes.on_time, insights.minutes.late, insights.minutes.pending],
     ]
     return rows

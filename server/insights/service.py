@@ -24,6 +24,7 @@ from server.insights.rules import (
     Period,
     default_period,
     may_read_insights,
+    minutes_figures,
     period_problems,
     shape,
     timescale_figures,
@@ -71,6 +72,7 @@ async def read(session: AsyncSession, settings: Settings, period: Period, case_i
         counted.counts,
         meetings_held=counted.meetings_held,
         timescales=timescale_figures(found, period),
+        minutes=minutes_figures(counted.minutes, today, settings.minutes_escalate_working_days, settings.chase),
     )
 
 

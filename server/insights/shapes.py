@@ -37,10 +37,20 @@ class TimescalesInsights(msgspec.Struct):
     overdue: int
 
 
+class MinutesInsights(msgspec.Struct):
+    """Minutes of the meetings ended in the period; ``pending`` (drafts still within the limit)
+    is beside the contract's two figures."""
+
+    approved_within_15_working_days: int
+    late: int
+    pending: int
+
+
 class InsightsOut(msgspec.Struct):
     agencies: list[AgencyInsights]
     family: FamilyInsights
     timescales: TimescalesInsights
+    minutes: MinutesInsights
 
 
 def _agency(figures: AgencyFigures) -> AgencyInsights:
@@ -70,5 +80,10 @@ def insights_json(insights: Insights) -> InsightsOut:
         ),
         timescales=TimescalesInsights(
             met=insights.timescales.met, met_late=insights.timescales.met_late, overdue=insights.timescales.overdue
+        ),
+        minutes=MinutesInsights(
+            approved_within_15_working_days=insights.minutes.on_time,
+            late=insights.minutes.late,
+            pending=insights.minutes.pending,
         ),
     )

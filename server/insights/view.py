@@ -76,6 +76,11 @@ def headlines(insights: Insights) -> list[Headline]:
             percent(rate(timescales.met, timescales.total)),
             f"{timescales.met} of {timescales.total} due; {timescales.overdue} overdue",
         ),
+        Headline(
+            "Minutes approved in time",
+            percent(rate(insights.minutes.on_time, insights.minutes.settled)),
+            f"{insights.minutes.on_time} of {insights.minutes.settled} due; {insights.minutes.pending} still in draft",
+        ),
     ]
 
 
@@ -198,20 +203,37 @@ def sections(insights: Insights) -> list[Section]:
         found.append(_section(id_, title, explanation, bars, ("Agency", "Agreed", column), rows))
 
     timescales = insights.timescales
-    states = [("Met in time", timescales.met), ("Met late", timescales.met_late), ("Overdue now", timescales.overdue)]
-    bars = [
-        Bar(label, count / timescales.total if timescales.total else 0.0, _of(count, timescales.total))
-        for label, count in states
-    ]
     found.append(
-        _section(
+        _states_section(
             "timescales",
             "Statutory timescales due in the period",
             "Initial and review conferences, core groups and TAC reviews whose due date fell in the period: "
             "held by it, held after it, or not yet held and past it.",
-            bars,
-            ("Milestones", "How many", "Of those due"),
-            [[label, str(count), percent(rate(count, timescales.total))] for label, count in states],
+            "Milestones",
+            [("Met in time", timescales.met), ("Met late", timescales.met_late), ("Overdue now", timescales.overdue)],
+        )
+    )
+    minutes = insights.minutes
+    found.append(
+        _states_section(
+            "minutes",
+            "Minutes approved within 15 working days",
+            "The minutes of the meetings ended in the period: approved by the chair within 15 working days "
+            "of the meeting, approved after that or still a draft past it, and drafts still within it.",
+            "Minutes",
+            [
+                ("Approved in time", minutes.on_time),
+                ("Late", minutes.late),
+                ("Draft, still in time", minutes.pending),
+            ],
         )
     )
     return found
+
+
+def _states_section(id_: str, title: str, explanation: str, noun: str, states: Sequence[tuple[str, int]]) -> Section:
+    """A whole split into states (met, late, overdue…): each state's count and share of it."""
+    total = sum(count for _, count in states)
+    bars = [Bar(label, count / total if total else 0.0, _of(count, total)) for label, count in states]
+    rows = [[label, str(count), percent(rate(count, total))] for label, count in states]
+    return _section(id_, title, explanation, bars, (noun, "How many", f"Of all {noun.lower()}"), rows)

@@ -5,6 +5,10 @@ It runs inside the transaction that ends the meeting: the letters (one frozen co
 the family's built from the family's view, so nothing professionals-only can be in it) and their
 e-mails in the outbox commit with the ended status or not at all. A repeat sends nothing more:
 the first copies stand and each person's e-mail has its own dedupe key.
+
+A conference's outcome may be recorded (or corrected) in the two days after the end. Then the
+letter is built again with it, replaces the copies, and goes to everyone invited once more,
+marked as amended, inside the transaction that records the outcome.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Any, Literal, NamedTuple
 
 import msgspec
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.service import Actor, record
@@ -30,7 +34,7 @@ from server.meetings.state import Room, load_room, view_for
 from server.minutes import snapshot as snap
 from server.minutes.letter_pdf import build_letter_pdf
 from server.minutes.letter_shapes import LetterDecision, LetterRecord, Milestone, NextMeeting
-from server.minutes.models import OutcomeLetter
+from server.minutes.models import MinutesReview, OutcomeLetter
 from server.minutes.outcome import outcome_record
 from server.minutes.service import COPIES, invited, open_draft, pdf_filename, record_email
 from server.minutes.shapes import MinutesRecord, OutcomeRecord
@@ -40,6 +44,7 @@ from server.platform.db import transaction, utcnow
 from server.timeutil import today_local
 
 LETTER_VERSION = 1
+LETTER_KEY = "uq_outcome_letters_meeting_audience"
 LETTER_LABELS = {"professionals": "Professionals' copy", "family": "Family copy"}
 
 
@@ -66,6 +71,8 @@ def build_letter(
     next_meetings: list[NextMeeting],
     milestones: list[Milestone],
     draft_until: date,
+    *,
+    amended_at: datetime | None = None,
 ) -> LetterRecord:
     """Pure: the letter from one audience's minutes (already without what that audience may not
     see) and what is known of what comes next."""
@@ -90,6 +97,7 @@ def build_letter(
         draft_until=draft_until,
         present=[p.name for group in minutes.attendance for p in group.people],
         absent=[p.name for p in minutes.absent],
+        amended_at=None if amended_at is None else amended_at.isoformat(),
     )
 
 
@@ -121,6 +129,36 @@ async def _next_meetings(session: AsyncSession, meeting: Meeting) -> list[NextMe
 async def send_letters(session: AsyncSession, settings: Settings, room: Room, draft_until: date) -> None:
     """Inside the transaction that ends the meeting: freeze each audience's letter and e-mail
     everyone invited their own copy (page link and PDF)."""
+    built = await _build(session, settings, room, draft_until, amended_at=None)
+    await session.execute(_letters(room.meeting.id, built).on_conflict_do_nothing(constraint=LETTER_KEY))
+    rows = await session.scalars(select(OutcomeLetter).where(OutcomeLetter.meeting_id == room.meeting.id))
+    await _send(session, settings, room, {row.audience: row.snapshot for row in rows}, f"letter:{room.meeting.id}")
+
+
+async def amend_letters(session: AsyncSession, settings: Settings, meeting_id: uuid.UUID) -> bool:
+    """Inside the transaction that records a conference outcome after the meeting ended: build
+    the letters again with it, replace the copies and send everyone invited the amended one.
+    False (and nothing sent) when no letter went yet, as for a meeting that ended before letters."""
+    review = await session.get(MinutesReview, meeting_id)
+    if review is None:
+        return False
+    room = await load_room(session, meeting_id)
+    outcome = room.conference.outcome
+    now = utcnow()
+    built = await _build(session, settings, room, review.draft_until, amended_at=now)
+    statement = _letters(meeting_id, built)
+    await session.execute(
+        statement.on_conflict_do_update(constraint=LETTER_KEY, set_={"snapshot": statement.excluded.snapshot})
+    )
+    stamp = outcome.recorded_at.isoformat() if outcome is not None and outcome.recorded_at else now.isoformat()
+    await _send(session, settings, room, built, f"letter:{meeting_id}:amended:{stamp}", subject="Outcome, amended")
+    return True
+
+
+async def _build(
+    session: AsyncSession, settings: Settings, room: Room, draft_until: date, *, amended_at: datetime | None
+) -> dict[str, dict[str, Any]]:
+    """Each audience's letter, from that audience's view of the room."""
     meeting = room.meeting
     now = meeting.ended_at or utcnow()
     outcome = None if room.conference.outcome is None else outcome_record(room.conference.outcome)
@@ -129,39 +167,45 @@ async def send_letters(session: AsyncSession, settings: Settings, room: Room, dr
     built = {}
     for audience in COPIES:
         minutes = snap.build_snapshot(view_for(room, audience, now))
-        built[minutes.audience] = msgspec.to_builtins(
-            build_letter(minutes, outcome, following, milestones, draft_until)
-        )
-    await session.execute(
-        insert(OutcomeLetter)
-        .values(
-            [{"id": uuid.uuid4(), "meeting_id": meeting.id, "audience": a, "snapshot": s} for a, s in built.items()]
-        )
-        .on_conflict_do_nothing(constraint="uq_outcome_letters_meeting_audience")
+        letter = build_letter(minutes, outcome, following, milestones, draft_until, amended_at=amended_at)
+        built[minutes.audience] = msgspec.to_builtins(letter)
+    return built
+
+
+def _letters(meeting_id: uuid.UUID, built: dict[str, dict[str, Any]]) -> Insert:
+    return insert(OutcomeLetter).values(
+        [{"id": uuid.uuid4(), "meeting_id": meeting_id, "audience": a, "snapshot": s} for a, s in built.items()]
     )
-    rows = await session.scalars(select(OutcomeLetter).where(OutcomeLetter.meeting_id == meeting.id))
-    letters = {row.audience: row.snapshot for row in rows}
+
+
+async def _send(
+    session: AsyncSession,
+    settings: Settings,
+    room: Room,
+    letters: dict[str, dict[str, Any]],
+    dedupe: str,
+    *,
+    subject: str = "Outcome",
+) -> None:
+    """E-mail everyone invited their audience's letter, once per ``dedupe`` key and person."""
     people = invited(room)
     attended = {row.user_id for row in room.attendance}
     pdfs = {a: await asyncio.to_thread(build_letter_pdf, letters[a]) for a in {a for _, a in people}}
     for user, copy in people:
-        await enqueue(
-            session,
-            settings,
-            letter_email(settings, user, letters[copy], pdfs[copy], attended=user.id in attended),
-            dedupe_key=f"letter:{meeting.id}:{user.id}",
-            case_id=room.case.id,
-        )
+        email = letter_email(settings, user, letters[copy], pdfs[copy], attended=user.id in attended, subject=subject)
+        await enqueue(session, settings, email, dedupe_key=f"{dedupe}:{user.id}", case_id=room.case.id)
 
 
-def letter_email(settings: Settings, user: User, letter: dict[str, Any], pdf: bytes, *, attended: bool) -> Email:
+def letter_email(
+    settings: Settings, user: User, letter: dict[str, Any], pdf: bytes, *, attended: bool, subject: str = "Outcome"
+) -> Email:
     meeting = letter["meeting"]
     extra = {
         "letter": letter,
         "attended": attended,
         "minutes_link": f"{settings.base_url}/meetings/{meeting['id']}/minutes",
     }
-    return record_email(settings, user, letter, pdf, kind="letter", subject="Outcome", extra=extra)
+    return record_email(settings, user, letter, pdf, kind="letter", subject=subject, extra=extra)
 
 
 def letter_filename(letter: dict[str, Any]) -> str:

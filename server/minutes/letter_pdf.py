@@ -30,6 +30,11 @@ class LetterPdf(MinutesPdf):
         self.set_title(self.t(f"Outcome: {self.meeting['title']} ({self.copy_label})"))
 
     def next_steps(self) -> None:
+        if amended := self.snapshot.get("amended_at"):
+            self.para(
+                f"Amended {local_datetime(amended)}: the conference outcome was recorded after the meeting ended.",
+                style="B",
+            )
         self.heading("What happens next")
         self.para(self.snapshot["next_line"], style="B")
         for milestone in self.snapshot["milestones"]:

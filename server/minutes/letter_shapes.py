@@ -58,6 +58,9 @@ class LetterRecord(msgspec.Struct):
     draft_until: date
     present: list[str]
     absent: list[str]
+    amended_at: Timestamp | None = None
+    """When the letter was sent again because the conference outcome was recorded (or
+    corrected) after the meeting ended; None for the letter as first sent."""
 
 
 class LetterOut(msgspec.Struct):

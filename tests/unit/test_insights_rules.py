@@ -12,15 +12,18 @@ from zoneinfo import ZoneInfo
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from server.actions.chase import ChaseSettings, is_working_day
 from server.insights.charts import Bar, bar_chart
 from server.insights.rules import (
     COUNTS,
     CSV_HEADER,
     AgencyInfo,
+    MinutesFigures,
     Period,
     csv_rows,
     duration,
     may_read_insights,
+    minutes_figures,
     percent,
     period_problems,
     rate,
@@ -115,9 +118,10 @@ def test_shaping_keeps_every_count_and_never_lists_a_family(pairs: list[tuple[Ag
     assert names == sorted(names)
     # the CSV has a row per agency and the family's, every row as long as its header
     rows = csv_rows(insights)
-    assert len(rows) == len(insights.agencies) + 1 + 3  # then an empty row and the timescales
-    assert all(len(row) == len(CSV_HEADER) for row in rows[:-3])
-    assert rows[-2] == ["statutory_timescales", "met", "met_late", "overdue"]
+    assert len(rows) == len(insights.agencies) + 1 + 6  # then the timescales and the minutes
+    assert all(len(row) == len(CSV_HEADER) for row in rows[:-6])
+    assert rows[-5] == ["statutory_timescales", "met", "met_late", "overdue"]
+    assert rows[-2] == ["minutes", "approved_within_15_working_days", "late", "draft_within_limit"]
     # and every section of the page has one chart row per table row, all in the chart's words
     for section in sections(insights):
         assert section.chart.count('class="chart__track"') == len(section.rows)
@@ -141,3 +145,49 @@ def test_a_chart_says_its_values_and_escapes_names() -> None:
     widths = [float(w) for w in re.findall(r'class="chart__bar[^"]*" x="0" y="[\d.]+" width="([\d.]+)"', svg)]
     assert widths == [160.0, 2.0]  # a small count is still seen
     assert 'class="chart__bar-hatched"' in svg  # the family's bar, named in its label too
+
+
+CALENDAR = ChaseSettings(bank_holidays=frozenset({date(2026, 5, 25)}))
+
+
+def test_minutes_are_in_time_up_to_the_fifteenth_working_day_itself() -> None:
+    # Ended Mon 11 May 2026; 15 working days on, the bank holiday of 25 May skipped: Tue 2 June
+    ended = date(2026, 5, 11)
+    reviews = [
+        (ended, date(2026, 6, 2), 2),  # on the last day: in time
+        (ended, date(2026, 6, 3), 1),  # a day after: late
+        (ended, None, 4),  # still a draft
+    ]
+    assert minutes_figures(reviews, date(2026, 6, 2), 15, CALENDAR) == MinutesFigures(on_time=2, late=1, pending=4)
+    past = minutes_figures(reviews, date(2026, 6, 3), 15, CALENDAR)
+    assert (past.on_time, past.late, past.pending) == (2, 5, 0)  # a draft past the limit is late
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.dates(date(2025, 1, 1), date(2026, 12, 31)),
+            st.one_of(st.none(), st.integers(0, 60)),
+            st.integers(1, 5),
+        ),
+        max_size=30,
+    ),
+    st.dates(date(2025, 1, 1), date(2027, 3, 31)),
+    st.integers(1, 20),
+)
+def test_every_minutes_is_counted_once_against_its_own_limit(
+    raw: list[tuple[date, int | None, int]], today: date, days: int
+) -> None:
+    reviews = [(ended, None if after is None else ended + timedelta(days=after), n) for ended, after, n in raw]
+    found = minutes_figures(reviews, today, days, CALENDAR)
+    assert found.on_time + found.late + found.pending == sum(n for _, _, n in reviews)
+    for ended, approved, n in reviews:
+        limit, working = ended, 0
+        while working < days:
+            limit += timedelta(days=1)
+            working += is_working_day(limit, CALENDAR)
+        alone = minutes_figures([(ended, approved, n)], today, days, CALENDAR)
+        if approved is not None:
+            assert (alone.on_time, alone.late) == ((n, 0) if approved <= limit else (0, n))
+        else:
+            assert (alone.late, alone.pending) == ((n, 0) if today > limit else (0, n))
