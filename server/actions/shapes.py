@@ -10,7 +10,7 @@ import msgspec
 
 from server.actions.models import OPEN_STATUSES, Action, ActionEvent
 from server.people.shapes import AgencyOut, UserBrief, agency_json, user_brief
-from server.shapes import Timestamp, iso
+from server.shapes import Timestamp, from_attributes, iso
 
 
 class ActionOut(msgspec.Struct):
@@ -56,24 +56,24 @@ def is_overdue(action: Action, today: date) -> bool:
 
 
 def action_json(action: Action, today: date) -> ActionOut:
-    return ActionOut(
-        id=action.id,
-        case_id=action.case_id,
-        meeting_id=action.meeting_id,
-        agenda_item_id=action.agenda_item_id,
-        decision_id=action.decision_id,
-        title=action.title,
-        owner_id=action.owner_id,
+    return from_attributes(
+        ActionOut,
+        action,
         owner=user_brief(action.owner),
-        agency_id=action.agency_id,
         agency=agency_json(action.agency),
-        due_date=action.due_date,
-        outcome_area=action.outcome_area,
-        status=action.status,
-        acceptance=action.acceptance,
         overdue=is_overdue(action, today),
         created_at=iso(action.created_at),
         updated_at=iso(action.updated_at),
+    )
+
+
+def history_entry(event: ActionEvent) -> HistoryEntry:
+    return from_attributes(
+        HistoryEntry,
+        event,
+        note=event.note or None,
+        at=iso(event.created_at),
+        by=None if event.actor is None else user_brief(event.actor),
     )
 
 
@@ -83,15 +83,5 @@ def detail_json(action: Action, events: Iterable[ActionEvent], today: date) -> A
         status_reason=action.status_reason or None,
         snoozed_until=action.snoozed_until,
         snooze_reason=action.snooze_reason,
-        history=[
-            HistoryEntry(
-                kind=e.kind,
-                from_value=e.from_value,
-                to_value=e.to_value,
-                note=e.note or None,
-                at=iso(e.created_at),
-                by=None if e.actor is None else user_brief(e.actor),
-            )
-            for e in events
-        ],
+        history=[history_entry(e) for e in events],
     )

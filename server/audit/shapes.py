@@ -8,7 +8,7 @@ from uuid import UUID
 import msgspec
 
 from server.audit.models import AuditEvent
-from server.shapes import Timestamp, iso
+from server.shapes import Timestamp, from_attributes, iso
 
 
 class AuditRow(msgspec.Struct):
@@ -26,14 +26,4 @@ class AuditRow(msgspec.Struct):
 
 
 def audit_json(row: AuditEvent) -> AuditRow:
-    return AuditRow(
-        id=row.id,
-        at=iso(row.at),
-        actor_id=row.actor_id,
-        verb=row.verb,
-        object_type=row.object_type,
-        object_id=row.object_id,
-        meeting_id=row.meeting_id,
-        ip=row.ip,
-        detail=row.detail,
-    )
+    return from_attributes(AuditRow, row, at=iso(row.at))

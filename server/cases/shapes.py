@@ -12,7 +12,7 @@ from server.cases.models import Case, CaseMember
 from server.cases.timescales import Milestone
 from server.people.models import User
 from server.people.shapes import UserBrief, user_brief
-from server.shapes import Timestamp, iso
+from server.shapes import Timestamp, from_attributes, iso
 
 
 class MemberOut(msgspec.Struct):
@@ -56,11 +56,9 @@ def member_json(member: CaseMember) -> MemberOut:
 
 
 def case_json(case: Case, *, role: str | None) -> CaseOut:
-    return CaseOut(
-        id=case.id,
-        reference=case.reference,
-        display_name=case.display_name,
-        lead_professional_id=case.lead_professional_id,
+    return from_attributes(
+        CaseOut,
+        case,
         lead_professional=user_brief(case.lead_professional),
         my_role=role,
         created_at=iso(case.created_at),

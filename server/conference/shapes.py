@@ -8,11 +8,11 @@ from uuid import UUID
 
 import msgspec
 
-from server.conference.models import ChildVoice, ConferenceOutcome, MappingEntry, ScaleScore
+from server.conference.models import ChildVoice, ConferenceOutcome, MappingEntry, OutcomeView, ScaleScore
 from server.conference.rules import is_dissent, spread_by_agency
 from server.conference.state import ConferenceView, ScaleView
 from server.people.shapes import AgencyOut, UserBrief, agency_json, user_brief
-from server.shapes import Timestamp, iso, iso_or_none
+from server.shapes import Timestamp, from_attributes, iso, iso_or_none
 
 
 class OutcomeViewOut(msgspec.Struct):
@@ -100,33 +100,32 @@ class NotesOut(msgspec.Struct):
     overwrote: bool
 
 
+def outcome_view_out(view: OutcomeView, plan: bool) -> OutcomeViewOut:
+    return from_attributes(
+        OutcomeViewOut,
+        view,
+        agency=agency_json(view.agency),
+        reason=view.reason or None,
+        dissent=is_dissent(plan, view.view),
+    )
+
+
 def outcome_out(outcome: ConferenceOutcome, review: bool) -> OutcomeOut:
-    return OutcomeOut(
-        plan=outcome.plan,
+    return from_attributes(
+        OutcomeOut,
+        outcome,
         categories=list(outcome.categories),
-        reasons=outcome.reasons,
-        views=[
-            OutcomeViewOut(
-                agency_id=v.agency_id,
-                agency=agency_json(v.agency),
-                view=v.view,
-                reason=v.reason or None,
-                dissent=is_dissent(outcome.plan, v.view),
-            )
-            for v in outcome.views
-        ],
+        views=[outcome_view_out(v, outcome.plan) for v in outcome.views],
         ends_plan=review and not outcome.plan,
         recorded_at=iso(outcome.recorded_at),
     )
 
 
 def mapping_out(entry: MappingEntry) -> MappingEntryOut:
-    return MappingEntryOut(
-        id=entry.id,
-        column=entry.column,
-        text=entry.text,
+    return from_attributes(
+        MappingEntryOut,
+        entry,
         author=user_brief(entry.author),
-        agenda_item_id=entry.agenda_item_id,
         created_at=iso(entry.created_at),
         updated_at=iso_or_none(entry.updated_at),
     )
@@ -165,12 +164,10 @@ def scale_fields(view: ScaleView) -> dict[str, object]:
 
 
 def child_voice_out(voice: ChildVoice) -> ChildVoiceOut:
-    return ChildVoiceOut(
-        how_gathered=voice.how_gathered,
+    return from_attributes(
+        ChildVoiceOut,
+        voice,
         gathered_by=None if voice.gathered_by is None else user_brief(voice.gathered_by),
-        words=voice.words,
-        child_attended=voice.child_attended,
-        advocate_offered=voice.advocate_offered,
         updated_at=iso(voice.updated_at),
     )
 

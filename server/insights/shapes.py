@@ -9,6 +9,7 @@ import msgspec
 
 from server.insights.rules import AgencyFigures, Insights
 from server.people.shapes import AgencyOut
+from server.shapes import from_attributes
 
 
 class AgencyInsights(msgspec.Struct):
@@ -54,36 +55,15 @@ class InsightsOut(msgspec.Struct):
 
 
 def _agency(figures: AgencyFigures) -> AgencyInsights:
-    agency = figures.agency
-    return AgencyInsights(
-        agency=AgencyOut(id=agency.id, name=agency.name, sector=agency.sector),
-        meetings_invited=figures.meetings_invited,
-        meetings_attended=figures.meetings_attended,
-        reports_expected=figures.reports_expected,
-        reports_on_time=figures.reports_on_time,
-        speaking_seconds=figures.speaking_seconds,
-        speaking_share=figures.speaking_share,
-        items_present_not_heard=figures.items_present_not_heard,
-        actions_assigned=figures.actions_assigned,
-        actions_done_on_time=figures.actions_done_on_time,
-        actions_overdue=figures.actions_overdue,
-        actions_declined=figures.actions_declined,
-    )
+    return from_attributes(AgencyInsights, figures, agency=from_attributes(AgencyOut, figures.agency))
 
 
 def insights_json(insights: Insights) -> InsightsOut:
     return InsightsOut(
         agencies=[_agency(figures) for figures in insights.agencies],
-        family=FamilyInsights(
-            speaking_share=insights.family.speaking_share,
-            items_present_not_heard=insights.family.items_present_not_heard,
-        ),
-        timescales=TimescalesInsights(
-            met=insights.timescales.met, met_late=insights.timescales.met_late, overdue=insights.timescales.overdue
-        ),
-        minutes=MinutesInsights(
-            approved_within_15_working_days=insights.minutes.on_time,
-            late=insights.minutes.late,
-            pending=insights.minutes.pending,
+        family=from_attributes(FamilyInsights, insights.family),
+        timescales=from_attributes(TimescalesInsights, insights.timescales),
+        minutes=from_attributes(
+            MinutesInsights, insights.minutes, approved_within_15_working_days=insights.minutes.on_time
         ),
     )

@@ -5,17 +5,17 @@ them and the family's copy has the same shape with less in it."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from uuid import UUID
 
 import msgspec
 
 from server.actions.shapes import ActionOut, action_json
 from server.conference.shapes import ChildVoiceOut, MappingEntryOut, OutcomeOut, ScaleOut, conference_fields
-from server.meetings.models import AgendaItem, Decision, Meeting, MeetingKind
+from server.meetings.models import AgendaItem, Attendance, Decision, DecisionPosition, Hand, Meeting, MeetingKind, Turn
 from server.meetings.state import RoomView
 from server.people.shapes import AgencyOut, UserBrief, agency_json, user_brief
-from server.shapes import Timestamp, iso, iso_or_none
+from server.shapes import Timestamp, from_attributes, iso, iso_or_none
 from server.timeutil import today_local
 
 
@@ -38,25 +38,12 @@ class MeetingSummary(msgspec.Struct):
 
 
 def _summary_fields(meeting: Meeting) -> dict[str, object]:
-    return {
-        "id": meeting.id,
-        "case_id": meeting.case_id,
-        "title": meeting.title,
-        "kind": meeting.kind,
-        "status": meeting.status,
-        "version": meeting.version,
-        "scheduled_at": iso(meeting.scheduled_at),
-        "duration_minutes": meeting.duration_minutes,
-        "location": meeting.location,
-        "chair_id": meeting.chair_id,
-        "chair": user_brief(meeting.chair),
-        "turn_limit_seconds": meeting.turn_limit_seconds,
-        "chair_speaks_for_agency": meeting.chair_speaks_for_agency,
-    }
+    """The summary's fields that are not a column under their own name."""
+    return {"scheduled_at": iso(meeting.scheduled_at), "chair": user_brief(meeting.chair)}
 
 
 def meeting_summary(meeting: Meeting) -> MeetingSummary:
-    return MeetingSummary(**_summary_fields(meeting))  # type: ignore[arg-type]
+    return from_attributes(MeetingSummary, meeting, **_summary_fields(meeting))
 
 
 class AgendaItemOut(msgspec.Struct):
@@ -166,33 +153,52 @@ class StateMessage(msgspec.Struct):
 
 
 def agenda_item_out(item: AgendaItem, open_item_id: UUID | None) -> AgendaItemOut:
-    return AgendaItemOut(
-        id=item.id,
-        title=item.title,
-        position=item.position,
-        professionals_only=item.professionals_only,
-        is_action_review=item.is_action_review,
-        minutes=item.minutes,
-        open=item.id == open_item_id,
-        is_child_voice=item.is_child_voice,
-        notes=item.notes,
-        notes_version=item.notes_version,
-    )
+    return from_attributes(AgendaItemOut, item, open=item.id == open_item_id)
+
+
+def position_out(position: DecisionPosition) -> PositionOut:
+    return from_attributes(PositionOut, position, agency=agency_json(position.agency), reason=position.reason or None)
 
 
 def decision_out(decision: Decision) -> DecisionOut:
-    return DecisionOut(
-        id=decision.id,
-        agenda_item_id=decision.agenda_item_id,
-        text=decision.text,
-        outcome=decision.outcome,
+    return from_attributes(
+        DecisionOut,
+        decision,
         created_at=iso(decision.created_at),
-        positions=[
-            PositionOut(
-                agency_id=p.agency_id, agency=agency_json(p.agency), position=p.position, reason=p.reason or None
-            )
-            for p in decision.positions
-        ],
+        positions=[position_out(p) for p in decision.positions],
+    )
+
+
+def speaker_out(turn: Turn, deadline: datetime | None) -> Speaker:
+    return Speaker(
+        user=user_brief(turn.user),
+        turn_id=turn.id,
+        kind=turn.kind,
+        since=iso(turn.started_at),
+        deadline=iso_or_none(deadline),
+    )
+
+
+def queue_entry(hand: Hand, position: int) -> QueueEntry:
+    return from_attributes(
+        QueueEntry,
+        hand,
+        position=position,
+        user=user_brief(hand.user),
+        raised_at=iso(hand.raised_at),
+        moved_by_chair=hand.moved_at is not None,
+        raised_by_chair=hand.raised_by_id is not None and hand.raised_by_id != hand.user_id,
+    )
+
+
+def attendance_out(attendance: Attendance, connected: bool) -> AttendanceOut:
+    return AttendanceOut(
+        user=user_brief(attendance.user),
+        agency_id=attendance.agency_id,
+        joined_at=iso(attendance.joined_at),
+        left_at=iso_or_none(attendance.left_at),
+        present=attendance.left_at is None,
+        connected=connected,
     )
 
 
@@ -202,54 +208,25 @@ def meeting_state(view: RoomView) -> MeetingState:
     today: date = today_local(view.now)
     open_id = None if view.open_item is None else view.open_item.id
     speaker = view.speaker
-    return MeetingState(
-        **_summary_fields(meeting),  # type: ignore[arg-type]
+    return from_attributes(
+        MeetingState,
+        meeting,
+        **_summary_fields(meeting),
         started_at=iso_or_none(meeting.started_at),
         ended_at=iso_or_none(meeting.ended_at),
         agenda=[agenda_item_out(item, open_id) for item in view.agenda],
         open_item_id=open_id,
-        speaker=None
-        if speaker is None
-        else Speaker(
-            user=user_brief(speaker.user),
-            turn_id=speaker.id,
-            kind=speaker.kind,
-            since=iso(speaker.started_at),
-            deadline=iso_or_none(view.turn_deadline),
-        ),
-        queue=[
-            QueueEntry(
-                id=hand.id,
-                position=position,
-                user=user_brief(hand.user),
-                agency_id=hand.agency_id,
-                kind=hand.kind,
-                raised_at=iso(hand.raised_at),
-                moved_by_chair=hand.moved_at is not None,
-                raised_by_chair=hand.raised_by_id is not None and hand.raised_by_id != hand.user_id,
-                by_round=hand.by_round,
-            )
-            for position, hand in enumerate(view.queue)
-        ],
+        speaker=None if speaker is None else speaker_out(speaker, view.turn_deadline),
+        queue=[queue_entry(hand, position) for position, hand in enumerate(view.queue)],
         not_yet_heard=[agency_json(a) for a in view.not_yet_heard],
         speaking_time=SpeakingTime(
             by_agency=[AgencyTime(agency=agency_json(a), seconds=round(s, 1)) for a, s in view.time_by_agency],
             by_person=[PersonTime(user=user_brief(u), seconds=round(s, 1)) for u, s in view.time_by_user],
         ),
-        attendance=[
-            AttendanceOut(
-                user=user_brief(a.user),
-                agency_id=a.agency_id,
-                joined_at=iso(a.joined_at),
-                left_at=iso_or_none(a.left_at),
-                present=a.left_at is None,
-                connected=a.user_id in view.connected,
-            )
-            for a in view.room.attendance
-        ],
+        attendance=[attendance_out(a, a.user_id in view.connected) for a in view.room.attendance],
         decisions=[decision_out(d) for d in view.decisions],
         actions=[action_json(a, today) for a in view.actions],
         review_actions=[action_json(a, today) for a in view.carried_actions],
         minute_taker=None if meeting.minute_taker is None else user_brief(meeting.minute_taker),
-        **conference_fields(view.conference, meeting.kind == MeetingKind.REVIEW_CONFERENCE),  # type: ignore[arg-type]
+        **conference_fields(view.conference, meeting.kind == MeetingKind.REVIEW_CONFERENCE),
     )

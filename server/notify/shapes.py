@@ -8,7 +8,7 @@ from uuid import UUID
 import msgspec
 
 from server.notify.models import Notification
-from server.shapes import Timestamp, iso
+from server.shapes import Timestamp, from_attributes, iso
 
 
 class NotificationOut(msgspec.Struct):
@@ -34,16 +34,7 @@ class Inbox(msgspec.Struct):
 
 
 def notification_json(note: Notification) -> NotificationOut:
-    return NotificationOut(
-        id=note.id,
-        kind=note.kind,
-        title=note.title,
-        body=note.body,
-        link=note.link,
-        case_id=note.case_id,
-        created_at=iso(note.created_at),
-        read=note.read_at is not None,
-    )
+    return from_attributes(NotificationOut, note, created_at=iso(note.created_at), read=note.read_at is not None)
 
 
 def inbox_json(unread: int, items: Iterable[Notification]) -> Inbox:

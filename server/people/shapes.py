@@ -7,7 +7,7 @@ from uuid import UUID
 import msgspec
 
 from server.people.models import Agency, ApiToken, User
-from server.shapes import Timestamp, iso
+from server.shapes import Timestamp, from_attributes, iso
 
 
 class AgencyOut(msgspec.Struct):
@@ -64,16 +64,7 @@ def user_brief(user: User) -> UserBrief:
 
 
 def user_json(user: User) -> UserOut:
-    return UserOut(
-        id=user.id,
-        name=user.name,
-        agency_id=user.agency_id,
-        agency=agency_json(user.agency),
-        email=user.email,
-        is_admin=user.is_admin,
-        is_active=user.is_active,
-        can_see_insights=user.can_see_insights,
-    )
+    return from_attributes(UserOut, user, agency=agency_json(user.agency))
 
 
 def token_json(token: ApiToken, secret: str) -> TokenOut:

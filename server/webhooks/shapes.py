@@ -7,7 +7,8 @@ from uuid import UUID
 
 import msgspec
 
-from server.webhooks.models import WebhookAttempt, WebhookEndpoint
+from server.shapes import from_attributes
+from server.webhooks.models import WebhookEndpoint
 from server.webhooks.service import DeliveryRecord, EndpointSummary
 
 
@@ -53,13 +54,10 @@ class WebhookDeliveries(msgspec.Struct, kw_only=True):
 
 
 def webhook(summary: EndpointSummary) -> Webhook:
-    endpoint = summary.endpoint
-    return Webhook(
-        id=endpoint.id,
-        url=endpoint.url,
-        events=list(endpoint.events),
-        description=endpoint.description,
-        created_at=endpoint.created_at,
+    return from_attributes(
+        Webhook,
+        summary.endpoint,
+        events=list(summary.endpoint.events),
         delivered=summary.delivered,
         waiting=summary.waiting,
         retrying=summary.retrying,
@@ -72,26 +70,12 @@ def new_webhook(endpoint: WebhookEndpoint, secret: str) -> NewWebhookAnswer:
     return NewWebhookAnswer(**fields, secret=secret)
 
 
-def attempt(row: WebhookAttempt) -> DeliveryAttempt:
-    return DeliveryAttempt(
-        at=row.at,
-        status_code=row.status_code,
-        error=row.error,
-        duration_ms=row.duration_ms,
-        next_attempt_at=row.next_attempt_at,
-    )
-
-
 def delivery(found: DeliveryRecord) -> WebhookDeliveryAnswer:
     row = found.delivery
-    return WebhookDeliveryAnswer(
-        id=row.id,
-        webhook_id=row.webhook_id,
-        event=row.event,
+    return from_attributes(
+        WebhookDeliveryAnswer,
+        row,
         state=found.state,
-        created_at=row.created_at,
-        delivered_at=row.delivered_at,
         next_attempt_at=None if row.delivered_at else row.next_attempt_at,
-        last_error=row.last_error,
-        attempts=[attempt(a) for a in found.attempts],
+        attempts=[from_attributes(DeliveryAttempt, a) for a in found.attempts],
     )
