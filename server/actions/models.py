@@ -6,10 +6,11 @@ import uuid
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.people.models import Agency, User
+from server.platform.checks import one_of
 from server.platform.db import Base, CreatedMixin, IdMixin, utcnow
 
 
@@ -49,16 +50,12 @@ OUTCOME_AREA_LABELS = {
 }
 
 
-def _in(column: str, enum: type[StrEnum]) -> str:
-    return f"{column} IN ({', '.join(repr(m.value) for m in enum)})"
-
-
 class Action(IdMixin, CreatedMixin, Base):
     __tablename__ = "actions"
     __table_args__ = (
-        CheckConstraint(_in("status", ActionStatus), name="status"),
-        CheckConstraint(_in("acceptance", Acceptance), name="acceptance"),
-        CheckConstraint(_in("outcome_area", OutcomeArea), name="outcome_area"),
+        one_of("status", ActionStatus),
+        one_of("acceptance", Acceptance),
+        one_of("outcome_area", OutcomeArea),
         # The chase scans open actions by due date: one indexed query per pass.
         Index(
             "ix_actions_open_due_date",

@@ -8,9 +8,10 @@ from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy import false as sa_false
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from server.people.models import Agency, User
+from server.platform.checks import one_of
 from server.platform.db import Base, CreatedMixin, IdMixin, utcnow
 
 
@@ -52,15 +53,11 @@ class Position(StrEnum):
     ABSTAIN = "abstain"
 
 
-def _in(column: str, enum: type[StrEnum]) -> str:
-    return f"{column} IN ({', '.join(repr(m.value) for m in enum)})"
-
-
 class Meeting(IdMixin, CreatedMixin, Base):
     __tablename__ = "meetings"
     __table_args__ = (
-        CheckConstraint(_in("kind", MeetingKind), name="kind"),
-        CheckConstraint(_in("status", MeetingStatus), name="status"),
+        one_of("kind", MeetingKind),
+        one_of("status", MeetingStatus),
         CheckConstraint("turn_limit_seconds IS NULL OR turn_limit_seconds > 0", name="turn_limit"),
     )
 
@@ -119,7 +116,21 @@ class Attendance(Base):
     user: Mapped[User] = relationship(lazy="joined")
 
 
-class Hand(IdMixin, Base):
+class VoiceMixin:
+    """Who, for which agency, in which meeting: what a raised hand and a turn at speaking share."""
+
+    meeting_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"))
+
+    @declared_attr
+    @classmethod
+    def user(cls) -> Mapped[User]:
+        # A hand has other links to users (who raised or moved it): this one is the speaker.
+        return relationship(foreign_keys=[cls.user_id], lazy="joined")
+
+
+class Hand(IdMixin, VoiceMixin, Base):
     """A raised hand. At most one waiting hand of each kind per person (a partial unique index)."""
 
     __tablename__ = "hands"
@@ -136,9 +147,6 @@ class Hand(IdMixin, Base):
         ),
     )
 
-    meeting_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
-    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"))
     kind: Mapped[str] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(16), default="waiting")
     raised_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -150,10 +158,8 @@ class Hand(IdMixin, Base):
     moved_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     resolved_at: Mapped[datetime | None]
 
-    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
 
-
-class Turn(IdMixin, Base):
+class Turn(IdMixin, VoiceMixin, Base):
     """A turn at speaking. A partial unique index keeps one open turn per meeting."""
 
     __tablename__ = "turns"
@@ -166,9 +172,6 @@ class Turn(IdMixin, Base):
         ),
     )
 
-    meeting_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
-    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"))
     agenda_item_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agenda_items.id", ondelete="SET NULL"))
     hand_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("hands.id"))
     kind: Mapped[str] = mapped_column(String(16), default="contribution")
@@ -176,12 +179,10 @@ class Turn(IdMixin, Base):
     ended_at: Mapped[datetime | None]
     limit_seconds: Mapped[int | None]
 
-    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
-
 
 class Decision(IdMixin, CreatedMixin, Base):
     __tablename__ = "decisions"
-    __table_args__ = (CheckConstraint(_in("outcome", Outcome), name="outcome"),)
+    __table_args__ = (one_of("outcome", Outcome),)
 
     meeting_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
     agenda_item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agenda_items.id", ondelete="CASCADE"))
@@ -197,7 +198,7 @@ class Decision(IdMixin, CreatedMixin, Base):
 class DecisionPosition(Base):
     __tablename__ = "decision_positions"
     __table_args__ = (
-        CheckConstraint(_in("position", Position), name="position"),
+        one_of("position", Position),
         CheckConstraint("position <> 'disagree' OR length(reason) > 0", name="disagree_reason"),
     )
 
