@@ -37,13 +37,13 @@ class MeetingSummary(msgspec.Struct):
     chair_speaks_for_agency: bool  # the chair counted as a voice of their agency
 
 
-def _summary_fields(meeting: Meeting) -> dict[str, object]:
+def _summary_derived(meeting: Meeting) -> dict[str, object]:
     """The summary's fields that are not a column under their own name."""
     return {"scheduled_at": iso(meeting.scheduled_at), "chair": user_brief(meeting.chair)}
 
 
 def meeting_summary(meeting: Meeting) -> MeetingSummary:
-    return from_attributes(MeetingSummary, meeting, **_summary_fields(meeting))
+    return from_attributes(MeetingSummary, meeting, **_summary_derived(meeting))
 
 
 class AgendaItemOut(msgspec.Struct):
@@ -207,16 +207,15 @@ def meeting_state(view: RoomView) -> MeetingState:
     meeting = view.meeting
     today: date = today_local(view.now)
     open_id = None if view.open_item is None else view.open_item.id
-    speaker = view.speaker
     return from_attributes(
         MeetingState,
         meeting,
-        **_summary_fields(meeting),
+        **_summary_derived(meeting),
         started_at=iso_or_none(meeting.started_at),
         ended_at=iso_or_none(meeting.ended_at),
         agenda=[agenda_item_out(item, open_id) for item in view.agenda],
         open_item_id=open_id,
-        speaker=None if speaker is None else speaker_out(speaker, view.turn_deadline),
+        speaker=None if view.speaker is None else speaker_out(view.speaker, view.turn_deadline),
         queue=[queue_entry(hand, position) for position, hand in enumerate(view.queue)],
         not_yet_heard=[agency_json(a) for a in view.not_yet_heard],
         speaking_time=SpeakingTime(
