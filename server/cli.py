@@ -75,31 +75,40 @@ def ws_options(compression: str) -> dict[str, Any]:
     return {"ws": LeanDeflateProtocol}
 
 
-def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+def run_web(host: str, port: int, *, log_level: str, compression: str, **options: Any) -> None:
+    """The web app under uvicorn until it stops; each worker builds the app from the environment."""
     import uvicorn
 
+    uvicorn.run(
+        "server.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        log_level=log_level,
+        ws_max_size=64 * 1024,
+        **ws_options(compression),
+        **options,
+    )
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     if args.with_worker:
         os.environ[IN_PROCESS_WORKER] = "1"
     exit_cleanly_on_sigterm()
     with servers(settings):
-        uvicorn.run(
-            "server.app:create_app_from_env",
-            factory=True,
-            host=args.host or settings.host,
-            port=args.port or settings.port,
+        run_web(
+            args.host or settings.host,
+            args.port or settings.port,
+            log_level="info",
+            compression=args.ws_compression,
             workers=args.workers,
             proxy_headers=args.proxy_headers,
-            log_level="info",
-            ws_max_size=64 * 1024,
-            **ws_options(args.ws_compression),
         )
     return 0
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     """Everything for a local try-out in one process: servers, schema, demo, web and worker."""
-    import uvicorn
-
     from server.demo import DEMO_PASSWORD, DEMO_SIGN_INS, load_demo
     from server.platform.migrations import upgrade
 
@@ -114,15 +123,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         for email, who in DEMO_SIGN_INS:
             print(f"  {email:<34} {who}")
         print(f"\nData folder: {settings.data_dir}. Stop with Ctrl-C.\n", flush=True)
-        uvicorn.run(
-            "server.app:create_app_from_env",
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            log_level="warning",
-            ws_max_size=64 * 1024,
-            **ws_options("lean"),
-        )
+        run_web(settings.host, settings.port, log_level="warning", compression="lean")
     return 0
 
 

@@ -167,15 +167,10 @@ async def _load(session: AsyncSession) -> None:
         ),
     )
     async with transaction(session):
-        for position, (title, professionals_only) in enumerate(AGENDA):
-            session.add(
-                AgendaItem(
-                    meeting_id=meeting.id,
-                    position=position,
-                    title=title,
-                    professionals_only=professionals_only,
-                )
-            )
+        session.add_all(
+            AgendaItem(meeting_id=meeting.id, position=position, title=title, professionals_only=professionals_only)
+            for position, (title, professionals_only) in enumerate(AGENDA)
+        )
 
 
 def _next_working_morning() -> datetime:

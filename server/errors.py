@@ -8,8 +8,18 @@ from collections.abc import Mapping
 
 
 class DomainError(Exception):
+    """A refusal a person or an integration can act on. Each kind names its HTTP status and
+    default code in its class line: ``class Forbidden(DomainError, status=403, code="forbidden")``."""
+
     status_code = 400
     default_code = "bad_request"
+
+    def __init_subclass__(cls, *, status: int | None = None, code: str | None = None) -> None:
+        super().__init_subclass__()
+        if status is not None:
+            cls.status_code = status
+        if code is not None:
+            cls.default_code = code
 
     def __init__(self, detail: str, *, field: str | None = None, code: str | None = None) -> None:
         super().__init__(detail)
@@ -23,40 +33,40 @@ class DomainError(Exception):
         return {self.field or "form": self.detail}
 
 
-class NotSignedIn(DomainError):
-    default_code = "not_signed_in"
-    status_code = 401
+class NotSignedIn(DomainError, status=401, code="not_signed_in"):
+    """Nobody is signed in, or the session or token has run out."""
 
 
-class Forbidden(DomainError):
-    default_code = "forbidden"
-    status_code = 403
+class Forbidden(DomainError, status=403, code="forbidden"):
+    """Signed in, but this person may not do that."""
 
 
-class NotFound(DomainError):
-    default_code = "not_found"
+class NotFound(DomainError, status=404, code="not_found"):
     """Unknown, or not visible to this user: the two are deliberately indistinguishable."""
 
-    status_code = 404
+
+class Conflict(DomainError, status=409, code="conflict"):
+    """Not now: the thing is in a state that does not allow it."""
 
 
-class Conflict(DomainError):
-    default_code = "conflict"
-    status_code = 409
+class Invalid(DomainError, status=422, code="invalid"):
+    """What was sent is wrong; ``field`` says where."""
 
 
-class Invalid(DomainError):
-    default_code = "invalid"
-    status_code = 422
+class RetryLater(DomainError):
+    """Refused for a while: the answer says how many seconds to wait (``Retry-After``)."""
 
-
-class TooManyAttempts(DomainError):
-    default_code = "too_many_attempts"
-    status_code = 429
-
-    def __init__(self, detail: str, *, retry_after: int) -> None:
-        super().__init__(detail)
+    def __init__(self, detail: str, *, code: str | None = None, retry_after: int = 5) -> None:
+        super().__init__(detail, code=code)
         self.retry_after = retry_after
+
+
+class TooManyAttempts(RetryLater, status=429, code="too_many_attempts"):
+    """Too many tries in a short time (signing in, say)."""
+
+
+class Unavailable(RetryLater, status=503, code="unavailable"):
+    """Something this needs (the database, Redis) is out of reach for a moment."""
 
 
 class Problem(str):
@@ -83,15 +93,3 @@ class Problems(Invalid):
     @property
     def problems(self) -> dict[str, str]:
         return dict(self._problems)
-
-
-class Unavailable(DomainError):
-    """Something this needs (the database, Redis) is out of reach for a moment: 503, with how
-    long to wait before trying again."""
-
-    default_code = "unavailable"
-    status_code = 503
-
-    def __init__(self, detail: str, *, code: str | None = None, retry_after: int = 5) -> None:
-        super().__init__(detail, code=code)
-        self.retry_after = retry_after

@@ -31,7 +31,7 @@ from server.actions.plan import api_filter as api_filter
 from server.actions.plan import plan_csv as plan_csv
 from server.audit.service import Actor, record
 from server.cases.models import Case, CaseMember, CaseRole
-from server.cases.service import VisibleCase, role_of, visible_case
+from server.cases.service import VisibleCase, role_of, visible_row
 from server.config import Settings
 from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.limits import too_long
@@ -96,13 +96,7 @@ async def action_roles(session: AsyncSession, action: Action, user: User) -> Act
 
 
 async def visible_action(session: AsyncSession, user: User, action_id: uuid.UUID) -> tuple[Action, VisibleCase]:
-    action = await session.get(Action, action_id)
-    if action is None:
-        raise NotFound("No such action.")
-    try:
-        visible = await visible_case(session, user, action.case_id, content=True)
-    except NotFound:
-        raise NotFound("No such action.") from None
+    action, visible = await visible_row(session, user, Action, action_id, missing="No such action.")
     if action.professionals_only and not visible.access.sees_professionals_only:
         raise NotFound("No such action.")
     return action, visible

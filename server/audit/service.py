@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,6 +43,31 @@ def record(
             ip=actor.ip,
         )
     )
+
+
+class MeetingIds(Protocol):
+    """A meeting, as far as its audit rows need it."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def case_id(self) -> uuid.UUID: ...
+
+
+def record_meeting(
+    session: AsyncSession,
+    actor: Actor,
+    verb: str,
+    meeting: MeetingIds,
+    *,
+    about: tuple[str, uuid.UUID] | None = None,
+    **detail: Any,
+) -> None:
+    """A row for something done to or in a meeting, filed under the meeting and its case; the
+    row is about the meeting itself unless ``about`` names the thing (an agenda item…)."""
+    object_type, object_id = about or ("meeting", meeting.id)
+    record(session, actor, verb, object_type, object_id, case_id=meeting.case_id, meeting_id=meeting.id, **detail)
 
 
 def _jsonable(value: Any) -> Any:

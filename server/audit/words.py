@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from server.meetings.outcome_words import OUTCOME_WORDS
 from server.timeutil import zone
 
-OUTCOME_WORDS = {"agreed": "agreed", "not_agreed": "not agreed", "deferred": "deferred"}
 CHANGE_WORDS = {
     "status": "its status",
     "progress_note": "a progress note",
@@ -83,119 +83,154 @@ def _listed(values: Any) -> str:
     return ", ".join(items[:-1]) + (" and " if len(items) > 1 else "") + items[-1] if items else "it"
 
 
+@dataclass(frozen=True, slots=True)
+class Either:
+    """A sentence that reads one way when the event's detail says ``flag`` and another when not;
+    ``unset`` is what a row written without the flag means."""
+
+    flag: str
+    yes: str
+    no: str
+    unset: bool = False
+
+    def pick(self, detail: Mapping[str, Any]) -> str:
+        return self.yes if detail.get(self.flag, self.unset) else self.no
+
+
+SENTENCES: dict[str, str | Either] = {
+    "case.view": "Viewed the case{via}",
+    "case.create": "Created the case{reference}",
+    "case.member.add": "Added {person} to the team as {role}",
+    "case.member.remove": "Took {person} off the team",
+    "case.member.role": "Made {person} {role} on the team",
+    "case.rename": "Changed the case's display name",
+    "case.lead.change": "Named {person} the lead professional",
+    "report.write": Either(
+        "share_with_family",
+        "Wrote a report for {meeting}",
+        "Wrote a report for {meeting}, withheld from the family",
+        unset=True,
+    ),
+    "report.view": "Read the reports for {meeting}{via}",
+    "report.respond": "Answered a report for {meeting}",
+    "report.pdf.view": "Opened the PDF of a report for {meeting}",
+    "invitation.send": Either(
+        "new_account", "Invited {person} by e-mail, with a new account", "Invited {person} by e-mail"
+    ),
+    "invitation.accept": "Accepted the invitation and chose a password",
+    "meeting.schedule": Either(
+        "already_held",
+        "Scheduled {this_meeting} for {scheduled_at}, recorded after it was held",
+        "Scheduled {this_meeting} for {scheduled_at}",
+    ),
+    "meeting.reschedule": "Moved {this_meeting}: changed {moved}",
+    "meeting.cancel": "Cancelled {this_meeting}",
+    "meeting.start": "Started {this_meeting}",
+    "meeting.end": "Ended {this_meeting}",
+    "meeting.join": "Joined {this_meeting}",
+    "meeting.leave": "Left {this_meeting}",
+    "meeting.view": "Viewed {this_meeting}{via}",
+    "meeting.chair_voice": Either(
+        "speaks_for_agency",
+        "Counted the chair as a voice of their agency in {this_meeting}",
+        "Left the chair out of the voices counted in {this_meeting}",
+    ),
+    "socket.connect": "Connected live to {meeting}",
+    "agenda.add": Either(
+        "professionals_only",
+        "Added an agenda item to {meeting}, for professionals only",
+        "Added an agenda item to {meeting}",
+    ),
+    "agenda.open": "Opened {item} for discussion",
+    "agenda.move": "Moved {item} on the agenda",
+    "agenda.visibility": "Changed who sees {item}",
+    "hand.raise": "Raised a hand in {meeting}",
+    "hand.lower": "Lowered a hand in {meeting}",
+    "hand.move": "Moved a hand in the queue of {meeting}",
+    "queue.round": "Started a round in {meeting}",
+    "floor.give": "Gave the floor in {meeting}",
+    "floor.end": "Ended a turn in {meeting}",
+    "decision.record": "Recorded a decision ({outcome}) in {meeting}",
+    "action.assign": Either("due_date", "Gave {action} to {owner}, due {due_date}", "Gave {action} to {owner}"),
+    "action.change": "Changed {action}: {changes}",
+    "action.view": "Viewed {action}",
+    "action_plan.view": "Read the action plan{via}",
+    "action_plan.export": "Downloaded the action plan ({rows} actions)",
+    "minutes.view": "Read the minutes of {its_meeting}",
+    "minutes.export": "Downloaded the minutes of {its_meeting} as a PDF",
+    "notes.write": "Wrote the notes of {item}",
+    "minute_taker.set": Either(
+        "minute_taker",
+        "Named {minute_taker} minute-taker of {meeting}",
+        "Took the notes of {meeting} back to the chair",
+    ),
+    "child_voice.write": "Recorded the child's voice for {meeting}",
+    "mapping.add": "Added to the mapping board of {meeting}",
+    "mapping.edit": "Changed an entry on the mapping board of {meeting}",
+    "mapping.remove": "Removed an entry from the mapping board of {meeting}",
+    "scale.open": "Asked a scaling question in {meeting}",
+    "scale.score": "Gave a score in {meeting}",
+    "scale.reveal": "Revealed the scores in {meeting}",
+    "outcome.record": Either(
+        "plan",
+        "Recorded the outcome of {meeting}: a child protection plan",
+        "Recorded the outcome of {meeting}: no plan",
+    ),
+    "scales.view": "Read the case's scales",
+    "minutes.correct": "Sent a correction to the draft minutes of {meeting}",
+    "minutes.edit": "Changed the draft minutes of {meeting}",
+    "minutes.resolve_correction": "Marked a correction to the minutes of {meeting} {resolution}",
+    "minutes.approve": "Approved the minutes of {meeting} and sent them to everyone invited",
+    "letter.view": "Read the outcome letter of {its_meeting}",
+    "letter.export": "Downloaded the outcome letter of {its_meeting} as a PDF",
+    "audit.view": "Read this audit trail",
+    "audit.export": "Downloaded this audit trail",
+    "outbox.view": "Read one of the case's e-mails in the outbox",
+}
+"""Each event's sentence; a ``{name}`` in it is filled from :data:`NAMED`."""
+
 Phrase = Callable[[Event, Names], str]
 
-PHRASES: dict[str, Phrase] = {
-    "case.view": lambda e, n: "Viewed the case" + VIA_WORDS.get(str(e.detail.get("via", "")), ""),
-    "case.create": lambda e, n: f"Created the case {e.detail.get('reference', '')}".rstrip(),
-    "case.member.add": lambda e, n: f"Added {n.person(e.object_id)} to the team as {e.detail.get('role', 'a member')}",
-    "case.member.remove": lambda e, n: f"Took {n.person(e.object_id)} off the team",
-    "case.member.role": lambda e, n: f"Made {n.person(e.object_id)} {e.detail.get('role', 'a member')} on the team",
-    "case.rename": lambda e, n: "Changed the case's display name",
-    "case.lead.change": lambda e, n: f"Named {n.person(e.object_id)} the lead professional",
-    "report.write": lambda e, n: (
-        f"Wrote a report for {n.meeting(e.meeting_id)}"
-        + ("" if e.detail.get("share_with_family", True) else ", withheld from the family")
-    ),
-    "report.view": lambda e, n: (
-        f"Read the reports for {n.meeting(e.meeting_id)}" + VIA_WORDS.get(str(e.detail.get("via", "")), "")
-    ),
-    "report.respond": lambda e, n: f"Answered a report for {n.meeting(e.meeting_id)}",
-    "report.pdf.view": lambda e, n: f"Opened the PDF of a report for {n.meeting(e.meeting_id)}",
-    "invitation.send": lambda e, n: (
-        f"Invited {n.person(e.object_id)} by e-mail" + (", with a new account" if e.detail.get("new_account") else "")
-    ),
-    "invitation.accept": lambda e, n: "Accepted the invitation and chose a password",
-    "meeting.schedule": lambda e, n: (
-        f"Scheduled {n.meeting(e.object_id)} for {_when(e.detail.get('scheduled_at'))}"
-        + (", recorded after it was held" if e.detail.get("already_held") else "")
-    ),
-    "meeting.reschedule": lambda e, n: (
-        f"Moved {n.meeting(e.object_id)}: changed "
-        + _listed([k for k in e.detail if k in ("scheduled_at", "duration_minutes", "location")])
-    ),
-    "meeting.cancel": lambda e, n: f"Cancelled {n.meeting(e.object_id)}",
-    "meeting.start": lambda e, n: f"Started {n.meeting(e.object_id)}",
-    "meeting.end": lambda e, n: f"Ended {n.meeting(e.object_id)}",
-    "meeting.join": lambda e, n: f"Joined {n.meeting(e.object_id)}",
-    "meeting.leave": lambda e, n: f"Left {n.meeting(e.object_id)}",
-    "meeting.view": lambda e, n: f"Viewed {n.meeting(e.object_id)}" + VIA_WORDS.get(str(e.detail.get("via", "")), ""),
-    "meeting.chair_voice": lambda e, n: (
-        (
-            "Counted the chair as a voice of their agency in "
-            if e.detail.get("speaks_for_agency")
-            else "Left the chair out of the voices counted in "
-        )
-        + n.meeting(e.object_id)
-    ),
-    "socket.connect": lambda e, n: f"Connected live to {n.meeting(e.meeting_id)}",
-    "agenda.add": lambda e, n: (
-        f"Added an agenda item to {n.meeting(e.meeting_id)}"
-        + (", for professionals only" if e.detail.get("professionals_only") else "")
-    ),
-    "agenda.open": lambda e, n: f"Opened {n.thing(e.object_id, 'agenda item')} for discussion",
-    "agenda.move": lambda e, n: f"Moved {n.thing(e.object_id, 'agenda item')} on the agenda",
-    "agenda.visibility": lambda e, n: f"Changed who sees {n.thing(e.object_id, 'agenda item')}",
-    "hand.raise": lambda e, n: f"Raised a hand in {n.meeting(e.meeting_id)}",
-    "hand.lower": lambda e, n: f"Lowered a hand in {n.meeting(e.meeting_id)}",
-    "hand.move": lambda e, n: f"Moved a hand in the queue of {n.meeting(e.meeting_id)}",
-    "queue.round": lambda e, n: f"Started a round in {n.meeting(e.meeting_id)}",
-    "floor.give": lambda e, n: f"Gave the floor in {n.meeting(e.meeting_id)}",
-    "floor.end": lambda e, n: f"Ended a turn in {n.meeting(e.meeting_id)}",
-    "decision.record": lambda e, n: (
-        f"Recorded a decision ({OUTCOME_WORDS.get(str(e.detail.get('outcome')), 'recorded')})"
-        f" in {n.meeting(e.meeting_id)}"
-    ),
-    "action.assign": lambda e, n: (
-        f"Gave {n.thing(e.object_id, 'action')} to {n.person(e.detail.get('owner'))}"
-        + (f", due {_when(e.detail['due_date'])}" if e.detail.get("due_date") else "")
-    ),
-    "action.change": lambda e, n: f"Changed {n.thing(e.object_id, 'action')}: {_listed(e.detail.get('changes'))}",
-    "action.view": lambda e, n: f"Viewed {n.thing(e.object_id, 'action')}",
-    "action_plan.view": lambda e, n: "Read the action plan" + VIA_WORDS.get(str(e.detail.get("via", "")), ""),
-    "action_plan.export": lambda e, n: f"Downloaded the action plan ({e.detail.get('rows', 0)} actions)",
-    "minutes.view": lambda e, n: f"Read the minutes of {n.meeting(e.meeting_id or e.object_id)}",
-    "minutes.export": lambda e, n: f"Downloaded the minutes of {n.meeting(e.meeting_id or e.object_id)} as a PDF",
-    "notes.write": lambda e, n: f"Wrote the notes of {n.thing(e.object_id, 'agenda item')}",
-    "minute_taker.set": lambda e, n: (
-        f"Named {n.person(e.detail.get('minute_taker'))} minute-taker of {n.meeting(e.meeting_id)}"
-        if e.detail.get("minute_taker")
-        else f"Took the notes of {n.meeting(e.meeting_id)} back to the chair"
-    ),
-    "child_voice.write": lambda e, n: f"Recorded the child's voice for {n.meeting(e.meeting_id)}",
-    "mapping.add": lambda e, n: f"Added to the mapping board of {n.meeting(e.meeting_id)}",
-    "mapping.edit": lambda e, n: f"Changed an entry on the mapping board of {n.meeting(e.meeting_id)}",
-    "mapping.remove": lambda e, n: f"Removed an entry from the mapping board of {n.meeting(e.meeting_id)}",
-    "scale.open": lambda e, n: f"Asked a scaling question in {n.meeting(e.meeting_id)}",
-    "scale.score": lambda e, n: f"Gave a score in {n.meeting(e.meeting_id)}",
-    "scale.reveal": lambda e, n: f"Revealed the scores in {n.meeting(e.meeting_id)}",
-    "outcome.record": lambda e, n: (
-        f"Recorded the outcome of {n.meeting(e.meeting_id)}: "
-        + ("a child protection plan" if e.detail.get("plan") else "no plan")
-    ),
-    "scales.view": lambda e, n: "Read the case's scales",
-    "minutes.correct": lambda e, n: f"Sent a correction to the draft minutes of {n.meeting(e.meeting_id)}",
-    "minutes.edit": lambda e, n: f"Changed the draft minutes of {n.meeting(e.meeting_id)}",
-    "minutes.resolve_correction": lambda e, n: (
-        f"Marked a correction to the minutes of {n.meeting(e.meeting_id)}"
-        f" {'applied' if e.detail.get('state') == 'applied' else 'not applied'}"
-    ),
-    "minutes.approve": lambda e, n: (
-        f"Approved the minutes of {n.meeting(e.meeting_id)} and sent them to everyone invited"
-    ),
-    "letter.view": lambda e, n: f"Read the outcome letter of {n.meeting(e.meeting_id or e.object_id)}",
-    "letter.export": lambda e, n: f"Downloaded the outcome letter of {n.meeting(e.meeting_id or e.object_id)} as a PDF",
-    "audit.view": lambda e, n: "Read this audit trail",
-    "audit.export": lambda e, n: "Downloaded this audit trail",
-    "outbox.view": lambda e, n: "Read one of the case's e-mails in the outbox",
+NAMED: dict[str, Phrase] = {
+    "meeting": lambda e, n: n.meeting(e.meeting_id),  # the meeting it happened in
+    "this_meeting": lambda e, n: n.meeting(e.object_id),  # a meeting event's own meeting
+    "its_meeting": lambda e, n: n.meeting(e.meeting_id or e.object_id),  # of the minutes or letter
+    "person": lambda e, n: n.person(e.object_id),
+    "owner": lambda e, n: n.person(e.detail.get("owner")),
+    "minute_taker": lambda e, n: n.person(e.detail.get("minute_taker")),
+    "item": lambda e, n: n.thing(e.object_id, "agenda item"),
+    "action": lambda e, n: n.thing(e.object_id, "action"),
+    "via": lambda e, n: VIA_WORDS.get(str(e.detail.get("via", "")), ""),
+    "reference": lambda e, n: f" {e.detail.get('reference', '')}".rstrip(),
+    "role": lambda e, n: f"{e.detail.get('role', 'a member')}",
+    "scheduled_at": lambda e, n: _when(e.detail.get("scheduled_at")),
+    "due_date": lambda e, n: _when(e.detail["due_date"]),
+    "moved": lambda e, n: _listed([k for k in e.detail if k in ("scheduled_at", "duration_minutes", "location")]),
+    "changes": lambda e, n: _listed(e.detail.get("changes")),
+    "outcome": lambda e, n: OUTCOME_WORDS.get(str(e.detail.get("outcome")), "recorded"),
+    "rows": lambda e, n: f"{e.detail.get('rows', 0)}",
+    "resolution": lambda e, n: "applied" if e.detail.get("state") == "applied" else "not applied",
 }
+"""What a sentence may name, each found only when a sentence asks for it."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Named:
+    """The names of one event's sentence, for ``str.format_map``."""
+
+    event: Event
+    names: Names
+
+    def __getitem__(self, key: str) -> str:
+        return NAMED[key](self.event, self.names)
 
 
 def describe(event: Event, names: Names) -> str:
     """The event as a sentence; an event this table does not know yet still reads as words."""
-    phrase = PHRASES.get(event.verb)
-    if phrase is not None:
-        return phrase(event, names)
+    sentence = SENTENCES.get(event.verb)
+    if sentence is not None:
+        template = sentence if isinstance(sentence, str) else sentence.pick(event.detail)
+        return template.format_map(_Named(event, names))
     return event.verb.replace(".", " ").replace("_", " ").capitalize()
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +17,7 @@ from server.cases.models import Case, CaseMember, CaseRole
 from server.errors import Conflict, Forbidden, Invalid, NotFound, Problems
 from server.limits import too_long
 from server.live.events import Publisher
+from server.lookup import existing
 from server.people.models import User
 from server.platform.db import transaction
 
@@ -42,6 +44,29 @@ async def visible_case(session: AsyncSession, user: User, case_id: uuid.UUID, *,
     if not allowed:
         raise NotFound("No such case.")
     return VisibleCase(case, access)
+
+
+class OfCase(Protocol):
+    """A row that belongs to one case: a meeting, an action…"""
+
+    @property
+    def case_id(self) -> uuid.UUID: ...
+
+
+OfCaseT = TypeVar("OfCaseT", bound=OfCase)
+
+
+async def visible_row(
+    session: AsyncSession, user: User, model: type[OfCaseT], row_id: uuid.UUID, *, missing: str
+) -> tuple[OfCaseT, VisibleCase]:
+    """A meeting or an action with its case, if this user may see the case's content; the
+    refusal speaks of the row (``missing``) whether it or the case is out of sight."""
+    row = await existing(session, model, row_id, missing=missing)
+    try:
+        visible = await visible_case(session, user, row.case_id, content=True)
+    except NotFound:
+        raise NotFound(missing) from None
+    return row, visible
 
 
 async def managed_case(session: AsyncSession, user: User, case_id: uuid.UUID) -> VisibleCase:
@@ -127,6 +152,14 @@ async def create_case(
     return case
 
 
+async def chair_count(session: AsyncSession, case_id: uuid.UUID) -> int:
+    """How many chairs the case has: the last one cannot step down or be taken off."""
+    chairs = await session.scalar(
+        select(func.count()).where(CaseMember.case_id == case_id, CaseMember.role == CaseRole.CHAIR)
+    )
+    return int(chairs or 0)
+
+
 async def family_agency_id(session: AsyncSession, case_id: uuid.UUID) -> uuid.UUID | None:
     """The one agency a case's family members share (the first to join sets it), so the family
     has one voice in the queue and one position in a decision."""
@@ -149,32 +182,42 @@ async def check_one_family_voice(session: AsyncSession, case_id: uuid.UUID, pers
         )
 
 
+def case_role(role: str) -> CaseRole:
+    """The role named by ``role``; Invalid when it names none."""
+    try:
+        return CaseRole(role)
+    except ValueError:
+        raise Invalid("The role must be professional, family or chair.", field="role", code="unknown_role") from None
+
+
+def check_role_fits(role: CaseRole, sector: str) -> None:
+    """Family members hold the family role, and only they do."""
+    if not role_fits_sector(role, sector):
+        raise Invalid(
+            "Family members join with the family role, and only they do.", field="role", code="role_not_for_sector"
+        )
+
+
 async def add_member(
     session: AsyncSession, actor: Actor, by: User, case_id: uuid.UUID, user_id: uuid.UUID, role: str
 ) -> CaseMember:
-    try:
-        case_role = CaseRole(role)
-    except ValueError:
-        raise Invalid("The role must be professional, family or chair.", field="role", code="unknown_role") from None
+    new_role = case_role(role)
     async with transaction(session):
         await managed_case(session, by, case_id)
         user = await session.get(User, user_id)
         if user is None or not user.is_active:
             raise Invalid("Choose a person who has an account.", field="user_id", code="unknown_user")
-        if not role_fits_sector(case_role, user.agency.sector):
-            raise Invalid(
-                "Family members join with the family role, and only they do.", field="role", code="role_not_for_sector"
-            )
-        if case_role is CaseRole.FAMILY:
+        check_role_fits(new_role, user.agency.sector)
+        if new_role is CaseRole.FAMILY:
             await check_one_family_voice(session, case_id, user)
-        member = CaseMember(case_id=case_id, user_id=user_id, role=case_role, added_by_id=by.id)
+        member = CaseMember(case_id=case_id, user_id=user_id, role=new_role, added_by_id=by.id)
         session.add(member)
         already = Conflict(f"{user.name} is already on this case's team.", field="user_id", code="already_member")
         try:
             await session.flush()
         except IntegrityError:
             raise already from None
-        record(session, actor, "case.member.add", "user", user_id, case_id=case_id, role=case_role)
+        record(session, actor, "case.member.add", "user", user_id, case_id=case_id, role=new_role)
     await session.refresh(member, ["user"])
     return member
 
@@ -190,12 +233,8 @@ async def remove_member(
             raise NotFound("That person is not on this case's team.", code="not_on_team")
         if visible.case.lead_professional_id == user_id:
             raise Conflict("Name another lead professional before removing this one.", code="is_lead_professional")
-        if member.role == CaseRole.CHAIR:
-            chairs = await session.scalars(
-                select(CaseMember.user_id).where(CaseMember.case_id == case_id, CaseMember.role == CaseRole.CHAIR)
-            )
-            if len(chairs.all()) == 1 and not by.is_admin:
-                raise Conflict("A case needs a chair: add another before removing this one.", code="last_chair")
+        if member.role == CaseRole.CHAIR and not by.is_admin and await chair_count(session, case_id) == 1:
+            raise Conflict("A case needs a chair: add another before removing this one.", code="last_chair")
         await session.delete(member)
         record(session, actor, "case.member.remove", "user", user_id, case_id=case_id)
     await publisher.access_changed()

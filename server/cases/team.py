@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.service import Actor, record
-from server.cases.access import role_fits_sector
 from server.cases.models import Case, CaseMember, CaseRole
-from server.cases.service import managed_case
+from server.cases.service import case_role, chair_count, check_role_fits, managed_case
 from server.config import Settings
 from server.errors import Conflict, Invalid, NotFound, Problem, Problems
 from server.limits import NAME, too_long
@@ -134,10 +132,7 @@ async def change_role(
     role: str,
 ) -> CaseMember:
     """A professional becomes a chair or back; a family member stays family (one family voice)."""
-    try:
-        new_role = CaseRole(role)
-    except ValueError:
-        raise Invalid("The role must be professional, family or chair.", field="role", code="unknown_role") from None
+    new_role = case_role(role)
     async with transaction(session):
         await managed_case(session, by, case_id)
         member = await session.get(CaseMember, (case_id, user_id))
@@ -145,18 +140,11 @@ async def change_role(
             raise NotFound("That person is not on this case's team.", code="not_on_team")
         if member.role == CaseRole.FAMILY and new_role is not CaseRole.FAMILY:
             raise Invalid("A family member stays family.", field="role", code="family_stays_family")
-        if not role_fits_sector(new_role, member.user.agency.sector):
-            raise Invalid(
-                "Family members join with the family role, and only they do.", field="role", code="role_not_for_sector"
-            )
+        check_role_fits(new_role, member.user.agency.sector)
         if member.role == new_role:
             return member
-        if member.role == CaseRole.CHAIR and not by.is_admin:
-            chairs = await session.scalars(
-                select(CaseMember.user_id).where(CaseMember.case_id == case_id, CaseMember.role == CaseRole.CHAIR)
-            )
-            if len(chairs.all()) == 1:
-                raise Conflict("A case needs a chair: make someone else chair first.", code="last_chair")
+        if member.role == CaseRole.CHAIR and not by.is_admin and await chair_count(session, case_id) == 1:
+            raise Conflict("A case needs a chair: make someone else chair first.", code="last_chair")
         record(
             session, actor, "case.member.role", "user", user_id, case_id=case_id, role=new_role, previous=member.role
         )

@@ -14,13 +14,16 @@ import msgspec
 from server.cases.models import CaseRole
 from server.conference.models import Column, MappingEntry
 from server.conference.shapes import mapping_out
-from server.errors import Forbidden, Invalid, NotFound
+from server.errors import Forbidden, Invalid
 from server.meetings.changes import ChangeKind
 from server.meetings.commands import LIVE, Ctx, NoBody, Who, command
 from server.meetings.models import AgendaItem
+from server.meetings.targets import visible_target_row
 from server.platform.db import utcnow
+from server.written import chosen
 
 ENTRY_MAX = 2000
+COLUMN_WORDS = "column must be worry, working_well, next_steps, danger_statement, safety_goal or complicating."
 TEXT = Annotated[str, msgspec.Meta(max_length=ENTRY_MAX)]
 MESSAGES = {
     "column": "Choose a column of the board.",
@@ -57,13 +60,7 @@ async def _item_for(ctx: Ctx, item_id: uuid.UUID | None) -> AgendaItem | None:
 
 
 async def _entry(ctx: Ctx) -> MappingEntry:
-    entry = await ctx.session.get(MappingEntry, ctx.target_id)
-    if entry is None or entry.meeting_id != ctx.meeting.id:
-        raise NotFound("No such entry on this board.")
-    if ctx.role == CaseRole.FAMILY and entry.agenda_item_id is not None:
-        item = await ctx.session.get(AgendaItem, entry.agenda_item_id)
-        if item is not None and item.professionals_only:
-            raise NotFound("No such entry on this board.")
+    entry = await visible_target_row(ctx, MappingEntry, missing="No such entry on this board.")
     if entry.author_id != ctx.user.id and not ctx.is_chair:
         raise Forbidden("Only the entry's author or the chair can change it.", code="not_author")
     return entry
@@ -75,12 +72,7 @@ async def _entry(ctx: Ctx) -> MappingEntry:
 )  # fmt: skip
 async def add_entry(ctx: Ctx, body: NewEntry) -> MappingEntry:
     """Add an entry to the mapping board under the open agenda item (attendees, the family too)."""
-    if body.column not in Column.__members__.values():
-        raise Invalid(
-            "column must be worry, working_well, next_steps, danger_statement, safety_goal or complicating.",
-            field="column",
-            code="unknown_column",
-        )
+    chosen(body.column, Column, field="column", code="unknown_column", words=COLUMN_WORDS)
     text = _text(body.text)
     item = await _item_for(ctx, body.agenda_item_id)
     entry = MappingEntry(

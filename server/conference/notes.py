@@ -15,10 +15,11 @@ import msgspec
 from server.cases.models import CaseRole
 from server.cases.service import role_of
 from server.conference.shapes import NotesOut
-from server.errors import Forbidden, Invalid, NotFound
+from server.errors import Forbidden, Invalid
 from server.meetings.changes import ChangeKind
 from server.meetings.commands import BEFORE_END, LIVE, Ctx, Who, command
 from server.meetings.models import AgendaItem
+from server.meetings.targets import target_row
 
 NOTES_MAX = 20_000
 
@@ -46,9 +47,7 @@ async def write_notes(ctx: Ctx, body: Notes) -> NotesOut:
     wins; ``overwrote`` warns that another save came after the copy the text was typed on."""
     if not may_write_notes(ctx):
         raise Forbidden("Only the chair or the minute-taker can write the notes.", code="not_minute_taker")
-    item = await ctx.session.get(AgendaItem, ctx.target_id)
-    if item is None or item.meeting_id != ctx.meeting.id:
-        raise NotFound("No such agenda item in this meeting.")
+    item = await target_row(ctx, AgendaItem, missing="No such agenda item in this meeting.")
     overwrote = body.notes_version is not None and body.notes_version != item.notes_version
     item.notes = body.text
     item.notes_version += 1

@@ -9,15 +9,14 @@ from typing import Annotated
 import msgspec
 from sqlalchemy import select
 
-from server.cases.models import CaseRole
 from server.conference.models import Scale, ScaleScore
 from server.conference.rules import HIGHEST, LOWEST
 from server.conference.shapes import ScaleOut, scale_out
 from server.conference.state import ScaleView
-from server.errors import Conflict, Invalid, NotFound
+from server.errors import Conflict, Invalid
 from server.meetings.changes import ChangeKind
 from server.meetings.commands import LIVE, Ctx, NoBody, Who, command
-from server.meetings.models import AgendaItem
+from server.meetings.targets import visible_target_row
 from server.platform.db import utcnow
 
 QUESTION_MAX = 500
@@ -34,14 +33,7 @@ class MyScore(msgspec.Struct):
 
 
 async def _scale(ctx: Ctx) -> Scale:
-    scale = await ctx.session.get(Scale, ctx.target_id)
-    if scale is None or scale.meeting_id != ctx.meeting.id:
-        raise NotFound("No such scaling question in this meeting.")
-    if ctx.role == CaseRole.FAMILY and scale.agenda_item_id is not None:
-        item = await ctx.session.get(AgendaItem, scale.agenda_item_id)
-        if item is not None and item.professionals_only:
-            raise NotFound("No such scaling question in this meeting.")
-    return scale
+    return await visible_target_row(ctx, Scale, missing="No such scaling question in this meeting.")
 
 
 def _own(ctx: Ctx, scale: Scale) -> ScaleOut:

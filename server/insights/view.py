@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from markupsafe import Markup
 
@@ -38,6 +39,23 @@ def _of(part: int, whole: int) -> str:
 def _scaled(values: Sequence[int]) -> Callable[[int], float]:
     top = max(values, default=0)
     return lambda value: value / top if top else 0.0
+
+
+class Share(NamedTuple):
+    """One row of a measure that is a part of a whole: meetings attended of those invited…"""
+
+    name: str
+    whole: int
+    part: int
+    share: float | None
+    family: bool = False
+
+
+def _shares_section(id_: str, title: str, explanation: str, columns: Sequence[str], shares: Sequence[Share]) -> Section:
+    """A measure counted as a part of a whole for each agency: the bar is the part's share."""
+    bars = [Bar(s.name, s.share or 0.0, _of(s.part, s.whole), s.family) for s in shares]
+    rows = [[s.name, str(s.whole), str(s.part), percent(s.share)] for s in shares]
+    return _section(id_, title, explanation, bars, columns, rows)
 
 
 def _section(
@@ -89,44 +107,32 @@ def sections(insights: Insights) -> list[Section]:
     family = insights.family
     found: list[Section] = []
 
-    bars = [
-        Bar(a.agency.name, a.attendance_rate or 0.0, _of(a.meetings_attended, a.meetings_invited)) for a in agencies
-    ]
-    bars.append(
-        Bar(FAMILY_LABEL, family.attendance_rate or 0.0, _of(family.meetings_attended, family.meetings_invited), True)
-    )
-    rows = [
-        [a.agency.name, str(a.meetings_invited), str(a.meetings_attended), percent(a.attendance_rate)] for a in agencies
-    ]
-    rows.append(
-        [FAMILY_LABEL, str(family.meetings_invited), str(family.meetings_attended), percent(family.attendance_rate)]
+    attendance = [Share(a.agency.name, a.meetings_invited, a.meetings_attended, a.attendance_rate) for a in agencies]
+    attendance.append(
+        Share(FAMILY_LABEL, family.meetings_invited, family.meetings_attended, family.attendance_rate, True)
     )
     found.append(
-        _section(
+        _shares_section(
             "attendance",
             "Meetings attended, of those invited",
             "An agency is invited when someone from it is on the child's team; "
             "it attended when someone from it joined.",
-            bars,
             ("Agency", "Invited", "Attended", "Attended, of invited"),
-            rows,
+            attendance,
         )
     )
-
-    reporting = [a for a in agencies if a.reports_expected]
-    bars = [Bar(a.agency.name, a.reports_rate or 0.0, _of(a.reports_on_time, a.reports_expected)) for a in reporting]
-    rows = [
-        [a.agency.name, str(a.reports_expected), str(a.reports_on_time), percent(a.reports_rate)] for a in reporting
-    ]
     found.append(
-        _section(
+        _shares_section(
             "reports",
             "Reports in on time, of those expected",
             "A report is expected from each agency with a professional on the child's team, "
             "by its due date before the meeting.",
-            bars,
             ("Agency", "Expected", "On time", "On time, of expected"),
-            rows,
+            [
+                Share(a.agency.name, a.reports_expected, a.reports_on_time, a.reports_rate)
+                for a in agencies
+                if a.reports_expected
+            ],
         )
     )
 
@@ -164,19 +170,14 @@ def sections(insights: Insights) -> list[Section]:
     )
 
     acting = [a for a in agencies if a.actions_assigned or a.actions_declined]  # a chair alone has none
-    bars = [Bar(a.agency.name, a.on_time_rate or 0.0, _of(a.actions_done_on_time, a.actions_assigned)) for a in acting]
-    rows = [
-        [a.agency.name, str(a.actions_assigned), str(a.actions_done_on_time), percent(a.on_time_rate)] for a in acting
-    ]
     found.append(
-        _section(
+        _shares_section(
             "on-time",
             "Actions done on time, of those agreed",
             "Actions agreed in the period, under the agency that owns them now; "
             "on time is done on or before the due date.",
-            bars,
             ("Agency", "Agreed", "Done on time", "On time, of agreed"),
-            rows,
+            [Share(a.agency.name, a.actions_assigned, a.actions_done_on_time, a.on_time_rate) for a in acting],
         )
     )
 

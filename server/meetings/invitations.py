@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.audit.service import Actor, record
+from server.audit.service import Actor, record_meeting
 from server.cases.models import Case
 from server.cases.service import managed_case, role_of, team
 from server.config import Settings
@@ -200,9 +200,9 @@ async def _locked_scheduled_meeting(session: AsyncSession, user: User, meeting_i
 
 def _changes(
     meeting: Meeting, scheduled_at: datetime | None, duration_minutes: int | None, location: str | None
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Only what differs from the meeting as it stands, so an empty or repeated change sends nothing."""
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     if scheduled_at is not None and scheduled_at != meeting.scheduled_at:
         changes["scheduled_at"] = scheduled_at
     if duration_minutes is not None and duration_minutes != meeting.duration_minutes:
@@ -210,6 +210,24 @@ def _changes(
     if location is not None and (location.strip() or None) != meeting.location:
         changes["location"] = location.strip() or None
     return changes
+
+
+async def _reissue(
+    session: AsyncSession,
+    settings: Settings,
+    actor: Actor,
+    meeting: Meeting,
+    verb: str,
+    *,
+    method: Method = "REQUEST",
+    **detail: Any,
+) -> None:
+    """After a change to a scheduled meeting: the calendar entry's next sequence, the room's next
+    version, the audit row, and the updated invitation (or the cancellation) to everyone."""
+    meeting.calendar_sequence += 1
+    meeting.version += 1
+    record_meeting(session, actor, verb, meeting, sequence=meeting.calendar_sequence, **detail)
+    await invite(session, settings, meeting, method=method)
 
 
 async def reschedule(
@@ -232,20 +250,7 @@ async def reschedule(
         if changes:
             for name, value in changes.items():
                 setattr(meeting, name, value)
-            meeting.calendar_sequence += 1
-            meeting.version += 1
-            record(
-                session,
-                actor,
-                "meeting.reschedule",
-                "meeting",
-                meeting.id,
-                case_id=meeting.case_id,
-                meeting_id=meeting.id,
-                sequence=meeting.calendar_sequence,
-                **changes,
-            )
-            await invite(session, settings, meeting)
+            await _reissue(session, settings, actor, meeting, "meeting.reschedule", **changes)
     if changes:
         await publisher.meeting_changed(MeetingChanged(meeting.id, meeting.version, ChangeKind.RESCHEDULED))
     return meeting
@@ -264,19 +269,6 @@ async def cancel(
     async with transaction(session):
         meeting = await _locked_scheduled_meeting(session, user, meeting_id)
         meeting.status = MeetingStatus.CANCELLED
-        meeting.calendar_sequence += 1
-        meeting.version += 1
-        record(
-            session,
-            actor,
-            "meeting.cancel",
-            "meeting",
-            meeting.id,
-            case_id=meeting.case_id,
-            meeting_id=meeting.id,
-            sequence=meeting.calendar_sequence,
-            cancelled_at=utcnow(),
-        )
-        await invite(session, settings, meeting, method="CANCEL")
+        await _reissue(session, settings, actor, meeting, "meeting.cancel", method="CANCEL", cancelled_at=utcnow())
     await publisher.meeting_changed(MeetingChanged(meeting.id, meeting.version, ChangeKind.CANCELLED))
     return meeting

@@ -11,12 +11,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.actions.models import OPEN_STATUSES, Action
-from server.audit.service import Actor, record
+from server.audit.service import Actor, record_meeting
 from server.cases.models import CaseMember, CaseRole
-from server.cases.service import VisibleCase, managed_case, role_of, visible_case
+from server.cases.service import VisibleCase, managed_case, role_of, visible_row
 from server.conference.rules import CHILD_VOICE_KINDS, CHILD_VOICE_TITLE
 from server.config import Settings
-from server.errors import NotFound, Problem, Problems
+from server.errors import Problem, Problems
+from server.lookup import existing
 from server.meetings.invitations import invite
 from server.meetings.models import AgendaItem, Meeting, MeetingStatus
 from server.meetings.schedule_rules import meeting_problems, turn_limit_problem
@@ -106,14 +107,11 @@ async def schedule_meeting(
                     is_child_voice=True,
                 )
             )
-        record(
+        record_meeting(
             session,
             actor,
             "meeting.schedule",
-            "meeting",
-            meeting.id,
-            case_id=case_id,
-            meeting_id=meeting.id,
+            meeting,
             title=meeting.title,
             scheduled_at=meeting.scheduled_at,
             already_held=req.already_held,
@@ -153,13 +151,7 @@ class VisibleMeeting:
 
 async def visible_meeting(session: AsyncSession, user: User, meeting_id: uuid.UUID) -> VisibleMeeting:
     """The meeting if this user is on its case's team, else NotFound."""
-    meeting = await session.get(Meeting, meeting_id)
-    if meeting is None:
-        raise NotFound("No such meeting.")
-    try:
-        case = await visible_case(session, user, meeting.case_id, content=True)
-    except NotFound:
-        raise NotFound("No such meeting.") from None
+    meeting, case = await visible_row(session, user, Meeting, meeting_id, missing="No such meeting.")
     return VisibleMeeting(meeting, case, is_chair=meeting.chair_id == user.id)
 
 
@@ -178,7 +170,4 @@ async def agenda(
 
 async def reload(session: AsyncSession, meeting_id: uuid.UUID) -> Meeting:
     """The meeting with its chair loaded, after a change committed."""
-    meeting = await session.get(Meeting, meeting_id, populate_existing=True)
-    if meeting is None:
-        raise NotFound("No such meeting.")
-    return meeting
+    return await existing(session, Meeting, meeting_id, missing="No such meeting.", populate_existing=True)

@@ -23,20 +23,19 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.audit.service import Actor, record
+from server.audit.service import Actor, record_meeting
 from server.cases.milestones import case_milestones
 from server.cases.timescales import MILESTONE_WORDS
 from server.config import Settings
 from server.errors import NotFound
 from server.meetings.models import MEETING_KIND_LABELS, Meeting, MeetingStatus
-from server.meetings.service import visible_meeting
 from server.meetings.state import Room, load_room, view_for
 from server.minutes import snapshot as snap
 from server.minutes.letter_pdf import build_letter_pdf
 from server.minutes.letter_shapes import LetterDecision, LetterRecord, Milestone, NextMeeting
 from server.minutes.models import MinutesReview, OutcomeLetter
 from server.minutes.outcome import outcome_record
-from server.minutes.service import COPIES, invited, open_draft, pdf_filename, record_email
+from server.minutes.service import COPIES, invited, open_draft, pdf_filename, reader_copy, record_email
 from server.minutes.shapes import MinutesRecord, OutcomeRecord
 from server.notify.outbox import Email, enqueue
 from server.people.models import User
@@ -224,24 +223,13 @@ async def letter_for(
     """This person's copy of the letter (the family's for a family member); 404 if they are not
     on the team or the meeting has not ended. Every read is audited."""
     async with transaction(session):
-        visible = await visible_meeting(session, user, meeting_id)
-        audience = "family" if visible.case.access.is_family else "professionals"
+        visible, audience = await reader_copy(session, user, meeting_id)
         row = await session.scalar(
             select(OutcomeLetter).where(OutcomeLetter.meeting_id == meeting_id, OutcomeLetter.audience == audience)
         )
         if row is None:
             raise NotFound("The outcome letter is sent when the meeting ends.", code="letter_not_sent")
-        record(
-            session,
-            actor,
-            f"letter.{purpose}",
-            "meeting",
-            meeting_id,
-            case_id=visible.meeting.case_id,
-            meeting_id=meeting_id,
-            audience=audience,
-            via=via,
-        )
+        record_meeting(session, actor, f"letter.{purpose}", visible.meeting, audience=audience, via=via)
     return LetterCopy(row.snapshot, audience, row.created_at)
 
 

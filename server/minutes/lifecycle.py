@@ -16,11 +16,12 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.audit.service import Actor, record
+from server.audit.service import Actor, record_meeting
 from server.cases.models import CaseMember, CaseRole
 from server.config import Settings
-from server.errors import Conflict, Forbidden, Invalid, NotFound, Problem, Problems
+from server.errors import Conflict, Forbidden, Invalid, Problem, Problems
 from server.limits import NOTE, REASON, too_long
+from server.lookup import of_meeting
 from server.meetings.models import AgendaItem, Attendance, Meeting
 from server.meetings.service import VisibleMeeting, visible_meeting
 from server.minutes import rules
@@ -157,6 +158,16 @@ async def _as_chair(session: AsyncSession, user: User, meeting_id: uuid.UUID) ->
     return visible
 
 
+async def _chair_on_draft(
+    session: AsyncSession, user: User, meeting_id: uuid.UUID
+) -> tuple[VisibleMeeting, MinutesReview]:
+    """The meeting, for its chair, and its review, locked, while the minutes are still a draft."""
+    visible = await _as_chair(session, user, meeting_id)
+    review = await _locked_review(session, meeting_id)
+    _still_draft(review)
+    return visible, review
+
+
 async def correct(
     session: AsyncSession,
     actor: Actor,
@@ -194,14 +205,11 @@ async def correct(
         )
         session.add(correction)
         await session.flush()
-        record(
+        record_meeting(
             session,
             actor,
             "minutes.correct",
-            "meeting",
-            meeting_id,
-            case_id=visible.meeting.case_id,
-            meeting_id=meeting_id,
+            visible.meeting,
             correction_id=correction.id,
             agenda_item_id=agenda_item_id,
         )
@@ -227,23 +235,12 @@ async def edit_item(
     if message := too_long(text, NOTE * 4, "the minutes of one item"):
         raise Invalid(message, field="text", code="too_long")
     async with transaction(session):
-        visible = await _as_chair(session, user, meeting_id)
-        _still_draft(await _locked_review(session, meeting_id))
-        item = await session.get(AgendaItem, item_id)
-        if item is None or item.meeting_id != meeting_id:
-            raise NotFound("No such agenda item.")
+        visible, _ = await _chair_on_draft(session, user, meeting_id)
+        item = await of_meeting(session, AgendaItem, item_id, meeting_id, missing="No such agenda item.")
         if item.minutes == text.strip():
             return
         item.minutes = text.strip()
-        record(
-            session,
-            actor,
-            "minutes.edit",
-            "agenda_item",
-            item_id,
-            case_id=visible.meeting.case_id,
-            meeting_id=meeting_id,
-        )
+        record_meeting(session, actor, "minutes.edit", visible.meeting, about=("agenda_item", item_id))
 
 
 async def resolve(
@@ -267,24 +264,15 @@ async def resolve(
     if problems:
         raise Problems(problems)
     async with transaction(session):
-        visible = await _as_chair(session, user, meeting_id)
-        _still_draft(await _locked_review(session, meeting_id))
-        correction = await session.get(MinutesCorrection, correction_id)
-        if correction is None or correction.meeting_id != meeting_id:
-            raise NotFound("No such correction.")
+        visible, _ = await _chair_on_draft(session, user, meeting_id)
+        correction = await of_meeting(
+            session, MinutesCorrection, correction_id, meeting_id, missing="No such correction."
+        )
         correction.state = state
         correction.reply = reply.strip()
         correction.resolved_at = utcnow()
-        record(
-            session,
-            actor,
-            "minutes.resolve_correction",
-            "meeting",
-            meeting_id,
-            case_id=visible.meeting.case_id,
-            meeting_id=meeting_id,
-            correction_id=correction_id,
-            state=state,
+        record_meeting(
+            session, actor, "minutes.resolve_correction", visible.meeting, correction_id=correction_id, state=state
         )
 
 
@@ -292,9 +280,7 @@ async def approve(session: AsyncSession, settings: Settings, actor: Actor, user:
     """The chair approves the minutes: each audience's copy is frozen and e-mailed (page link and
     PDF) to everyone invited; minutes.approved goes to the webhooks; all in one transaction."""
     async with transaction(session):
-        visible = await _as_chair(session, user, meeting_id)
-        review = await _locked_review(session, meeting_id)
-        _still_draft(review)
+        visible, review = await _chair_on_draft(session, user, meeting_id)
         now = utcnow()
         review.status = MinutesStatus.APPROVED
         review.approved_at = now
@@ -302,14 +288,11 @@ async def approve(session: AsyncSession, settings: Settings, actor: Actor, user:
         await session.flush()
         await issue_minutes(session, settings, meeting_id)
         await webhooks.minutes_approved(session, visible.meeting, now, user.id)
-        record(
+        record_meeting(
             session,
             actor,
             "minutes.approve",
-            "meeting",
-            meeting_id,
-            case_id=visible.meeting.case_id,
-            meeting_id=meeting_id,
+            visible.meeting,
             on_time=today_local(now)
             <= rules.escalate_on(
                 today_local(review.drafted_at), settings.minutes_escalate_working_days, settings.chase

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.audit.service import Actor, record
+from server.audit.service import Actor, record_meeting
 from server.cases.models import CaseRole
 from server.config import REPO_ROOT, Settings
 from server.errors import NotFound
@@ -225,6 +225,13 @@ def _mail_templates() -> Environment:
 # --- reading -------------------------------------------------------------------------------------
 
 
+async def reader_copy(session: AsyncSession, user: User, meeting_id: uuid.UUID) -> tuple[VisibleMeeting, str]:
+    """The meeting if this person is on its team, and the copy they read of its minutes and
+    letter: the family's for a family member, the professionals' for everyone else."""
+    visible = await visible_meeting(session, user, meeting_id)
+    return visible, "family" if visible.case.access.is_family else "professionals"
+
+
 async def minutes_for(
     session: AsyncSession,
     actor: Actor,
@@ -239,8 +246,7 @@ async def minutes_for(
     meeting has ended: the draft as it stands, or the approved record; 404 otherwise. Every read
     is audited."""
     async with transaction(session):
-        visible = await visible_meeting(session, user, meeting_id)
-        audience = "family" if visible.case.access.is_family else "professionals"
+        visible, audience = await reader_copy(session, user, meeting_id)
         review = await session.get(MinutesReview, meeting_id, populate_existing=True)
         row = await session.scalar(
             select(IssuedMinutes).where(IssuedMinutes.meeting_id == meeting_id, IssuedMinutes.audience == audience)
@@ -256,16 +262,7 @@ async def minutes_for(
                 code="minutes_not_issued",
             )
         if audited:
-            record(
-                session,
-                actor,
-                f"minutes.{purpose}",
-                "meeting",
-                meeting_id,
-                case_id=visible.meeting.case_id,
-                meeting_id=meeting_id,
-                audience=audience,
-                via=via,
-                status=copy.status,
+            record_meeting(
+                session, actor, f"minutes.{purpose}", visible.meeting, audience=audience, via=via, status=copy.status
             )
     return copy

@@ -17,6 +17,7 @@ from typing import Any
 from server.actions.models import OUTCOME_AREA_LABELS, Action
 from server.conference.shapes import conference_fields
 from server.meetings.models import MEETING_KIND_LABELS, AgendaItem, Attendance, Decision, MeetingKind
+from server.meetings.outcome_words import OUTCOME_LABELS
 from server.meetings.state import Audience, RoomView
 from server.minutes.shapes import (
     ActionRecord,
@@ -41,7 +42,6 @@ from server.timeutil import zone
 
 SNAPSHOT_VERSION = 1
 
-OUTCOME_LABELS = {"agreed": "Agreed", "not_agreed": "Not agreed", "deferred": "Deferred"}
 POSITION_LABELS = {"agree": "Agrees", "disagree": "Disagrees", "abstain": "Abstains"}
 STATUS_LABELS = {
     "open": "Open",

@@ -17,6 +17,7 @@ from server.audit.service import Actor, record
 from server.config import Settings
 from server.errors import Conflict, Invalid, NotFound, Problem, Problems
 from server.limits import too_long
+from server.lookup import existing
 from server.people import ratelimit
 from server.people.models import Agency, ApiToken, Invitation, Sector, User, UserSession
 from server.people.passwords import hash_password, password_problem, verify_password
@@ -38,10 +39,7 @@ async def list_agencies(session: AsyncSession) -> Sequence[Agency]:
 
 
 async def get_agency(session: AsyncSession, agency_id: uuid.UUID) -> Agency:
-    agency = await session.get(Agency, agency_id)
-    if agency is None:
-        raise NotFound("No such agency.")
-    return agency
+    return await existing(session, Agency, agency_id, missing="No such agency.")
 
 
 async def create_agency(session: AsyncSession, actor: Actor, name: str, sector: str) -> Agency:
@@ -76,10 +74,7 @@ async def list_users(session: AsyncSession) -> Sequence[User]:
 
 
 async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User:
-    user = await session.get(User, user_id)
-    if user is None:
-        raise NotFound("No such user.")
-    return user
+    return await existing(session, User, user_id, missing="No such user.")
 
 
 @dataclass(frozen=True, slots=True)

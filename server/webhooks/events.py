@@ -110,6 +110,7 @@ PAYLOADS: dict[EventType, type[Payload]] = {
 }
 
 P = TypeVar("P", bound=msgspec.Struct)
+S = TypeVar("S", bound=msgspec.Struct)
 
 
 class Envelope(msgspec.Struct, Generic[P]):
@@ -128,40 +129,26 @@ def parse_events(values: list[str] | tuple[str, ...]) -> list[EventType]:
     return [event for event in EventType if event.value in values]
 
 
+def _copied(payload: type[S], row: object, **given: object) -> S:
+    """``payload`` with each field not ``given`` copied from the row's attribute of that name:
+    the payload's declaration alone decides what leaves (ids, kinds, dates, statuses)."""
+    copied = {name: getattr(row, name) for name in payload.__struct_fields__ if name not in given}
+    return payload(**copied, **given)
+
+
 def action_data(action: Action, case_reference: str) -> ActionData:
-    return ActionData(
-        action_id=action.id,
-        case_id=action.case_id,
-        case_reference=case_reference,
-        meeting_id=action.meeting_id,
-        decision_id=action.decision_id,
-        owner_id=action.owner_id,
-        agency_id=action.agency_id,
-        outcome_area=action.outcome_area,
-        due_date=action.due_date,
-        status=action.status,
-        acceptance=action.acceptance,
-        professionals_only=action.professionals_only,
-        created_at=action.created_at,
-        updated_at=action.updated_at,
-        closed_at=action.closed_at,
-    )
+    return _copied(ActionData, action, action_id=action.id, case_reference=case_reference)
 
 
 def action_updated(action: Action, case_reference: str, changes: list[str]) -> ActionUpdated:
-    fields = msgspec.structs.asdict(action_data(action, case_reference))
-    return ActionUpdated(**fields, changes=list(dict.fromkeys(changes)))
+    return _copied(
+        ActionUpdated,
+        action,
+        action_id=action.id,
+        case_reference=case_reference,
+        changes=list(dict.fromkeys(changes)),
+    )
 
 
 def meeting_ended(meeting: Meeting, case_reference: str, action_ids: list[UUID]) -> MeetingEnded:
-    return MeetingEnded(
-        meeting_id=meeting.id,
-        case_id=meeting.case_id,
-        case_reference=case_reference,
-        kind=meeting.kind,
-        status=meeting.status,
-        scheduled_at=meeting.scheduled_at,
-        started_at=meeting.started_at,
-        ended_at=meeting.ended_at,
-        action_ids=action_ids,
-    )
+    return _copied(MeetingEnded, meeting, meeting_id=meeting.id, case_reference=case_reference, action_ids=action_ids)

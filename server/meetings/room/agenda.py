@@ -13,9 +13,11 @@ from server.meetings.changes import ChangeKind
 from server.meetings.commands import BEFORE_END, LIVE, Ctx, NoBody, Who, command
 from server.meetings.models import AgendaItem
 from server.meetings.shapes import AgendaItemOut, agenda_item_out
+from server.meetings.targets import target_row
 from server.platform.db import utcnow
 
 TITLE_MAX = 300
+NO_ITEM = "No such agenda item in this meeting."
 
 
 class NewItem(msgspec.Struct):
@@ -33,10 +35,7 @@ class Visibility(msgspec.Struct):
 
 
 async def _item(ctx: Ctx) -> AgendaItem:
-    item = await ctx.session.get(AgendaItem, ctx.target_id)
-    if item is None or item.meeting_id != ctx.meeting.id:
-        raise NotFound("No such agenda item in this meeting.")
-    return item
+    return await target_row(ctx, AgendaItem, missing=NO_ITEM)
 
 
 def _added(item: AgendaItem) -> AgendaItemOut:
@@ -99,7 +98,7 @@ async def move_item(ctx: Ctx, body: MoveItem) -> None:
     )
     item = next((i for i in items if i.id == ctx.target), None)
     if item is None:
-        raise NotFound("No such agenda item in this meeting.")
+        raise NotFound(NO_ITEM)
     items.remove(item)
     items.insert(min(body.position, len(items)), item)
     for index, each in enumerate(items):

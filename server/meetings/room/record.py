@@ -27,9 +27,14 @@ from server.people.models import User
 from server.timeutil import today_local
 from server.web.form_bodies import body_from_form
 from server.webhooks import service as webhooks
+from server.written import chosen, written
 
 DECISION_MAX = 5000
 ACTION_MAX = 2000
+DECISION_WORDS = "Write the decision, in up to 5,000 characters."
+OUTCOME_WORDS = "outcome must be agreed, not_agreed or deferred."
+TITLE_WORDS = "Say what is to be done, in up to 2,000 characters."
+AREA_WORDS = "Choose an outcome area from the list."
 REASON_MAX = limits.REASON
 
 
@@ -146,11 +151,8 @@ def _action_out(action: Action) -> ActionOut:
 )  # fmt: skip
 async def record_decision(ctx: Ctx, body: NewDecision) -> Decision:
     """Record a decision on an agenda item, with each agency's position (the chair)."""
-    text = body.text.strip()
-    if not text or len(text) > DECISION_MAX:
-        raise Invalid("Write the decision, in up to 5,000 characters.", field="text", code="text_missing")
-    if body.outcome not in Outcome.__members__.values():
-        raise Invalid("outcome must be agreed, not_agreed or deferred.", field="outcome", code="unknown_outcome")
+    text = written(body.text, most=DECISION_MAX, field="text", code="text_missing", words=DECISION_WORDS)
+    chosen(body.outcome, Outcome, field="outcome", code="unknown_outcome", words=OUTCOME_WORDS)
     agencies = _check_positions(body.positions)
     item = await ctx.session.get(AgendaItem, body.agenda_item_id)
     if item is None or item.meeting_id != ctx.meeting.id:
@@ -179,11 +181,8 @@ async def record_decision(ctx: Ctx, body: NewDecision) -> Decision:
 )  # fmt: skip
 async def assign_action(ctx: Ctx, body: NewAction) -> Action:
     """Assign an action with an owner, an agency and a due date (the chair)."""
-    title = body.title.strip()
-    if not title or len(title) > ACTION_MAX:
-        raise Invalid("Say what is to be done, in up to 2,000 characters.", field="title", code="title_missing")
-    if body.outcome_area not in OutcomeArea.__members__.values():
-        raise Invalid("Choose an outcome area from the list.", field="outcome_area", code="unknown_outcome_area")
+    title = written(body.title, most=ACTION_MAX, field="title", code="title_missing", words=TITLE_WORDS)
+    chosen(body.outcome_area, OutcomeArea, field="outcome_area", code="unknown_outcome_area", words=AREA_WORDS)
     if body.due_date < today_local():
         raise Invalid("The due date cannot be in the past.", field="due_date", code="due_date_in_past")
     owner_role = await role_of(ctx.session, ctx.meeting.case_id, body.owner_id)

@@ -17,51 +17,34 @@ class EmbeddedError(RuntimeError):
     """An embedded server could not be prepared, started or stopped (message is one line)."""
 
 
+class _Inside:
+    """A path of the layout: ``name`` inside its root, or inside another of its paths."""
+
+    def __init__(self, name: str, folder: str | None = None) -> None:
+        self.name = name
+        self.folder = folder
+
+    def __get__(self, layout: Layout, owner: type[Layout] | None = None) -> Path:
+        folder: Path = layout.root if self.folder is None else getattr(layout, self.folder)
+        return folder / self.name
+
+
 @dataclass(frozen=True)
 class Layout:
     """The paths under one data folder, so that every function agrees on them."""
 
     root: Path
 
-    @property
-    def lock(self) -> Path:
-        return self.root / ".lock"
-
-    @property
-    def ports(self) -> Path:
-        return self.root / "ports.json"
-
-    @property
-    def pgdata(self) -> Path:
-        return self.root / "postgres"
-
-    @property
-    def pgdata_tmp(self) -> Path:
-        return self.root / "postgres.initdb"
-
-    @property
-    def pg_log(self) -> Path:
-        return self.root / "postgres.log"
-
-    @property
-    def initdb_log(self) -> Path:
-        return self.root / "initdb.log"
-
-    @property
-    def valkey_dir(self) -> Path:
-        return self.root / "valkey"
-
-    @property
-    def valkey_conf(self) -> Path:
-        return self.valkey_dir / "valkey.conf"
-
-    @property
-    def valkey_pidfile(self) -> Path:
-        return self.valkey_dir / "valkey.pid"
-
-    @property
-    def valkey_log(self) -> Path:
-        return self.valkey_dir / "valkey.log"
+    lock = _Inside(".lock")
+    ports = _Inside("ports.json")
+    pgdata = _Inside("postgres")
+    pgdata_tmp = _Inside("postgres.initdb")
+    pg_log = _Inside("postgres.log")
+    initdb_log = _Inside("initdb.log")
+    valkey_dir = _Inside("valkey")
+    valkey_conf = _Inside("valkey.conf", "valkey_dir")
+    valkey_pidfile = _Inside("valkey.pid", "valkey_dir")
+    valkey_log = _Inside("valkey.log", "valkey_dir")
 
 
 def package_dir(name: str) -> Path | None:
