@@ -314,17 +314,26 @@ class Load:
     async def run_changes(self, changes: int, rate: float) -> tuple[list[Change], float]:
         """Open loop: change k is sent at start + k / rate, to the meetings in turn (shuffled),
         so a meeting has at most one change in flight while latencies stay below
-        meetings / rate seconds (beyond that, a message counts for every change sent before it)."""
+        meetings / rate seconds (beyond that, a message counts for every change sent before it).
+        A rate of 0 is one meeting at a time: each change is sent SEQUENTIAL_GAP after the one
+        before has reached all its participants, so only one is ever in flight."""
         order = list(range(len(self.meetings)))
         random.Random(11).shuffle(order)
         results: list[Change] = []
         start = time.perf_counter() + 0.2
+        if rate <= 0:
+            for k in range(changes):
+                await self.one_change(order[k % len(order)], time.perf_counter() + SEQUENTIAL_GAP, results)
+            return results, time.perf_counter() - start
         tasks = [
             asyncio.create_task(self.one_change(order[k % len(order)], start + k / rate, results))
             for k in range(changes)
         ]
         await asyncio.gather(*tasks)
         return results, time.perf_counter() - start
+
+
+SEQUENTIAL_GAP = 0.05  # between one change reaching everyone and the next, one at a time
 
 
 # --- measurement helpers ---------------------------------------------------------------------
@@ -474,7 +483,8 @@ async def measure(load: Load, args: argparse.Namespace, rate: float, count: int,
     spy = subprocess_profile(args, count / rate) if profile else None
     before_cpu = cpu_snapshot(args)
     messages_before = load.counters.messages
-    log(f"run: {count} changes at {rate:g}/s" + (" (profiled)" if spy else ""))
+    pace = "one meeting at a time" if rate <= 0 else f"at {rate:g}/s"
+    log(f"run: {count} changes {pace}" + (" (profiled)" if spy else ""))
     changes, wall = await load.run_changes(count, rate)
     after_cpu = cpu_snapshot(args)
     if spy is not None:

@@ -3,7 +3,13 @@
 Fan-out only ever queues: a participant whose laptop went to sleep, or whose network stalled,
 fills their own queue and nobody else waits for them. Past :data:`MAX_QUEUED_BYTES` the socket
 is closed with 1013 (try again later): the browser reconnects by itself and gets the whole room,
-and the server's memory stays flat however long the stall lasts."""
+and the server's memory stays flat however long the stall lasts.
+
+Thousands of these sit idle most of the time, so each is kept small: a plain list for the queue
+(rarely more than one message long) and a future made only while the writer waits, instead of a
+deque and an event that allocate their blocks up front, and the writer holds no message once it
+is sent (the same bytes go to every socket of an audience; one kept per socket is a room's
+worth of HTML for every meeting)."""
 
 from __future__ import annotations
 
@@ -11,7 +17,6 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -27,7 +32,7 @@ Send = Callable[[str], Awaitable[None]]
 Close = Callable[[int, str], Awaitable[None]]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Client:
     """One open socket. ``offer`` never waits; the writer task sends in order."""
 
@@ -40,9 +45,9 @@ class Client:
     send: Send
     close: Close
     on_gone: Callable[[Client], Awaitable[None]] | None = None
-    _queue: deque[str] = field(default_factory=deque)
+    _queue: list[str] = field(default_factory=list)
     _queued: int = 0
-    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _waiting: asyncio.Future[None] | None = None
     _writer: asyncio.Task[None] | None = None
     closed: bool = False
 
@@ -59,21 +64,29 @@ class Client:
             return
         self._queue.append(payload)
         self._queued += len(payload)
-        self._wake.set()
+        if self._waiting is not None and not self._waiting.done():
+            self._waiting.set_result(None)
 
     async def _write(self) -> None:
         while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._queue:
-                payload = self._queue.popleft()
-                self._queued -= len(payload)
-                try:
-                    async with asyncio.timeout(SEND_TIMEOUT):
-                        await self.send(payload)
-                except Exception:  # a dead or stuck socket: drop it, the browser reconnects
-                    self._drop(1011, "Could not deliver an update.")
-                    return
+            while not self._queue:
+                self._waiting = asyncio.get_running_loop().create_future()
+                await self._waiting
+                self._waiting = None
+            if not await self._send_first():
+                self._drop(1011, "Could not deliver an update.")
+                return
+
+    async def _send_first(self) -> bool:
+        """Send the oldest message; False for a dead or stuck socket (the browser reconnects)."""
+        payload = self._queue.pop(0)
+        self._queued -= len(payload)
+        try:
+            async with asyncio.timeout(SEND_TIMEOUT):
+                await self.send(payload)
+        except Exception:
+            return False
+        return True
 
     def _drop(self, code: int, reason: str) -> None:
         """Close without waiting (this may run inside the writer itself)."""

@@ -92,7 +92,10 @@ def lean_deflate() -> ServerPerMessageDeflateFactory:
 
 
 class LeanDeflateProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's websockets (sans-I/O) protocol, negotiating the lean permessage-deflate."""
+    """uvicorn's websockets (sans-I/O) protocol, negotiating the lean permessage-deflate, and
+    letting go of the opening handshake once it is answered: uvicorn keeps the request and the
+    101 response, headers and all (~3 KiB), for the socket's whole life, and never reads them
+    again after the accept."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -102,3 +105,8 @@ class LeanDeflateProtocol(WebSocketsSansIOProtocol):
                 max_size=self.config.ws_max_size,
                 logger=logging.getLogger("uvicorn.error"),
             )
+
+    async def send(self, message: Any) -> None:
+        await super().send(message)
+        if self.handshake_complete and getattr(self, "request", None) is not None:
+            self.request = self.response = None  # type: ignore[assignment]

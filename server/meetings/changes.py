@@ -60,7 +60,7 @@ WRITES: dict[ChangeKind, frozenset[Part]] = {
     ChangeKind.ITEM_OPENED: frozenset({Part.AGENDA}),
     ChangeKind.AGENDA: frozenset({Part.AGENDA}),
     ChangeKind.VISIBILITY: frozenset({Part.AGENDA, Part.ACTIONS}),
-    ChangeKind.QUEUE: frozenset({Part.QUEUE, Part.ATTENDANCE}),  # the chair may raise a hand for someone
+    ChangeKind.QUEUE: frozenset({Part.QUEUE}),  # a hand raised for someone who was not there: also ATTENDANCE
     ChangeKind.FLOOR: frozenset({Part.QUEUE}),
     ChangeKind.DECISION: frozenset({Part.DECISIONS}),
     ChangeKind.ACTION: frozenset({Part.ACTIONS}),

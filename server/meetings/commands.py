@@ -68,6 +68,7 @@ class Ctx:
     actor: Actor
     settings: Settings
     target: uuid.UUID | None = None
+    present: bool = False  # the caller was in the room when the operation began
     subject: tuple[str, uuid.UUID | None] | None = None
     detail: dict[str, Any] = field(default_factory=dict)
     verb: str | None = None
@@ -222,8 +223,8 @@ class RoomCaller:
             body = command.body()
         expected_version = getattr(body, "version", None) if command.versioned else None
         async with transaction(self.session):
-            meeting, role = await _lock(self.session, meeting_id, self.user.id)
-            ctx = Ctx(self.session, meeting, self.user, role, self.actor, self.settings, target)
+            meeting, role, present = await _lock(self.session, meeting_id, self.user.id)
+            ctx = Ctx(self.session, meeting, self.user, role, self.actor, self.settings, target, present=present)
             await _admit(ctx, command, expected_version)
             result = await command.effect(ctx, body)
             meeting.version += 1
@@ -246,12 +247,14 @@ class RoomCaller:
         return result
 
 
-async def _lock(session: AsyncSession, meeting_id: uuid.UUID, user_id: uuid.UUID) -> tuple[Meeting, str]:
-    """The meeting row, locked until the commit, and the caller's role on its case (one query)."""
+async def _lock(session: AsyncSession, meeting_id: uuid.UUID, user_id: uuid.UUID) -> tuple[Meeting, str, bool]:
+    """The meeting row, locked until the commit, the caller's role on its case and whether they
+    are in the room (one query)."""
     found = (
         await session.execute(
-            select(Meeting, CaseMember.role)
+            select(Meeting, CaseMember.role, Attendance.user_id, Attendance.left_at)
             .join(CaseMember, (CaseMember.case_id == Meeting.case_id) & (CaseMember.user_id == user_id))
+            .outerjoin(Attendance, (Attendance.meeting_id == Meeting.id) & (Attendance.user_id == user_id))
             .where(Meeting.id == meeting_id)
             .with_for_update(of=Meeting)
             .execution_options(populate_existing=True)
@@ -259,7 +262,8 @@ async def _lock(session: AsyncSession, meeting_id: uuid.UUID, user_id: uuid.UUID
     ).first()
     if found is None:
         raise NotFound("No such meeting.")
-    return found[0], found[1]
+    meeting, role, attended, left_at = found
+    return meeting, role, attended is not None and left_at is None
 
 
 async def _admit(ctx: Ctx, command: Command[Any, Any], expected_version: int | None) -> None:
@@ -270,7 +274,7 @@ async def _admit(ctx: Ctx, command: Command[Any, Any], expected_version: int | N
         raise Conflict(message, code="not_live" if command.states == LIVE else code)
     if expected_version is not None and expected_version != ctx.meeting.version:
         raise Conflict("The room changed a moment ago; look again and retry.", code="stale_version")
-    if command.who is Who.ATTENDEE and not await is_present(ctx, ctx.user.id):
+    if command.who is Who.ATTENDEE and not ctx.present:
         raise Conflict(command.refusal or "Join the meeting first.", code="not_joined")
     if command.who is Who.SPEAKER and not ctx.is_chair:
         turn = await current_turn(ctx)
@@ -278,11 +282,6 @@ async def _admit(ctx: Ctx, command: Command[Any, Any], expected_version: int | N
             raise Conflict("Nobody has the floor.", code="nobody_speaking")
         if turn.user_id != ctx.user.id:
             raise Forbidden(command.refusal or "Only the chair or the speaker can do that.", code="not_speaker")
-
-
-async def is_present(ctx: Ctx, user_id: uuid.UUID) -> bool:
-    row = await ctx.session.get(Attendance, (ctx.meeting.id, user_id))
-    return row is not None and row.left_at is None
 
 
 async def current_turn(ctx: Ctx) -> Turn | None:

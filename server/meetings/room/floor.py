@@ -8,15 +8,13 @@ from typing import Annotated
 import msgspec
 from sqlalchemy import select
 
-from server.cases.service import role_of
 from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.meetings import queue
 from server.meetings.changes import ChangeKind
 from server.meetings.commands import LIVE, Ctx, NoBody, Who, command, current_turn
 from server.meetings.models import Attendance, Hand, Turn
-from server.meetings.room.rows import end_turn, join_person, lower_hands
+from server.meetings.room.rows import end_turn, join_person, lower_hands, teammate
 from server.meetings.state import counts_as_voice, order_hands, queue_rows, rule_hand, rule_turn
-from server.people.models import User
 from server.platform.db import utcnow
 from server.shapes import Timestamp, iso
 
@@ -88,12 +86,11 @@ async def raise_hand(ctx: Ctx, body: NewHand) -> Hand:
     if body.user_id is not None and body.user_id != ctx.user.id:
         if not ctx.is_chair:
             raise Forbidden("Only the chair can raise a hand for someone else.", code="not_chair")
-        if await role_of(ctx.session, ctx.meeting.case_id, body.user_id) is None:
+        found = await teammate(ctx, body.user_id)
+        if found is None:
             raise Invalid("That person is not on the case's team.", field="user_id", code="not_on_team")
-        found = await ctx.session.get(User, body.user_id)
-        assert found is not None
-        person = found
-        if await join_person(ctx, person):
+        person, attendance = found
+        if await join_person(ctx, person, attendance):
             ctx.changed_too(ChangeKind.ATTENDANCE)
     reply_to = None
     if kind is queue.HandKind.REPLY:

@@ -5,23 +5,40 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from server.cases.models import CaseMember
 from server.meetings.commands import Ctx, current_turn
 from server.meetings.models import Attendance, Hand, Turn
 from server.people.models import User
 from server.platform.db import utcnow
 
 
-async def join_person(ctx: Ctx, person: User) -> bool:
-    """Mark ``person`` present (again, if they had left); True if they were not."""
-    row = await ctx.session.get(Attendance, (ctx.meeting.id, person.id))
+async def join_person(ctx: Ctx, person: User, row: Attendance | None = None) -> bool:
+    """Mark ``person`` present (again, if they had left); True if they were not. ``row`` is
+    their attendance when the caller has read it already."""
+    if row is None:
+        row = await ctx.session.get(Attendance, (ctx.meeting.id, person.id))
     if row is None:
         ctx.session.add(Attendance(meeting_id=ctx.meeting.id, user_id=person.id, agency_id=person.agency_id))
         return True
     arrived = row.left_at is not None
     row.left_at = None
     return arrived
+
+
+async def teammate(ctx: Ctx, user_id: uuid.UUID) -> tuple[User, Attendance | None] | None:
+    """Someone on the meeting's case team, with their attendance if they ever joined; None for
+    anyone else (one query)."""
+    found = (
+        await ctx.session.execute(
+            select(User, Attendance)
+            .join(CaseMember, (CaseMember.user_id == User.id) & (CaseMember.case_id == ctx.meeting.case_id))
+            .outerjoin(Attendance, (Attendance.user_id == User.id) & (Attendance.meeting_id == ctx.meeting.id))
+            .where(User.id == user_id)
+        )
+    ).first()
+    return None if found is None else (found[0], found[1])
 
 
 async def lower_hands(ctx: Ctx, user_id: uuid.UUID, kind: str | None) -> int:
