@@ -174,7 +174,7 @@ class AdminPages(Controller):
     async def change_person(self, request: HttpRequest, user_id: UUID, caller: Caller) -> Response[Any]:
         require_admin(caller.user)
 
-        async def change(data: Fields) -> Response[Any]:
+        async def save(data: Fields) -> Response[Any]:
             agency_id = parse_uuid(data.get("agency_id"), "agency_id", "Choose an agency from the list.")
             change = admin.PersonChange(
                 name=data.get("name", ""),
@@ -187,7 +187,7 @@ class AdminPages(Controller):
             await caller.publisher.access_changed()  # a new agency or rights take effect on open pages at once
             return redirect(request, f"/admin/people/{user_id}", flash=f"{person.name}'s details are saved.")
 
-        return await submit_form(request, change, partial(self._person, request, caller.db, user_id))
+        return await submit_form(request, save, partial(self._person, request, caller.db, user_id))
 
     @post("/people/{user_id:uuid}/deactivate")
     async def deactivate(self, request: HttpRequest, user_id: UUID, caller: Caller) -> Response[Any]:
