@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from functools import partial
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -19,14 +20,14 @@ from server.actions.models import OUTCOME_AREA_LABELS, Action, ActionStatus
 from server.actions.plan import PlanFilter, action_plan, plan_csv
 from server.audit.service import Actor, record
 from server.cases import service as cases
-from server.config import Settings
 from server.errors import DomainError, Invalid
-from server.live.events import Publisher
 from server.notify import notifications
 from server.people.models import User
 from server.platform.db import transaction
 from server.timeutil import today_local
-from server.web.forms import form_data, form_errors, parse_uuid
+from server.web.caller import Caller
+from server.web.form_posts import Fields, submit_form
+from server.web.forms import form_errors, form_page, parse_uuid
 from server.web.render import page, redirect
 from server.web.types import HttpRequest
 
@@ -76,8 +77,10 @@ def change_from_form(data: dict[str, str]) -> service.ActionChange:
     raise Invalid("Choose what to change.")
 
 
-def action_form_errors(what: str, error: DomainError) -> dict[str, str]:
-    """The service names "reason" (and "status" for a refused status): name this form's field."""
+def action_form_errors(error: DomainError, data: Fields) -> dict[str, str]:
+    """The service names "reason" (and "status" for a refused status): name the field of the
+    change this form's button asked for."""
+    what = data.get("change", "")
     fields = {"reason": reason_field(what), "status": reason_field(what), "acceptance": "decline_reason"}
     return {fields.get(name, name): message for name, message in form_errors(error).items()}
 
@@ -114,21 +117,14 @@ class ActionPages(Controller):
     include_in_schema = False
 
     async def _action_page(
-        self,
-        request: HttpRequest,
-        db: AsyncSession,
-        user: User,
-        actor: Actor,
-        action_id: UUID,
-        status_code: int = 200,
-        errors: dict[str, str] | None = None,
-        values: dict[str, str] | None = None,
+        self, request: HttpRequest, caller: Caller, action_id: UUID, status_code: int = 200, **context: Any
     ) -> Template:
-        action, visible = await service.visible_action(db, user, action_id)
-        roles = await service.action_roles(db, action, user)
+        db = caller.db
+        action, visible = await service.visible_action(db, caller.user, action_id)
+        roles = await service.action_roles(db, action, caller.user)
         async with transaction(db):
-            record(db, actor, "action.view", "action", action_id, case_id=action.case_id, via="page")
-        return page(
+            record(db, caller.actor, "action.view", "action", action_id, case_id=action.case_id, via="page")
+        return form_page(
             request,
             "actions/action.html",
             status_code=status_code,
@@ -138,36 +134,31 @@ class ActionPages(Controller):
             roles=roles,
             team=await cases.team(db, action.case_id),
             today=today_local(),
-            errors=errors or {},
-            values=values or {},
+            **context,
         )
 
     @get("/actions/{action_id:uuid}")
-    async def action(
-        self, request: HttpRequest, action_id: UUID, db: AsyncSession, user: User, actor: Actor
-    ) -> Template:
-        return await self._action_page(request, db, user, actor, action_id)
+    async def action(self, request: HttpRequest, action_id: UUID, caller: Caller) -> Template:
+        return await self._action_page(request, caller, action_id)
 
     @post("/actions/{action_id:uuid}")
-    async def change(
-        self,
-        request: HttpRequest,
-        action_id: UUID,
-        db: AsyncSession,
-        user: User,
-        actor: Actor,
-        publisher: Publisher,
-        settings: Settings,
-    ) -> Response[Any]:
-        data = await form_data(request)
-        try:
+    async def change(self, request: HttpRequest, action_id: UUID, caller: Caller) -> Response[Any]:
+        async def save(data: Fields) -> Response[Any]:
             change = change_from_form(data)
-            await service.change_action(db, publisher, settings, actor, user, action_id, change, today=today_local())
-        except DomainError as error:
-            what = data.get("change", "")
-            errors = action_form_errors(what, error)
-            return await self._action_page(request, db, user, actor, action_id, 422, errors, data)
-        return redirect(request, f"/actions/{action_id}", flash="Saved. Everyone on the team can see the change.")
+            await service.change_action(
+                caller.db,
+                caller.publisher,
+                caller.settings,
+                caller.actor,
+                caller.user,
+                action_id,
+                change,
+                today=today_local(),
+            )
+            return redirect(request, f"/actions/{action_id}", flash="Saved. Everyone on the team can see the change.")
+
+        again = partial(self._action_page, request, caller, action_id)
+        return await submit_form(request, save, again, errors=action_form_errors)
 
     async def _plan(
         self, db: AsyncSession, user: User, case_id: UUID, chosen: PlanFilter

@@ -7,16 +7,13 @@ from typing import Annotated, Any
 from litestar import Controller, Response, get
 from litestar.params import QueryParameter
 from litestar.response import Template
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.audit.service import Actor
-from server.config import Settings
 from server.exports import csv_text
 from server.insights import service
 from server.insights.rules import CSV_HEADER, Period, csv_rows, default_period, parse_day, period_problems
 from server.insights.view import headlines, period_words, sections
-from server.people.models import User
 from server.timeutil import today_local
+from server.web.caller import Caller
 from server.web.render import page
 from server.web.types import HttpRequest
 
@@ -46,22 +43,15 @@ class InsightsPages(Controller):
 
     @get("/")
     async def index(
-        self,
-        request: HttpRequest,
-        db: AsyncSession,
-        settings: Settings,
-        user: User,
-        actor: Actor,
-        first: FromText = None,
-        last: ToText = None,
+        self, request: HttpRequest, caller: Caller, first: FromText = None, last: ToText = None
     ) -> Template:
-        service.require_reader(user)
+        service.require_reader(caller.user)
         period, errors = _period(first, last)
         values = {"from": first or "", "to": last or ""}
         context: dict[str, Any] = {"errors": errors, "values": values, "insights": None}
         if period is None:
             return page(request, "insights/index.html", status_code=400, **context)
-        insights = await service.partnership(db, settings, actor, user, period, via="page")
+        insights = await service.partnership(caller.db, caller.settings, caller.actor, caller.user, period, via="page")
         values = {"from": period.first.isoformat(), "to": period.last.isoformat()}
         return page(
             request,
@@ -76,20 +66,14 @@ class InsightsPages(Controller):
         )
 
     @get("/export.csv")
-    async def export(
-        self,
-        db: AsyncSession,
-        settings: Settings,
-        user: User,
-        actor: Actor,
-        first: FromText = None,
-        last: ToText = None,
-    ) -> Response[str]:
-        service.require_reader(user)
+    async def export(self, caller: Caller, first: FromText = None, last: ToText = None) -> Response[str]:
+        service.require_reader(caller.user)
         period, errors = _period(first, last)
         if period is None:
             return Response(" ".join(errors.values()), status_code=400, media_type="text/plain; charset=utf-8")
-        insights = await service.partnership(db, settings, actor, user, period, via="csv", export=True)
+        insights = await service.partnership(
+            caller.db, caller.settings, caller.actor, caller.user, period, via="csv", export=True
+        )
         name = f"partnership-insights-{period.first.isoformat()}-to-{period.last.isoformat()}.csv"
         return Response(
             csv_text(CSV_HEADER, csv_rows(insights)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -11,16 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.service import Actor, record
 from server.cases import service as cases
-from server.errors import DomainError
 from server.meetings import room as ops
 from server.meetings import service
 from server.meetings.commands import RoomCaller
 from server.people.models import User
 from server.platform.db import transaction
 from server.reports.service import visible_reports
+from server.web.caller import Caller
 from server.web.commands import form_body
-from server.web.forms import form_data, form_errors
-from server.web.render import page, redirect
+from server.web.form_posts import Fields, ShowAgain, submit_form
+from server.web.forms import form_page
+from server.web.render import redirect
 from server.web.types import HttpRequest
 
 
@@ -31,7 +33,7 @@ async def meeting_page(
     actor: Actor,
     meeting_id: UUID,
     status_code: int = 200,
-    **context: object,
+    **context: Any,
 ) -> Template:
     """The meeting page; its forms (the agenda, moving the meeting) re-render it with their
     problems and what was typed."""
@@ -54,9 +56,7 @@ async def meeting_page(
                 via="page",
                 shown=shown,
             )
-    context.setdefault("errors", {})
-    context.setdefault("values", {})
-    return page(
+    return form_page(
         request,
         "meetings/meeting.html",
         status_code=status_code,
@@ -71,25 +71,22 @@ async def meeting_page(
     )
 
 
+def meeting_page_again(request: HttpRequest, caller: Caller, meeting_id: UUID, form: str) -> ShowAgain:
+    """The meeting page shown again around its refused ``form`` (the agenda, moving the meeting)."""
+    return partial(meeting_page, request, caller.db, caller.user, caller.actor, meeting_id, form=form)
+
+
 class MeetingPages(Controller):
     include_in_schema = False
 
     @get("/meetings/{meeting_id:uuid}")
-    async def meeting(
-        self, request: HttpRequest, meeting_id: UUID, db: AsyncSession, user: User, actor: Actor
-    ) -> Template:
-        return await meeting_page(request, db, user, actor, meeting_id)
+    async def meeting(self, request: HttpRequest, meeting_id: UUID, caller: Caller) -> Template:
+        return await meeting_page(request, caller.db, caller.user, caller.actor, meeting_id)
 
     @post("/meetings/{meeting_id:uuid}/agenda")
-    async def add_item(
-        self, request: HttpRequest, meeting_id: UUID, db: AsyncSession, user: User, actor: Actor, room: RoomCaller
-    ) -> Response[Any]:
-        data = await form_data(request)
-        try:
+    async def add_item(self, request: HttpRequest, meeting_id: UUID, caller: Caller, room: RoomCaller) -> Response[Any]:
+        async def add(data: Fields) -> Response[Any]:
             await room.run(ops.add_item, meeting_id, form_body(ops.add_item, data))
-        except DomainError as error:
-            errors = form_errors(error)
-            return await meeting_page(
-                request, db, user, actor, meeting_id, 422, form="agenda", errors=errors, values=data
-            )
-        return redirect(request, f"/meetings/{meeting_id}", flash="Agenda item added.")
+            return redirect(request, f"/meetings/{meeting_id}", flash="Agenda item added.")
+
+        return await submit_form(request, add, meeting_page_again(request, caller, meeting_id, "agenda"))

@@ -8,16 +8,13 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, patch, post
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.audit.service import Actor
-from server.config import Settings
-from server.live.events import Publisher
 from server.meetings import invitations
+from server.meetings.models import Meeting
 from server.meetings.schedule_rules import MAX_DURATION
 from server.meetings.service import reload
 from server.meetings.shapes import MeetingSummary, meeting_summary
-from server.people.models import User
+from server.web.caller import Caller
 
 
 class MeetingChange(msgspec.Struct):
@@ -28,34 +25,31 @@ class MeetingChange(msgspec.Struct):
     location: Annotated[str, msgspec.Meta(max_length=200)] | None = None
 
 
+async def move_meeting(caller: Caller, meeting_id: UUID, change: MeetingChange) -> Meeting:
+    """Move a meeting, from the API or the meeting page's form: one call to the service."""
+    return await invitations.reschedule(
+        caller.db,
+        caller.publisher,
+        caller.actor,
+        caller.user,
+        meeting_id,
+        settings=caller.settings,
+        scheduled_at=change.scheduled_at,
+        duration_minutes=change.duration_minutes,
+        location=change.location,
+    )
+
+
 @patch("/api/meetings/{meeting_id:uuid}", tags=["Scheduling"])
-async def reschedule_meeting(
-    meeting_id: UUID,
-    data: MeetingChange,
-    db: AsyncSession,
-    user: User,
-    actor: Actor,
-    publisher: Publisher,
-    settings: Settings,
-) -> MeetingSummary:
+async def reschedule_meeting(meeting_id: UUID, data: MeetingChange, caller: Caller) -> MeetingSummary:
     """Move a meeting that has not started (its chair, the case's chair or an administrator).
     Everyone on the team is sent the updated calendar entry (same UID, higher SEQUENCE).
 
     A plain handler, not a Controller method: Litestar 2 gives every Controller path its own
     OPTIONS handler, so a second Controller on MeetingsApi's path fails at start-up. Register it
     after MeetingsApi, which it then joins on the same route."""
-    await invitations.reschedule(
-        db,
-        publisher,
-        actor,
-        user,
-        meeting_id,
-        settings=settings,
-        scheduled_at=data.scheduled_at,
-        duration_minutes=data.duration_minutes,
-        location=data.location,
-    )
-    return meeting_summary(await reload(db, meeting_id))
+    await move_meeting(caller, meeting_id, data)
+    return meeting_summary(await reload(caller.db, meeting_id))
 
 
 class ScheduleApi(Controller):
@@ -63,15 +57,8 @@ class ScheduleApi(Controller):
     tags = ["Scheduling"]
 
     @post("/", status_code=200)
-    async def cancel(
-        self,
-        meeting_id: UUID,
-        db: AsyncSession,
-        user: User,
-        actor: Actor,
-        publisher: Publisher,
-        settings: Settings,
-    ) -> MeetingSummary:
+    async def cancel(self, meeting_id: UUID, caller: Caller) -> MeetingSummary:
         """Cancel a meeting that has not started; everyone on the team is sent a calendar CANCEL."""
-        await invitations.cancel(db, publisher, actor, user, meeting_id, settings=settings)
+        db = caller.db
+        await invitations.cancel(db, caller.publisher, caller.actor, caller.user, meeting_id, settings=caller.settings)
         return meeting_summary(await reload(db, meeting_id))

@@ -5,6 +5,7 @@ beside the draft, where the chair edits, answers and approves."""
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -13,7 +14,6 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.service import Actor
-from server.config import Settings
 from server.errors import DomainError, Forbidden
 from server.minutes import lifecycle
 from server.minutes import snapshot as snap
@@ -22,7 +22,9 @@ from server.minutes.letter_pdf import build_letter_pdf
 from server.minutes.pdf import build_pdf
 from server.minutes.service import minutes_for, pdf_filename
 from server.people.models import User
-from server.web.forms import form_data, form_errors, form_message
+from server.web.caller import Caller
+from server.web.form_posts import Fields, ShowAgain, press_button, submit_form
+from server.web.forms import form_message, form_page
 from server.web.render import page, redirect
 from server.web.types import HttpRequest
 
@@ -40,26 +42,22 @@ def _item_choices(minutes: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
+def _in_one_message(error: DomainError, _values: Fields) -> dict[str, str]:
+    """An item's text is one field: every problem with it is said beside it at once."""
+    return {"text": form_message(error)}
+
+
 class MinutesPages(Controller):
     include_in_schema = False
     path = "/meetings/{meeting_id:uuid}"
 
     async def _minutes_page(
-        self,
-        request: HttpRequest,
-        db: AsyncSession,
-        user: User,
-        actor: Actor,
-        meeting_id: UUID,
-        *,
-        status_code: int = 200,
-        errors: dict[str, str] | None = None,
-        values: dict[str, str] | None = None,
+        self, request: HttpRequest, caller: Caller, meeting_id: UUID, status_code: int = 200, **context: Any
     ) -> Template:
-        found = await lifecycle.reading(db, actor, user, meeting_id)
+        found = await lifecycle.reading(caller.db, caller.actor, caller.user, meeting_id)
         copy = found.copy
         minutes = copy.snapshot
-        return page(
+        return form_page(
             request,
             "minutes/minutes.html",
             status_code=status_code,
@@ -71,19 +69,16 @@ class MinutesPages(Controller):
             review=copy.review,
             reading=found,
             item_choices=_item_choices(minutes),
-            errors=errors or {},
-            values=values or {},
             actions_by_id={a["id"]: a for a in minutes["actions"]},
             **FORMATTERS,
+            **context,
         )
 
     @get("/minutes")
-    async def minutes(
-        self, request: HttpRequest, meeting_id: UUID, db: AsyncSession, user: User, actor: Actor
-    ) -> Template:
+    async def minutes(self, request: HttpRequest, meeting_id: UUID, caller: Caller) -> Template:
         """The draft or the approved minutes (404 until the meeting has ended); the family's copy
         for family; the correction form for attendees while the draft is open."""
-        return await self._minutes_page(request, db, user, actor, meeting_id)
+        return await self._minutes_page(request, caller, meeting_id)
 
     @get("/minutes.pdf")
     async def minutes_pdf(self, meeting_id: UUID, db: AsyncSession, user: User, actor: Actor) -> Response[bytes]:
@@ -100,48 +95,40 @@ class MinutesPages(Controller):
         )
 
     @post("/minutes/corrections")
-    async def correct(
-        self, request: HttpRequest, meeting_id: UUID, db: AsyncSession, user: User, actor: Actor
-    ) -> Template | Redirect:
-        data = await form_data(request)
-        try:
-            item = UUID(data["agenda_item_id"]) if data.get("agenda_item_id") else None
-        except ValueError:
-            item = None
-            data["agenda_item_id"] = ""
-        try:
-            await lifecycle.correct(db, actor, user, meeting_id, text=data.get("text", ""), agenda_item_id=item)
-        except DomainError as error:
-            return await self._minutes_page(
-                request, db, user, actor, meeting_id, status_code=422, errors=form_errors(error, default="text"),
-                values=data,
-            )  # fmt: skip
-        return redirect(
-            request, f"/meetings/{meeting_id}/minutes#corrections", flash="Your correction has been sent to the chair."
+    async def correct(self, request: HttpRequest, meeting_id: UUID, caller: Caller) -> Response[Any]:
+        async def send(data: Fields) -> Response[Any]:
+            try:
+                item = UUID(data["agenda_item_id"]) if data.get("agenda_item_id") else None
+            except ValueError:
+                item = None
+                data["agenda_item_id"] = ""
+            text = data.get("text", "")
+            await lifecycle.correct(caller.db, caller.actor, caller.user, meeting_id, text=text, agenda_item_id=item)
+            url = f"/meetings/{meeting_id}/minutes#corrections"
+            return redirect(request, url, flash="Your correction has been sent to the chair.")
+
+        return await submit_form(
+            request, send, partial(self._minutes_page, request, caller, meeting_id), default="text"
         )
 
     @get("/minutes/review")
-    async def review(
-        self, request: HttpRequest, meeting_id: UUID, db: AsyncSession, user: User, actor: Actor
-    ) -> Template | Redirect:
+    async def review(self, request: HttpRequest, meeting_id: UUID, caller: Caller) -> Response[Any]:
         """The chair's page: each item of the draft with the corrections sent about it beside it."""
-        return await self._review_page(request, db, user, actor, meeting_id)
+        return await self._review_page(request, caller, meeting_id)
 
     async def _review_page(
         self,
         request: HttpRequest,
-        db: AsyncSession,
-        user: User,
-        actor: Actor,
+        caller: Caller,
         meeting_id: UUID,
         *,
         status_code: int = 200,
         errors: dict[str, str] | None = None,
         values: dict[str, str] | None = None,
-    ) -> Template | Redirect:
+    ) -> Response[Any]:
         """``errors`` and ``values`` are keyed by the id of the field they belong to (each item's
         and each correction's form has its own)."""
-        found = await lifecycle.reading(db, actor, user, meeting_id, audited=errors is None)
+        found = await lifecycle.reading(caller.db, caller.actor, caller.user, meeting_id, audited=errors is None)
         if not found.copy.visible.is_chair:
             raise Forbidden("Only the meeting's chair reviews and approves the minutes.", code="not_chair")
         if found.copy.status != "draft":
@@ -151,12 +138,12 @@ class MinutesPages(Controller):
         for correction in found.corrections:
             key = None if correction.agenda_item_id is None else str(correction.agenda_item_id)
             by_item.setdefault(key, []).append(correction)
-        return page(
+        return form_page(
             request,
             "minutes/review.html",
             status_code=status_code,
-            errors=errors or {},
-            values=values or {},
+            errors=errors,
+            values=values,
             minutes=minutes,
             meeting=minutes["meeting"],
             review=found.copy.review,
@@ -167,56 +154,55 @@ class MinutesPages(Controller):
             **FORMATTERS,
         )
 
-    @post("/minutes/items/{item_id:uuid}")
-    async def edit_item(
-        self, request: HttpRequest, meeting_id: UUID, item_id: UUID, db: AsyncSession, user: User, actor: Actor
-    ) -> Template | Redirect:
-        data = await form_data(request)
-        # An item's minutes may be longer than the form reader keeps of a field: read it whole,
-        # so that text over the limit is refused rather than cut short.
-        data["text"] = str((await request.form()).get("text", "")).replace("\x00", "")
-        field = f"text-{item_id}"
-        try:
-            await lifecycle.edit_item(db, actor, user, meeting_id, item_id, text=data["text"])
-        except DomainError as error:
+    def _review_again(self, request: HttpRequest, caller: Caller, meeting_id: UUID, field: str, key: UUID) -> ShowAgain:
+        """The review page around one of its refused forms: each item's and each correction's form
+        names its fields ``{name}-{id}``, and keeps only what was typed into its ``field``."""
+
+        async def again(*, status_code: int, errors: dict[str, str], values: Fields) -> Response[Any]:
             return await self._review_page(
-                request, db, user, actor, meeting_id, status_code=422,
-                errors={field: form_message(error)}, values={field: data.get("text", "")},
-            )  # fmt: skip
-        return redirect(request, f"/meetings/{meeting_id}/minutes/review#item-{item_id}", flash="The draft is saved.")
+                request,
+                caller,
+                meeting_id,
+                status_code=status_code,
+                errors={f"{name}-{key}": message for name, message in errors.items()},
+                values={f"{field}-{key}": values.get(field, "")},
+            )
+
+        return again
+
+    @post("/minutes/items/{item_id:uuid}")
+    async def edit_item(self, request: HttpRequest, meeting_id: UUID, item_id: UUID, caller: Caller) -> Response[Any]:
+        async def save(data: Fields) -> Response[Any]:
+            # An item's minutes may be longer than the form reader keeps of a field: read it whole,
+            # so that text over the limit is refused rather than cut short.
+            data["text"] = str((await request.form()).get("text", "")).replace("\x00", "")
+            await lifecycle.edit_item(caller.db, caller.actor, caller.user, meeting_id, item_id, text=data["text"])
+            url = f"/meetings/{meeting_id}/minutes/review#item-{item_id}"
+            return redirect(request, url, flash="The draft is saved.")
+
+        again = self._review_again(request, caller, meeting_id, "text", item_id)
+        return await submit_form(request, save, again, errors=_in_one_message)
 
     @post("/minutes/corrections/{correction_id:uuid}")
     async def resolve(
-        self, request: HttpRequest, meeting_id: UUID, correction_id: UUID, db: AsyncSession, user: User, actor: Actor
-    ) -> Template | Redirect:
-        data = await form_data(request)
-        target = f"/meetings/{meeting_id}/minutes/review#correction-{correction_id}"
-        try:
+        self, request: HttpRequest, meeting_id: UUID, correction_id: UUID, caller: Caller
+    ) -> Response[Any]:
+        async def answer(data: Fields) -> Response[Any]:
+            state, reply = data.get("state", ""), data.get("reply", "")
             await lifecycle.resolve(
-                db, actor, user, meeting_id, correction_id, state=data.get("state", ""), reply=data.get("reply", "")
+                caller.db, caller.actor, caller.user, meeting_id, correction_id, state=state, reply=reply
             )
-        except DomainError as error:
-            messages = form_errors(error, default="reply")
-            errors = {f"{name}-{correction_id}": message for name, message in messages.items()}
-            return await self._review_page(
-                request, db, user, actor, meeting_id, status_code=422,
-                errors=errors, values={f"reply-{correction_id}": data.get("reply", "")},
-            )  # fmt: skip
-        return redirect(request, target, flash="Your answer to the correction is saved.")
+            url = f"/meetings/{meeting_id}/minutes/review#correction-{correction_id}"
+            return redirect(request, url, flash="Your answer to the correction is saved.")
+
+        again = self._review_again(request, caller, meeting_id, "reply", correction_id)
+        return await submit_form(request, answer, again, default="reply")
 
     @post("/minutes/approve")
-    async def approve(
-        self, request: HttpRequest, meeting_id: UUID, db: AsyncSession, user: User, actor: Actor, settings: Settings
-    ) -> Redirect:
-        try:
-            await lifecycle.approve(db, settings, actor, user, meeting_id)
-        except DomainError as error:
-            return redirect(request, f"/meetings/{meeting_id}/minutes", flash=form_message(error), category="error")
-        return redirect(
-            request,
-            f"/meetings/{meeting_id}/minutes",
-            flash="The minutes are approved and on their way to everyone invited.",
-        )
+    async def approve(self, request: HttpRequest, meeting_id: UUID, caller: Caller) -> Redirect:
+        approved = lifecycle.approve(caller.db, caller.settings, caller.actor, caller.user, meeting_id)
+        done = "The minutes are approved and on their way to everyone invited."
+        return await press_button(request, f"/meetings/{meeting_id}/minutes", approved, done)
 
     @get("/letter")
     async def letter(

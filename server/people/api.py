@@ -28,8 +28,9 @@ from server.people.shapes import (
     token_json,
     user_json,
 )
-from server.web.security import SESSION_COOKIE, Auth, client_ip
-from server.web.sessions import end_browser_session, set_session_cookie
+from server.web.caller import Caller
+from server.web.security import SESSION_COOKIE, Auth
+from server.web.sessions import end_browser_session, origin, set_session_cookie
 from server.web.types import HttpRequest
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320)]
@@ -102,9 +103,8 @@ class SessionApi(Controller):
             settings,
             data.email,
             data.password,
-            ip=client_ip(request.scope),
-            user_agent=request.headers.get("user-agent"),
             replaces=auth.session_id if auth else None,
+            **origin(request),
         )
         response = Response(SignedIn(user=user_json(user)))
         set_session_cookie(response, token, settings)
@@ -124,30 +124,16 @@ class SessionApi(Controller):
 
     @post("/me/password", status_code=200)
     async def change_password(
-        self,
-        request: HttpRequest,
-        data: PasswordChange,
-        db: AsyncSession,
-        user: User,
-        actor: Actor,
-        settings: Settings,
+        self, request: HttpRequest, data: PasswordChange, caller: Caller
     ) -> Response[PasswordChanged]:
         """Change your password: every session you have ends, on every device; this one is renewed."""
+        current, new = data.current_password, data.new_password
         token = await service.change_password(
-            db,
-            settings,
-            actor,
-            user,
-            data.current_password,
-            data.new_password,
-            ip=client_ip(request.scope),
-            user_agent=request.headers.get("user-agent"),
+            caller.db, caller.settings, caller.actor, caller.user, current, new, **origin(request)
         )
-        hub = request.app.state.get("live")
-        if hub is not None:
-            await hub.access_changed()
+        await caller.publisher.access_changed()
         response = Response(PasswordChanged(changed=True))
-        set_session_cookie(response, token, settings)
+        set_session_cookie(response, token, caller.settings)
         return response
 
     @get("/me")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Mapping
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -14,22 +15,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server import limits
 from server.audit.service import Actor
 from server.config import Settings
-from server.errors import DomainError, TooManyAttempts, Unavailable
+from server.errors import DomainError, Problems, TooManyAttempts, Unavailable
 from server.limits import length_problems
-from server.live.events import Publisher
 from server.people import admin, service
 from server.people.api import require_admin
 from server.people.models import Sector, User
 from server.people.passwords import MAX_LENGTH
-from server.web.forms import checked, form_data, form_errors, form_page, parse_uuid
+from server.web.caller import Caller
+from server.web.form_posts import Fields, submit_form
+from server.web.forms import checked, form_data, form_page, parse_uuid
 from server.web.render import page, redirect
-from server.web.security import SESSION_COOKIE, Auth, client_ip
-from server.web.sessions import end_browser_session, set_session_cookie
+from server.web.security import SESSION_COOKIE, Auth
+from server.web.sessions import end_browser_session, origin, set_session_cookie
 from server.web.types import HttpRequest
 
 PASSWORD_LIMIT = (limits.PASSWORD, "the password")
 NEW_PASSWORD_LIMITS = dict.fromkeys(("password", "new_password", "confirm"), (MAX_LENGTH, "the password"))
 SIGN_IN_LIMITS = {"email": (limits.EMAIL, "the e-mail address"), "password": PASSWORD_LIMIT}
+CURRENT_PASSWORD = {"current_password": PASSWORD_LIMIT}
 
 
 def _safe_next(target: str | None) -> str:
@@ -66,9 +69,8 @@ class SignInPages(Controller):
                 settings,
                 email,
                 data.get("password", ""),
-                ip=client_ip(request.scope),
-                user_agent=request.headers.get("user-agent"),
                 replaces=auth.session_id if auth else None,
+                **origin(request),
             )
         except (TooManyAttempts, Unavailable) as error:
             return page(
@@ -122,21 +124,22 @@ class AdminPages(Controller):
         return await self._render(request, db)
 
     @post("/agencies")
-    async def create_agency(self, request: HttpRequest, db: AsyncSession, user: User, actor: Actor) -> Response[Any]:
-        require_admin(user)
-        data = await form_data(request)
-        try:
-            agency = await service.create_agency(db, actor, data.get("agency_name", ""), data.get("agency_sector", ""))
-        except DomainError as error:
-            errors = form_errors(error, prefix="agency_")
-            return await self._render(request, db, 422, form="agency", errors=errors, values=data)
-        return redirect(request, "/admin", flash=f"Agency {agency.name} added.")
+    async def create_agency(self, request: HttpRequest, caller: Caller) -> Response[Any]:
+        require_admin(caller.user)
+
+        async def create(data: Fields) -> Response[Any]:
+            name, sector = data.get("agency_name", ""), data.get("agency_sector", "")
+            agency = await service.create_agency(caller.db, caller.actor, name, sector)
+            return redirect(request, "/admin", flash=f"Agency {agency.name} added.")
+
+        again = partial(self._render, request, caller.db, form="agency")
+        return await submit_form(request, create, again, prefix="agency_")
 
     @post("/users")
-    async def create_user(self, request: HttpRequest, db: AsyncSession, user: User, actor: Actor) -> Response[Any]:
-        require_admin(user)
-        data = await form_data(request)
-        try:
+    async def create_user(self, request: HttpRequest, caller: Caller) -> Response[Any]:
+        require_admin(caller.user)
+
+        async def create(data: Fields) -> Response[Any]:
             agency_id = parse_uuid(data.get("agency_id"), "agency_id", "Choose an agency from the list.")
             new = service.NewUser(
                 data.get("email", ""),
@@ -146,26 +149,20 @@ class AdminPages(Controller):
                 is_admin=checked(data, "is_admin"),
                 can_see_insights=checked(data, "can_see_insights"),
             )
-            created = await service.create_user(db, actor, new)
-        except DomainError as error:
-            return await self._render(request, db, 422, form="user", errors=form_errors(error), values=data)
-        return redirect(request, "/admin", flash=f"{created.name} can now sign in.")
+            created = await service.create_user(caller.db, caller.actor, new)
+            return redirect(request, "/admin", flash=f"{created.name} can now sign in.")
+
+        return await submit_form(request, create, partial(self._render, request, caller.db, form="user"))
 
     # --- one person ------------------------------------------------------------------------
 
     async def _person(
-        self, request: HttpRequest, db: AsyncSession, user_id: UUID, status_code: int = 200, **context: object
+        self, request: HttpRequest, db: AsyncSession, user_id: UUID, status_code: int = 200, **context: Any
     ) -> Template:
         person = await service.get_user(db, user_id)
-        context.setdefault("errors", {})
-        context.setdefault("values", {})
-        return page(
-            request,
-            "admin/person.html",
-            status_code=status_code,
-            person=person,
-            agencies=await service.list_agencies(db),
-            **context,
+        agencies = await service.list_agencies(db)
+        return form_page(
+            request, "admin/person.html", status_code=status_code, person=person, agencies=agencies, **context
         )
 
     @get("/people/{user_id:uuid}")
@@ -174,12 +171,10 @@ class AdminPages(Controller):
         return await self._person(request, db, user_id)
 
     @post("/people/{user_id:uuid}")
-    async def change_person(
-        self, request: HttpRequest, user_id: UUID, db: AsyncSession, user: User, actor: Actor, publisher: Publisher
-    ) -> Response[Any]:
-        require_admin(user)
-        data = await form_data(request)
-        try:
+    async def change_person(self, request: HttpRequest, user_id: UUID, caller: Caller) -> Response[Any]:
+        require_admin(caller.user)
+
+        async def save(data: Fields) -> Response[Any]:
             agency_id = parse_uuid(data.get("agency_id"), "agency_id", "Choose an agency from the list.")
             change = admin.PersonChange(
                 name=data.get("name", ""),
@@ -188,82 +183,48 @@ class AdminPages(Controller):
                 is_admin=checked(data, "is_admin"),
                 can_see_insights=checked(data, "can_see_insights"),
             )
-            person = await admin.change_person(db, actor, user, user_id, change)
-        except DomainError as error:
-            if error.status_code in (403, 404):
-                raise
-            return await self._person(request, db, user_id, 422, errors=form_errors(error), values=data)
-        await publisher.access_changed()  # a new agency or rights take effect on open pages at once
-        return redirect(request, f"/admin/people/{user_id}", flash=f"{person.name}'s details are saved.")
+            person = await admin.change_person(caller.db, caller.actor, caller.user, user_id, change)
+            await caller.publisher.access_changed()  # a new agency or rights take effect on open pages at once
+            return redirect(request, f"/admin/people/{user_id}", flash=f"{person.name}'s details are saved.")
+
+        return await submit_form(request, save, partial(self._person, request, caller.db, user_id))
 
     @post("/people/{user_id:uuid}/deactivate")
-    async def deactivate(
-        self, request: HttpRequest, user_id: UUID, db: AsyncSession, user: User, actor: Actor, publisher: Publisher
-    ) -> Response[Any]:
-        return await self._access_change(
-            request,
-            user,
-            user_id,
-            publisher,
-            lambda: admin.set_active(db, actor, user, user_id, active=False),
-            lambda person: f"{person.name} is deactivated and has been signed out everywhere.",
+    async def deactivate(self, request: HttpRequest, user_id: UUID, caller: Caller) -> Response[Any]:
+        require_admin(caller.user)
+        change = admin.set_active(caller.db, caller.actor, caller.user, user_id, active=False)
+        return await _access_change(
+            request, caller, user_id, change, "is deactivated and has been signed out everywhere."
         )
 
     @post("/people/{user_id:uuid}/reactivate")
-    async def reactivate(
-        self, request: HttpRequest, user_id: UUID, db: AsyncSession, user: User, actor: Actor, publisher: Publisher
-    ) -> Response[Any]:
-        return await self._access_change(
-            request,
-            user,
-            user_id,
-            publisher,
-            lambda: admin.set_active(db, actor, user, user_id, active=True),
-            lambda person: f"{person.name} can sign in again.",
-        )
+    async def reactivate(self, request: HttpRequest, user_id: UUID, caller: Caller) -> Response[Any]:
+        require_admin(caller.user)
+        change = admin.set_active(caller.db, caller.actor, caller.user, user_id, active=True)
+        return await _access_change(request, caller, user_id, change, "can sign in again.")
 
     @post("/people/{user_id:uuid}/reset")
-    async def reset(
-        self,
-        request: HttpRequest,
-        user_id: UUID,
-        db: AsyncSession,
-        user: User,
-        actor: Actor,
-        publisher: Publisher,
-        settings: Settings,
-    ) -> Response[Any]:
-        return await self._access_change(
-            request,
-            user,
-            user_id,
-            publisher,
-            lambda: admin.reset_sign_in(db, settings, actor, user, user_id),
-            lambda person: (
-                f"{person.name} has been signed out everywhere and e-mailed a link to choose a new password."
-            ),
-        )
+    async def reset(self, request: HttpRequest, user_id: UUID, caller: Caller) -> Response[Any]:
+        require_admin(caller.user)
+        change = admin.reset_sign_in(caller.db, caller.settings, caller.actor, caller.user, user_id)
+        said = "has been signed out everywhere and e-mailed a link to choose a new password."
+        return await _access_change(request, caller, user_id, change, said)
 
-    async def _access_change(
-        self,
-        request: HttpRequest,
-        user: User,
-        user_id: UUID,
-        publisher: Publisher,
-        change: Callable[[], Awaitable[User]],
-        said: Callable[[User], str],
-    ) -> Response[Any]:
-        """A change to whether someone may sign in: their open sockets are re-checked at once."""
-        require_admin(user)
-        back = f"/admin/people/{user_id}"
-        try:
-            person = await change()
-        except DomainError as error:
-            if error.status_code in (403, 404):
-                raise
-            return redirect(request, back, flash=error.detail, category="error")
-        await publisher.access_changed()
-        return redirect(request, back, flash=said(person))
+
+async def _access_change(
+    request: HttpRequest, caller: Caller, user_id: UUID, change: Awaitable[User], said: str
+) -> Response[Any]:
+    """A change to whether someone may sign in: their open sockets are re-checked at once. The
+    flash is the person's name and then ``said``."""
+    back = f"/admin/people/{user_id}"
+    try:
+        person = await change
+    except DomainError as error:
+        if error.status_code in (403, 404):
+            raise
+        return redirect(request, back, flash=error.detail, category="error")
+    await caller.publisher.access_changed()
+    return redirect(request, back, flash=f"{person.name} {said}")
 
 
 class AccountPages(Controller):
@@ -271,79 +232,65 @@ class AccountPages(Controller):
 
     include_in_schema = False
 
+    async def _invitation_page(
+        self, request: HttpRequest, db: AsyncSession, token: str, status_code: int = 200, **context: Any
+    ) -> Template:
+        _, person = await service.invitation_for(db, token[:200])
+        return form_page(
+            request, "auth/invitation.html", status_code=status_code, person=person, token=token, **context
+        )
+
     @get("/invitations/{token:str}")
     async def invitation(self, request: HttpRequest, token: str, db: AsyncSession) -> Template:
-        _, person = await service.invitation_for(db, token[:200])
-        return page(request, "auth/invitation.html", person=person, token=token, errors={})
+        return await self._invitation_page(request, db, token)
 
     @post("/invitations/{token:str}")
-    async def accept(
-        self,
-        request: HttpRequest,
-        token: str,
-        db: AsyncSession,
-        settings: Settings,
-    ) -> Response[Any]:
-        data = await form_data(request)
-        errors = length_problems(data, NEW_PASSWORD_LIMITS)
-        if not errors and data.get("password") != data.get("confirm"):
-            errors = {"confirm": "The two passwords are not the same."}
-        if errors:
-            _, person = await service.invitation_for(db, token[:200])
-            return page(request, "auth/invitation.html", status_code=422, person=person, token=token, errors=errors)
-        try:
+    async def accept(self, request: HttpRequest, token: str, db: AsyncSession, settings: Settings) -> Response[Any]:
+        async def choose(data: Fields) -> Response[Any]:
+            _new_password_checked(data, "password", "The two passwords are not the same.")
             _, invitation, cookie = await service.accept_invitation(
-                db,
-                settings,
-                token[:200],
-                data.get("password", ""),
-                ip=client_ip(request.scope),
-                user_agent=request.headers.get("user-agent"),
+                db, settings, token[:200], data.get("password", ""), **origin(request)
             )
-        except DomainError as error:
-            errors = form_errors(error)
-            _, person = await service.invitation_for(db, token[:200])
-            return page(request, "auth/invitation.html", status_code=422, person=person, token=token, errors=errors)
-        target = f"/cases/{invitation.case_id}" if invitation.case_id else "/"
-        response = redirect(request, target, flash="Welcome to Roundtable. Your password is set.")
-        set_session_cookie(response, cookie, settings)
-        return response
+            target = f"/cases/{invitation.case_id}" if invitation.case_id else "/"
+            response = redirect(request, target, flash="Welcome to Roundtable. Your password is set.")
+            set_session_cookie(response, cookie, settings)
+            return response
+
+        again = partial(self._invitation_page, request, db, token)
+        return await submit_form(request, choose, again, keep_typed=False)
+
+    async def _account_page(self, request: HttpRequest, status_code: int = 200, **context: Any) -> Template:
+        return form_page(request, "account/account.html", status_code=status_code, **context)
 
     @get("/account")
     async def account(self, request: HttpRequest, user: User) -> Template:
-        return page(request, "account/account.html", errors={})
+        return await self._account_page(request)
 
     @post("/account/password")
-    async def change_password(
-        self,
-        request: HttpRequest,
-        db: AsyncSession,
-        user: User,
-        actor: Actor,
-        settings: Settings,
-    ) -> Response[Any]:
-        data = await form_data(request)
-        errors = length_problems(data, {"current_password": PASSWORD_LIMIT, **NEW_PASSWORD_LIMITS})
-        if not errors and data.get("new_password") != data.get("confirm"):
-            errors = {"confirm": "The two new passwords are not the same."}
-        if errors:
-            return page(request, "account/account.html", status_code=422, errors=errors)
-        try:
+    async def change_password(self, request: HttpRequest, caller: Caller) -> Response[Any]:
+        async def change(data: Fields) -> Response[Any]:
+            _new_password_checked(data, "new_password", "The two new passwords are not the same.", CURRENT_PASSWORD)
+            current, new = data.get("current_password", ""), data.get("new_password", "")
             cookie = await service.change_password(
-                db,
-                settings,
-                actor,
-                user,
-                data.get("current_password", ""),
-                data.get("new_password", ""),
-                ip=client_ip(request.scope),
-                user_agent=request.headers.get("user-agent"),
+                caller.db, caller.settings, caller.actor, caller.user, current, new, **origin(request)
             )
-        except DomainError as error:
-            return page(request, "account/account.html", status_code=422, errors=form_errors(error))
-        hub = request.app.state.get("live")
-        if hub is not None:
-            await hub.access_changed()
-        response = redirect(request, "/account", flash="Password changed. You have been signed out everywhere else.")
-        set_session_cookie(response, cookie, settings)
-        return response
+            await caller.publisher.access_changed()
+            response = redirect(
+                request, "/account", flash="Password changed. You have been signed out everywhere else."
+            )
+            set_session_cookie(response, cookie, caller.settings)
+            return response
+
+        return await submit_form(request, change, partial(self._account_page, request), keep_typed=False)
+
+
+def _new_password_checked(
+    data: Fields, field: str, differs: str, also: Mapping[str, tuple[int, str]] | None = None
+) -> None:
+    """Refuse, before the service is asked, a password over its length (``also``: other fields'
+    limits) or a confirmation that differs from it."""
+    errors = length_problems(data, {**(also or {}), **NEW_PASSWORD_LIMITS})
+    if not errors and data.get(field) != data.get("confirm"):
+        errors = {"confirm": differs}
+    if errors:
+        raise Problems(errors)

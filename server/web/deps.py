@@ -17,6 +17,7 @@ from server.live.events import NoPublisher, Publisher
 from server.meetings.commands import RoomCaller
 from server.people.models import User
 from server.platform.runtime import Runtime
+from server.web.caller import provide_caller
 from server.web.security import Auth, client_ip
 from server.web.types import HttpRequest
 
@@ -78,4 +79,5 @@ DEPENDENCIES = {
     "settings": Provide(provide_settings, sync_to_thread=False),
     "redis": Provide(provide_redis, sync_to_thread=False),
     "room": Provide(provide_room, sync_to_thread=False),
+    "caller": Provide(provide_caller, sync_to_thread=False),
 }
