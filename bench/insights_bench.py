@@ -88,7 +88,7 @@ def _rows(shape: Shape) -> dict[str, list[tuple[Any, ...]]]:
         members += [(case_id, person[0], "professional", stamp) for person in chosen[1:]]
         members.append((case_id, fam_user[0], "family", stamp))
         teams.append([(person[0], person[3]) for person in chosen] + [(fam_user[0], fam_agency[0])])
-    meetings, items, attendance, turns = [], [], [], []
+    meetings, items, attendance, turns, reviews = [], [], [], [], []
     meeting_case: list[int] = []
     for m in range(shape.meetings):
         c = m % shape.cases
@@ -113,6 +113,13 @@ def _rows(shape: Shape) -> dict[str, list[tuple[Any, ...]]]:
         )
         if not ended:
             continue
+        # minutes: most approved within a fortnight, some after a month, a few still drafts
+        finished = when + timedelta(minutes=75)
+        wait = rng.choice([None, *[timedelta(days=rng.randrange(1, 14))] * 8, timedelta(days=rng.randrange(22, 60))])
+        reviews.append(
+            (meeting_id, "draft" if wait is None else "approved", (finished + timedelta(days=7)).date(), finished,
+             None if wait is None else finished + wait)
+        )  # fmt: skip
         present = [p for p in team if rng.random() < 0.85] or team[:1]
         for person, agency in present:
             attendance.append((meeting_id, person, agency, when))
@@ -176,6 +183,7 @@ def _rows(shape: Shape) -> dict[str, list[tuple[Any, ...]]]:
         "turns": turns,
         "actions": actions,
         "action_events": events,
+        "minutes_reviews": reviews,
     }
 
 
@@ -193,6 +201,7 @@ COLUMNS = {
         "created_at", "updated_at", "closed_at",
     ],
     "action_events": ["id", "action_id", "actor_id", "kind", "created_at"],
+    "minutes_reviews": ["meeting_id", "status", "draft_until", "drafted_at", "approved_at"],
 }  # fmt: skip
 
 
@@ -227,12 +236,13 @@ async def explain_all(runtime: Runtime, *, counting: bool = False) -> dict[str, 
     scope = _scope()
     plans = {}
     wanted = {"count_meetings": (queries.COUNT_MEETINGS, "m")} if counting else {
-        name: (template, "a" if name in ("actions", "declined") else "c")
-        for name, template in queries.STATEMENTS.items()
+        **{name: (template, "a" if name in ("actions", "declined") else "c")
+           for name, template in queries.STATEMENTS.items()},
+        "minutes": (queries.MINUTES, "c"),
     }  # fmt: skip
     async with runtime.sessionmaker() as session:
         for name, (template, alias) in wanted.items():
-            params = {**scope.params(), **({"zone": scope.zone, "today": scope.today} if name == "actions" else {})}
+            params = {**scope.params(), "zone": scope.zone, **({"today": scope.today} if name == "actions" else {})}
             if counting:
                 params = await queries.new_meeting_params(session, scope) or params
             statement = "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + queries.sql(template, scope, alias)

@@ -334,6 +334,7 @@ class Load:
 
 
 SEQUENTIAL_GAP = 0.05  # between one change reaching everyone and the next, one at a time
+SEQUENTIAL_SECONDS = 0.07  # about how long one change takes, one at a time, gap included
 
 
 # --- measurement helpers ---------------------------------------------------------------------
@@ -480,7 +481,8 @@ async def wait_quiet(args: argparse.Namespace) -> dict[str, float]:
 
 async def measure(load: Load, args: argparse.Namespace, rate: float, count: int, *, profile: bool) -> dict[str, Any]:
     quiet = await wait_quiet(args)
-    spy = subprocess_profile(args, count / rate) if profile else None
+    expected_s = count * SEQUENTIAL_SECONDS if rate <= 0 else count / rate  # how long py-spy samples
+    spy = subprocess_profile(args, expected_s) if profile else None
     before_cpu = cpu_snapshot(args)
     messages_before = load.counters.messages
     pace = "one meeting at a time" if rate <= 0 else f"at {rate:g}/s"

@@ -28,6 +28,7 @@ from server.meetings.changes import ALL_PARTS, Part
 from server.meetings.models import AgendaItem, Attendance, Decision, Hand, Meeting, Turn
 from server.people.models import Agency, User
 from server.reports.models import Report
+from server.shapes import from_attributes
 
 
 class Audience(StrEnum):
@@ -258,27 +259,11 @@ class RoomView:
 
 
 def rule_hand(hand: Hand) -> queue.Hand:
-    return queue.Hand(
-        id=hand.id,
-        user_id=hand.user_id,
-        agency_id=hand.agency_id,
-        kind=queue.HandKind(hand.kind),
-        raised_at=hand.raised_at,
-        reply_to_turn_id=hand.reply_to_turn_id,
-        pinned_position=hand.pinned_position,
-        moved_at=hand.moved_at,
-    )
+    return from_attributes(queue.Hand, hand, kind=queue.HandKind(hand.kind))
 
 
 def rule_turn(turn: Turn) -> queue.Turn:
-    return queue.Turn(
-        id=turn.id,
-        user_id=turn.user_id,
-        agency_id=turn.agency_id,
-        agenda_item_id=turn.agenda_item_id,
-        started_at=turn.started_at,
-        ended_at=turn.ended_at,
-    )
+    return from_attributes(queue.Turn, turn)
 
 
 def ordered_hands(room: Room, now: datetime) -> list[Hand]:

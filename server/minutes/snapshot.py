@@ -37,7 +37,7 @@ from server.minutes.shapes import (
 )
 from server.people.models import User
 from server.people.shapes import agency_json
-from server.shapes import iso, iso_or_none
+from server.shapes import from_attributes, iso, iso_or_none
 from server.timeutil import zone
 
 SNAPSHOT_VERSION = 1
@@ -140,15 +140,10 @@ def _absent(view: RoomView) -> list[PersonRecord]:
 
 def _item(view: RoomView, item: AgendaItem) -> ItemRecord:
     decisions = [d for d in view.decisions if d.agenda_item_id == item.id]
-    return ItemRecord(
-        id=item.id,
+    return from_attributes(
+        ItemRecord,
+        item,
         number=view.number_of(item),  # one numbering: the family's copy skips a number, never renumbers
-        title=item.title,
-        professionals_only=item.professionals_only,
-        is_action_review=item.is_action_review,
-        is_child_voice=item.is_child_voice,
-        notes=item.notes,
-        minutes=item.minutes,
         decisions=[_decision(d) for d in decisions],
         action_ids=[a.id for a in view.actions if a.agenda_item_id == item.id],
     )

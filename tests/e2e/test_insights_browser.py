@@ -30,7 +30,7 @@ async def test_the_insights_page_reads_at_every_width(
     try:
         page = await context.new_page()
         await page.goto(f"/insights?from={PERIOD['from']}&to={PERIOD['to']}")
-        assert await page.locator("svg.chart").count() == 8
+        assert await page.locator("svg.chart").count() == 9
         found = await check(page, "the insights page")
         for width in WIDTHS:
             await page.set_viewport_size({"width": width, "height": 900})

@@ -53,3 +53,15 @@ def test_a_renamed_field_is_read_by_its_python_name() -> None:
     entry = history_entry(event)  # type: ignore[arg-type]
     assert entry == HistoryEntry("status", "open", "done", None, iso(AT), None)
     assert msgspec.json.decode(msgspec.json.encode(entry))["from"] == "open"
+
+
+@dataclass(frozen=True)
+class RuleRecord:
+    id: int
+    name: str
+
+
+def test_a_dataclass_is_filled_the_same_way() -> None:
+    row = Row(7, "Hand", datetime(2026, 5, 1, tzinfo=UTC), flagged=False)
+    assert from_attributes(RuleRecord, row) == RuleRecord(7, "Hand")
+    assert from_attributes(RuleRecord, row, name="given") == RuleRecord(7, "given")
