@@ -643,6 +643,11 @@
     }
     if (current && current.tagName === "FORM" && current.hasAttribute("data-reset-on-success")) {
       current.reset();
+      /* A live update swapped in meanwhile may still be restoring what was typed:
+         what was sent is done with, so forget it there too. */
+      Object.keys(snapshots).forEach(function (regionId) {
+        delete snapshots[regionId].forms[current.id];
+      });
       if (current.hasAttribute("data-close-on-success")) {
         var details = current.closest("details");
         if (details) {
