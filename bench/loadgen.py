@@ -45,6 +45,8 @@ from bench.seed import MeetingSpec, spec_from_json
 
 CSRF = "bench-csrf-token-0123456789abcdef"
 COMPLETE_TIMEOUT = 30.0  # a change not seen by everyone after this long counts as lost
+SEQUENTIAL_GAP = 0.05  # between one change reaching everyone and the next, one at a time
+SEQUENTIAL_SECONDS = 0.07  # about how long one change takes, one at a time, gap included
 
 
 def log(*parts: object) -> None:
@@ -331,10 +333,6 @@ class Load:
         ]
         await asyncio.gather(*tasks)
         return results, time.perf_counter() - start
-
-
-SEQUENTIAL_GAP = 0.05  # between one change reaching everyone and the next, one at a time
-SEQUENTIAL_SECONDS = 0.07  # about how long one change takes, one at a time, gap included
 
 
 # --- measurement helpers ---------------------------------------------------------------------

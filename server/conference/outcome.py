@@ -3,8 +3,8 @@ categories, the reasons, and each agency's view, dissent with its reason.
 
 Recorded by the chair while the conference is live or just after it ended (the chair may write
 it up straight after closing the room), and recorded again to correct it. Recorded after the end,
-it is in the outcome letter, sent again to everyone invited (``minutes.letter.amend_letters``). Other kinds of
-meeting have no outcome: the call is refused with ``not_a_conference``."""
+the outcome letter is sent again with it to everyone invited (``minutes.letter.amend_letters``).
+Other kinds of meeting have no outcome: the call is refused with ``not_a_conference``."""
 
 from __future__ import annotations
 
@@ -113,11 +113,13 @@ async def record_outcome(ctx: Ctx, body: NewOutcome) -> OutcomeOut:
         outcome = ConferenceOutcome(meeting_id=meeting.id, plan=body.plan)
         ctx.session.add(outcome)
     outcome.plan, outcome.categories, outcome.reasons = body.plan, categories, body.reasons.strip()
-    outcome.recorded_at, outcome.recorded_by_id = utcnow(), ctx.user.id
+    recorded_at = utcnow()
+    outcome.recorded_at, outcome.recorded_by_id = recorded_at, ctx.user.id
     outcome.views = [OutcomeView(agency_id=v.agency_id, view=v.view, reason=v.reason) for v in views]
     await ctx.session.flush()
     await ctx.session.refresh(outcome, ["views"])
-    amended = meeting.status == MeetingStatus.ENDED and await amend_letters(ctx.session, ctx.settings, meeting.id)
+    ended = meeting.status == MeetingStatus.ENDED
+    amended = ended and await amend_letters(ctx.session, ctx.settings, meeting.id, recorded_at)
     ctx.about(
         "meeting",
         meeting.id,

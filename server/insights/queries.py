@@ -184,7 +184,7 @@ GROUP BY u.agency_id
 """
 
 MINUTES = """
-SELECT (c.ended_at AT TIME ZONE :zone)::date AS ended_on,
+SELECT (r.drafted_at AT TIME ZONE :zone)::date AS drafted_on,
        (r.approved_at AT TIME ZONE :zone)::date AS approved_on,
        count(*) AS n
 FROM insight_meetings c
@@ -192,9 +192,10 @@ JOIN minutes_reviews r ON r.meeting_id = c.meeting_id
 WHERE c.ended_at >= :start AND c.ended_at < :end {case}
 GROUP BY 1, 2
 """
-"""The counted meetings' minutes by the local day the meeting ended and the day they were
-approved (none while a draft): a few hundred rows for a year, which ``rules.minutes_figures``
-measures against the working-day limit."""
+"""The counted meetings' minutes by the local day the draft was made (the meeting's end: the day
+the chase and the approval's audit row count the limit from) and the day they were approved
+(none while a draft): a few thousand rows for a year, which ``rules.minutes_figures`` measures
+against the working-day limit."""
 
 AGENCIES = "SELECT id, name, sector FROM agencies WHERE id = ANY(:ids)"
 
@@ -254,7 +255,7 @@ async def count(engine: AsyncEngine, scope: Scope) -> Counted:
         async with AsyncSession(engine) as session:
             return list((await session.execute(text(statement), params)).mappings())
 
-    found = await asyncio.gather(
+    *per_agency, held, minutes = await asyncio.gather(
         *(
             rows(sql(template, scope, "a" if name in ("actions", "declined") else "c"), {**base, **extra.get(name, {})})
             for name, template in STATEMENTS.items()
@@ -263,7 +264,7 @@ async def count(engine: AsyncEngine, scope: Scope) -> Counted:
         rows(sql(MINUTES, scope, "c"), {**base, "zone": scope.zone}),
     )
     counts: dict[uuid.UUID, dict[str, float]] = defaultdict(dict)
-    for result in found[: len(STATEMENTS)]:
+    for result in per_agency:
         for row in result:
             agency_id = row["agency_id"]
             if agency_id is None:
@@ -271,11 +272,10 @@ async def count(engine: AsyncEngine, scope: Scope) -> Counted:
             for key, value in row.items():
                 if key != "agency_id":
                     counts[agency_id][key] = float(value or 0)
-    held = int(found[-2][0]["count"] or 0)
-    minutes = [(row["ended_on"], row["approved_on"], int(row["n"])) for row in found[-1]]
     async with AsyncSession(engine) as session:
         named = await agencies(session, counts)
-    return Counted(dict(counts), named, held, minutes)
+    reviews = [(row["drafted_on"], row["approved_on"], int(row["n"])) for row in minutes]
+    return Counted(dict(counts), named, int(held[0]["count"] or 0), reviews)
 
 
 async def new_meeting_params(session: AsyncSession, scope: Scope) -> dict[str, Any] | None:

@@ -207,8 +207,9 @@ def timescale_figures(milestones: Iterable[Milestone], period: Period) -> Timesc
 @dataclass(frozen=True, slots=True)
 class MinutesFigures:
     """The minutes of the meetings ended in the period: approved within the escalation limit
-    (15 working days after the meeting, on the chase's calendar), late (approved after it, or
-    still a draft past it today), and still a draft within it (neither yet)."""
+    (``minutes_escalate_working_days`` after the meeting, 15 unless configured, on the chase's
+    calendar), late (approved after it, or still a draft past it today), and still a draft
+    within it (neither yet)."""
 
     on_time: int = 0
     late: int = 0
@@ -222,14 +223,15 @@ class MinutesFigures:
 def minutes_figures(
     reviews: Iterable[tuple[date, date | None, int]], today: date, escalate_days: int, calendar: ChaseSettings
 ) -> MinutesFigures:
-    """Count minutes from ``(day the meeting ended, day approved or None, how many)``, local
-    dates. "Within" includes the limit's own day (the fifteenth working day itself)."""
+    """Count minutes from ``(day drafted, day approved or None, how many)``, local dates: the
+    limit is counted as the chase counts it, from the day the draft was made when the meeting
+    ended. "Within" includes the limit's own day (the fifteenth working day itself)."""
     limits: dict[date, date] = {}
     on_time = late = pending = 0
-    for ended_on, approved_on, n in reviews:
-        if ended_on not in limits:
-            limits[ended_on] = escalate_on(ended_on, escalate_days, calendar)
-        limit = limits[ended_on]
+    for drafted_on, approved_on, n in reviews:
+        if drafted_on not in limits:
+            limits[drafted_on] = escalate_on(drafted_on, escalate_days, calendar)
+        limit = limits[drafted_on]
         if approved_on is not None:
             on_time, late = (on_time + n, late) if approved_on <= limit else (on_time, late + n)
         elif today > limit:

@@ -134,23 +134,24 @@ async def send_letters(session: AsyncSession, settings: Settings, room: Room, dr
     await _send(session, settings, room, {row.audience: row.snapshot for row in rows}, f"letter:{room.meeting.id}")
 
 
-async def amend_letters(session: AsyncSession, settings: Settings, meeting_id: uuid.UUID) -> bool:
-    """Inside the transaction that records a conference outcome after the meeting ended: build
-    the letters again with it, replace the copies and send everyone invited the amended one.
-    False (and nothing sent) when no letter went yet, as for a meeting that ended before letters."""
+async def amend_letters(
+    session: AsyncSession, settings: Settings, meeting_id: uuid.UUID, recorded_at: datetime
+) -> bool:
+    """Inside the transaction that records a conference outcome (at ``recorded_at``) after the
+    meeting ended: build the letters again with it, replace the copies and send everyone
+    invited the amended one, once per recording. False (and nothing sent) when no letter went
+    yet, as for a meeting that ended before letters."""
     review = await session.get(MinutesReview, meeting_id)
     if review is None:
         return False
     room = await load_room(session, meeting_id)
-    outcome = room.conference.outcome
-    now = utcnow()
-    built = await _build(session, settings, room, review.draft_until, amended_at=now)
+    built = await _build(session, settings, room, review.draft_until, amended_at=recorded_at)
     statement = _letters(meeting_id, built)
     await session.execute(
         statement.on_conflict_do_update(constraint=LETTER_KEY, set_={"snapshot": statement.excluded.snapshot})
     )
-    stamp = outcome.recorded_at.isoformat() if outcome is not None and outcome.recorded_at else now.isoformat()
-    await _send(session, settings, room, built, f"letter:{meeting_id}:amended:{stamp}", subject="Outcome, amended")
+    dedupe = f"letter:{meeting_id}:amended:{recorded_at.isoformat()}"
+    await _send(session, settings, room, built, dedupe, subject="Outcome, amended")
     return True
 
 

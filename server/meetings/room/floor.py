@@ -13,7 +13,7 @@ from server.meetings import queue
 from server.meetings.changes import ChangeKind
 from server.meetings.commands import LIVE, Ctx, NoBody, Who, command, current_turn
 from server.meetings.models import Attendance, Hand, Turn
-from server.meetings.room.rows import end_turn, join_person, lower_hands, teammate
+from server.meetings.room.rows import end_turn, lower_hands, mark_present, teammate
 from server.meetings.state import counts_as_voice, order_hands, queue_rows, rule_hand, rule_turn
 from server.platform.db import utcnow
 from server.shapes import Timestamp, iso
@@ -90,7 +90,7 @@ async def raise_hand(ctx: Ctx, body: NewHand) -> Hand:
         if found is None:
             raise Invalid("That person is not on the case's team.", field="user_id", code="not_on_team")
         person, attendance = found
-        if await join_person(ctx, person, attendance):
+        if mark_present(ctx, person, attendance):
             ctx.changed_too(ChangeKind.ATTENDANCE)
     reply_to = None
     if kind is queue.HandKind.REPLY:

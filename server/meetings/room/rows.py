@@ -14,11 +14,13 @@ from server.people.models import User
 from server.platform.db import utcnow
 
 
-async def join_person(ctx: Ctx, person: User, row: Attendance | None = None) -> bool:
-    """Mark ``person`` present (again, if they had left); True if they were not. ``row`` is
-    their attendance when the caller has read it already."""
-    if row is None:
-        row = await ctx.session.get(Attendance, (ctx.meeting.id, person.id))
+async def join_person(ctx: Ctx, person: User) -> bool:
+    """Mark ``person`` present (again, if they had left); True if they were not."""
+    return mark_present(ctx, person, await ctx.session.get(Attendance, (ctx.meeting.id, person.id)))
+
+
+def mark_present(ctx: Ctx, person: User, row: Attendance | None) -> bool:
+    """As :func:`join_person`, given their attendance as already read (None: never joined)."""
     if row is None:
         ctx.session.add(Attendance(meeting_id=ctx.meeting.id, user_id=person.id, agency_id=person.agency_id))
         return True
