@@ -624,27 +624,28 @@
   }
 
   /* After a room form is accepted: clear it, fold it if asked, and clear any
-     earlier refusal. htmx tells the nearest ancestor still in the page when a
-     live update replaced the form meanwhile, so look the form up by id. */
+     earlier refusal. When a live update replaced the form meanwhile, htmx tells
+     the nearest ancestor still in the page (detail.elt is then that ancestor):
+     the form that was sent is requestConfig.elt, and its replacement has its id. */
   document.addEventListener("htmx:afterRequest", function (event) {
     var detail = event.detail || {};
-    var elt = detail.elt;
+    var sent = (detail.requestConfig && detail.requestConfig.elt) || detail.elt;
     var room = document.querySelector("[data-room]");
-    if (!room || !elt || !detail.xhr || detail.xhr.status >= 400 || !detail.successful) {
+    if (!room || !sent || !detail.xhr || detail.xhr.status >= 400 || !detail.successful) {
       return;
     }
-    var current = elt.isConnected ? elt : (elt.id ? document.getElementById(elt.id) : null);
-    if (elt.isConnected && !room.contains(elt)) {
+    if (sent.isConnected && !room.contains(sent)) {
       return;
     }
+    var current = sent.isConnected ? sent : (sent.id ? document.getElementById(sent.id) : null);
     var errors = document.getElementById("room-errors");
     if (errors) {
       errors.textContent = "";
     }
     if (current && current.tagName === "FORM" && current.hasAttribute("data-reset-on-success")) {
       current.reset();
-      /* A live update swapped in meanwhile may still be restoring what was typed:
-         what was sent is done with, so forget it there too. */
+      /* What was typed is sent and done with: a live update that saved it to
+         carry over its swap must not bring it back. */
       Object.keys(snapshots).forEach(function (regionId) {
         delete snapshots[regionId].forms[current.id];
       });

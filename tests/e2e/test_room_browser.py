@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
+from playwright.async_api import Browser, BrowserContext, Locator, Page, Route, expect
 from sqlalchemy import update
 
 from server.meetings import room as ops
@@ -238,6 +238,40 @@ async def test_a_meeting_in_four_browsers(room: dict[str, Person], team: Team) -
     for person in room.values():
         assert await person.page.evaluate("window.__sameDocument === true"), f"{person.name}'s page reloaded"
         assert not person.problems, person.problems
+
+
+async def test_a_form_is_cleared_when_the_live_update_outruns_its_answer(
+    browser: Browser, server_url: str, team: Team, runtime: Runtime
+) -> None:
+    """The action appears over the socket before the form's own answer arrives (held back
+    here): the region, and the form in it, were swapped while the post was in flight, and the
+    new form must still be cleared once the answer says it was accepted."""
+    await without_childs_voice(runtime, team.meeting.id)
+    async with runtime.sessionmaker() as session:
+        await room_as(runtime, session, team.chair).run(ops.start, team.meeting.id)
+    chair = await enter_room(
+        browser, server_url, team.chair.email, team.chair.name, f"/meetings/{team.meeting.id}/room"
+    )
+    try:
+        page, actions = chair.page, chair.region("actions")
+        title = "Book the paediatric appointment."
+
+        async def answer_after_the_update(route: Route) -> None:
+            answer = await route.fetch()
+            await expect(actions.locator(".action-item__text")).to_have_text(title, timeout=WAIT)
+            await route.fulfill(response=answer)
+
+        await page.route(re.compile(r"/meetings/[^/]+/actions$"), answer_after_the_update)
+        await actions.locator("summary").click()
+        await actions.get_by_label("What is to be done").fill(title)
+        await actions.get_by_label("Owner").select_option(str(team.member.id))
+        await actions.get_by_label("Due by").fill((today_local() + timedelta(days=7)).isoformat())
+        await actions.get_by_label("Outcome area").select_option("staying_safe")
+        await actions.get_by_role("button", name="Assign the action").click()
+        await expect(actions.get_by_label("What is to be done")).to_have_value("", timeout=WAIT)
+        assert not chair.problems, chair.problems
+    finally:
+        await chair.context.close()
 
 
 async def test_after_the_meeting_the_family_corrects_and_the_chair_approves(
