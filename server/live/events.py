@@ -9,11 +9,15 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
 
 from server.live import presence
 from server.meetings.changes import ChangeKind
+
+if TYPE_CHECKING:
+    from server.meetings.state import Room
 
 log = logging.getLogger("roundtable.live")
 
@@ -91,6 +95,17 @@ class Publisher(ABC):
     @abstractmethod
     async def connected(self, meeting_id: uuid.UUID) -> frozenset[uuid.UUID]:
         """Who has the meeting's room open now, across every web process."""
+
+    async def held_room(self, meeting_id: uuid.UUID, version: int) -> HeldRoom | None:
+        """The room as this process already reads it for its sockets, at ``version`` or later,
+        if it does: a change's answer need not read it a second time."""
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class HeldRoom:
+    room: Room
+    connected: frozenset[uuid.UUID]
 
 
 class NoPublisher(Publisher):

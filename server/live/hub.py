@@ -31,6 +31,7 @@ from server.live.clients import Client
 from server.live.events import (
     CONTROL_CHANNEL,
     RECHECK,
+    HeldRoom,
     MeetingChanged,
     PresenceChanged,
     Publisher,
@@ -93,6 +94,10 @@ class LiveHub(Publisher):
 
     async def connected(self, meeting_id: uuid.UUID) -> frozenset[uuid.UUID]:
         return await presence.connected_or_nobody(self.runtime.redis, meeting_id)
+
+    async def held_room(self, meeting_id: uuid.UUID, version: int) -> HeldRoom | None:
+        feed = self.feeds.get(meeting_id)
+        return None if feed is None else await feed.held(version)
 
     async def _connected(self, meeting_id: uuid.UUID) -> frozenset[uuid.UUID]:
         return await presence.connected(self.runtime.redis, meeting_id)
@@ -174,6 +179,8 @@ class LiveHub(Publisher):
     async def _drop(self, meeting_id: uuid.UUID) -> None:
         feed = self.feeds.pop(meeting_id, None)
         self._here.pop(meeting_id, None)
+        if feed is not None:
+            feed.answer_waiting(None)
         if feed is not None and feed.task is not None:
             feed.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

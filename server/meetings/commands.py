@@ -31,6 +31,7 @@ from server.errors import Conflict, Forbidden, NotFound
 from server.live.events import MeetingChanged, Publisher
 from server.meetings.changes import ChangeKind
 from server.meetings.models import Attendance, Meeting, MeetingStatus, Turn
+from server.meetings.state import Audience, audience_for
 from server.people.models import User
 from server.platform.db import transaction
 
@@ -192,6 +193,16 @@ def command(
 # --- running a command ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Ran(Generic[ResultT]):
+    """A command that was run: its effect's result, the version it made, and which audience the
+    caller sees the room as."""
+
+    result: ResultT
+    version: int
+    audience: Audience
+
+
 STATE_REFUSALS = {
     MeetingStatus.SCHEDULED: ("The meeting has not started yet.", "not_started"),
     MeetingStatus.LIVE: ("The meeting is already under way.", "already_started"),
@@ -219,6 +230,12 @@ class RoomCaller:
         target: uuid.UUID | None = None,
     ) -> ResultT:
         """Run one operation in one transaction, then tell every web process about it."""
+        return (await self.execute(command, meeting_id, body, target)).result
+
+    async def execute(
+        self, command: Command[BodyT, ResultT], meeting_id: uuid.UUID, body: BodyT | None, target: uuid.UUID | None
+    ) -> Ran[ResultT]:
+        """:meth:`run`, answering also the version the change made and the caller's audience."""
         if body is None:
             body = command.body()
         expected_version = getattr(body, "version", None) if command.versioned else None
@@ -244,7 +261,7 @@ class RoomCaller:
         await self.publisher.meeting_changed(MeetingChanged(meeting_id, version, command.change, frozenset(ctx.also)))
         if ctx.notified:
             await self.publisher.users_changed(ctx.notified, "notification")
-        return result
+        return Ran(result, version, audience_for(ctx.role, is_chair=ctx.is_chair))
 
 
 async def _lock(session: AsyncSession, meeting_id: uuid.UUID, user_id: uuid.UUID) -> tuple[Meeting, str, bool]:

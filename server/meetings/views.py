@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.live.events import Publisher
+from server.meetings.commands import Ran, RoomCaller
 from server.meetings.service import visible_meeting
 from server.meetings.shapes import MeetingState, meeting_state
 from server.meetings.state import RoomView, audience_for, load_room, view_for
@@ -24,3 +26,13 @@ async def view_of(session: AsyncSession, publisher: Publisher, user: User, meeti
 
 async def state_of(session: AsyncSession, publisher: Publisher, user: User, meeting_id: uuid.UUID) -> MeetingState:
     return meeting_state(await view_of(session, publisher, user, meeting_id))
+
+
+async def state_after(room: RoomCaller, meeting_id: uuid.UUID, ran: Ran[Any]) -> MeetingState:
+    """The state a change answers with. When this process's live feed of the meeting reads the
+    room anyway (someone here has it open), its read at the change's version or later is used
+    rather than a second one of our own; the caller's membership was checked by the command."""
+    held = await room.publisher.held_room(meeting_id, ran.version)
+    if held is None:
+        return await state_of(room.session, room.publisher, room.user, meeting_id)
+    return meeting_state(view_for(held.room, ran.audience, utcnow(), held.connected, viewer=room.user.id))

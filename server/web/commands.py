@@ -23,7 +23,7 @@ from server.live.refusals import refusal_of, region_holding
 from server.live.viewer import viewer_flags
 from server.meetings.commands import Command, RoomCaller
 from server.meetings.shapes import MeetingState
-from server.meetings.views import state_of, view_of
+from server.meetings.views import state_after, view_of
 from server.web.form_bodies import body_from_form
 from server.web.forms import form_data
 from server.web.render import is_htmx, page, redirect
@@ -91,12 +91,12 @@ def json_route(command: Command[Any, Any]) -> HTTPRouteHandler:
             body = command.body(**{f.encode_name: given[f.encode_name] for f in msgspec.structs.fields(command.body)})
         else:
             body = given.get("data")
-        result = await room.run(command, meeting_id, body, given[target] if target else None)
+        ran = await room.execute(command, meeting_id, body, given[target] if target else None)
         if command.answer is not None:
-            return command.answer(result)
+            return command.answer(ran.result)
         if returns is MeetingState:
-            return await state_of(room.session, room.publisher, room.user, meeting_id)
-        return result
+            return await state_after(room, meeting_id, ran)
+        return ran.result
 
     return HTTPRouteHandler(
         path=command.path,
