@@ -3,8 +3,9 @@
 For each operation in ``server.meetings.room.COMMANDS``: set up a busy room, render every region
 for every audience, run the operation, render again, and fail if a region whose HTML changed for
 any audience is not among the regions its kind of change publishes (server/live/regions.py).
-The room as the live feed rebuilds it (the parts its kind wrote re-read, the rest kept) must
-render exactly like a room read afresh, and every JSON message must match the schema. A self-check
+The room as the live feed rebuilds it (the parts its kind wrote re-read, the rest kept), and the
+room the operation reads in its own transaction for the feed of its process, must each render
+exactly like a room read afresh, and every JSON message must match the schema. A self-check
 proves the checker fails when an operation's region is taken out of the table."""
 
 from __future__ import annotations
@@ -55,11 +56,17 @@ STAMPS = re.compile(r' data-(?:version|server-now)="[^"]*"|(?<=name="version" )v
 
 
 class Recorder(NoPublisher):
-    def __init__(self) -> None:
+    """Keeps the notices; stands for a process whose live feed holds ``held`` (if given)."""
+
+    def __init__(self, held: Room | None = None) -> None:
         self.changes: list[MeetingChanged] = []
+        self.held = held
 
     async def meeting_changed(self, change: MeetingChanged) -> None:
         self.changes.append(change)
+
+    def room_now(self, meeting_id: uuid.UUID) -> Room | None:
+        return self.held
 
 
 @dataclass
@@ -72,13 +79,14 @@ class Scene:
     team: Team
     items: dict[str, uuid.UUID]
     hands: dict[str, uuid.UUID]
+    held: Room | None = None  # the room a live feed in this process holds, when one does
 
     @property
     def meeting(self) -> uuid.UUID:
         return self.team.meeting.id
 
     async def run(self, who: str, command: Command[Any, Any], body: Any = None, target: Any = None) -> list[Any]:
-        recorder = Recorder()
+        recorder = Recorder(self.held)
         async with self.runtime.sessionmaker() as session:
             user = getattr(self.team, who)
             await room_as(self.runtime, session, user, recorder).run(command, self.meeting, body, target)
@@ -381,6 +389,7 @@ async def test_each_operation_publishes_every_region_it_changes(
     async with runtime.sessionmaker() as session:
         previous = await load_room(session, scene.meeting)
     before = render(app, previous)
+    scene.held = previous
 
     changes = await step(scene)
 
@@ -396,6 +405,10 @@ async def test_each_operation_publishes_every_region_it_changes(
     assert changed_regions(before, after), f"{name}: the operation changed nothing anyone sees"
     assert not unpublished(before, after, kinds, REGIONS), f"{name}: regions changed but not published for {kinds}"
     assert render(app, rebuilt) == after, f"{name}: re-reading only what {sorted(kinds)} wrote left a stale room"
+    if name not in ELSEWHERE:
+        handed = changes[0].room
+        assert handed is not None and handed.version == fresh.version, "the room read in the change's transaction"
+        assert render(app, handed) == after, f"{name}: the room read in the change's transaction is not the room"
     for audience in Audience:
         message = json_message(view_for(fresh, audience, NOW), command.change)
         decoded = msgspec.json.decode(message, type=StateMessage, strict=True)

@@ -8,7 +8,7 @@ import logging
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
@@ -24,12 +24,15 @@ log = logging.getLogger("roundtable.live")
 
 @dataclass(frozen=True, slots=True)
 class MeetingChanged:
-    """A committed change: the meeting is now at ``version``."""
+    """A committed change: the meeting is now at ``version``. Within the process that made it,
+    it may carry the room at that version, read inside the change's own transaction
+    (server/live/ahead.py); that never goes on the wire: other processes read the room."""
 
     meeting_id: uuid.UUID
     version: int
     kind: ChangeKind
     also: frozenset[ChangeKind] = frozenset()  # what else this one change did (declared by its command)
+    room: Room | None = field(default=None, compare=False, repr=False)
 
     @property
     def kinds(self) -> frozenset[ChangeKind]:
@@ -95,6 +98,10 @@ class Publisher(ABC):
     @abstractmethod
     async def connected(self, meeting_id: uuid.UUID) -> frozenset[uuid.UUID]:
         """Who has the meeting's room open now, across every web process."""
+
+    def room_now(self, meeting_id: uuid.UUID) -> Room | None:
+        """The room this process's live feed of the meeting holds now, if it has one."""
+        return None
 
     async def held_room(self, meeting_id: uuid.UUID, version: int) -> HeldRoom | None:
         """The room as this process already reads it for its sockets, at ``version`` or later,

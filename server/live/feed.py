@@ -29,7 +29,7 @@ from server.live.clients import Client
 from server.live.events import HeldRoom, MeetingChanged
 from server.live.regions import ALL_REGIONS, PRESENCE_REGIONS, Region, regions_for
 from server.live.render import json_message, region_html
-from server.meetings.changes import ALL_PARTS, WRITES, Part
+from server.meetings.changes import ALL_PARTS, Part, parts_for
 from server.meetings.models import Meeting
 from server.meetings.state import Audience, Room, RoomView, family_sees_all, read_room, view_for
 from server.platform.db import utcnow
@@ -68,8 +68,7 @@ def plan(previous: Room | None, version: int, heard: dict[int, MeetingChanged], 
     if full or any(v not in heard for v in versions):
         return Plan(ALL_PARTS, ALL_REGIONS, "change")
     kinds = frozenset().union(*(heard[v].kinds for v in versions))
-    parts = frozenset().union(*(WRITES[k] for k in kinds))
-    return Plan(parts, regions_for(kinds), heard[version].kind if len(versions) == 1 else "change")
+    return Plan(parts_for(kinds), regions_for(kinds), heard[version].kind if len(versions) == 1 else "change")
 
 
 class MeetingFeed:
@@ -174,7 +173,8 @@ class MeetingFeed:
             except Exception as error:  # Redis away: keep showing who was connected
                 log.warning("live: could not read presence for %s: %s", self.meeting_id, error)
         previous = self.room
-        room, decided = await self._read(previous)
+        handed = self._handed(previous)
+        room, decided = handed if handed is not None else await self._read(previous)
         if room is None:  # the meeting no longer exists
             self.answer_waiting(None)
             for client in self.clients | self.fresh:
@@ -193,6 +193,16 @@ class MeetingFeed:
         self._send(room, fresh, ALL_REGIONS, "state", bool(self.degraded))
         self.clients |= fresh
         self.answer_waiting(room)
+
+    def _handed(self, previous: Room | None) -> tuple[Room, Plan] | None:
+        """The room the next version's change brought with it (read in its transaction, in this
+        process), when that is the one version this feed is missing."""
+        if previous is None or self.full:
+            return None
+        change = self.heard.get(previous.version + 1)
+        if change is None or change.room is None:
+            return None
+        return change.room, Plan(parts_for(change.kinds), regions_for(change.kinds), change.kind)
 
     async def _read(self, previous: Room | None) -> tuple[Room | None, Plan]:
         """The room as it is now, one snapshot, re-reading only what the plan needs."""

@@ -42,6 +42,7 @@ from server.live.events import (
 from server.live.feed import FeedContext, MeetingFeed
 from server.live.inbox import Inbox
 from server.meetings.models import Meeting
+from server.meetings.state import Room
 from server.platform.db import transaction
 from server.platform.runtime import Runtime
 from server.platform.tasks import stop_if_cancelled
@@ -94,6 +95,10 @@ class LiveHub(Publisher):
 
     async def connected(self, meeting_id: uuid.UUID) -> frozenset[uuid.UUID]:
         return await presence.connected_or_nobody(self.runtime.redis, meeting_id)
+
+    def room_now(self, meeting_id: uuid.UUID) -> Room | None:
+        feed = self.feeds.get(meeting_id)
+        return None if feed is None else feed.room
 
     async def held_room(self, meeting_id: uuid.UUID, version: int) -> HeldRoom | None:
         feed = self.feeds.get(meeting_id)

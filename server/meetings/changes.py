@@ -76,3 +76,8 @@ WRITES: dict[ChangeKind, frozenset[Part]] = {
     ChangeKind.SCALE: frozenset({Part.SCALES}),
     ChangeKind.CHILD_VOICE: frozenset({Part.CHILD_VOICE}),
 }
+
+
+def parts_for(kinds: frozenset[ChangeKind]) -> frozenset[Part]:
+    """The parts that changes of these kinds wrote: what a room must re-read after them."""
+    return frozenset().union(*(WRITES[k] for k in kinds))

@@ -28,6 +28,7 @@ from server.audit.service import Actor, record
 from server.cases.models import CaseMember
 from server.config import Settings
 from server.errors import Conflict, Forbidden, NotFound
+from server.live.ahead import read_ahead
 from server.live.events import MeetingChanged, Publisher
 from server.meetings.changes import ChangeKind
 from server.meetings.models import Attendance, Meeting, MeetingStatus, Turn
@@ -258,7 +259,9 @@ class RoomCaller:
             )
             version = meeting.version
             assert ctx.also <= command.also, f"{command.name} made undeclared changes {ctx.also - command.also}"
-        await self.publisher.meeting_changed(MeetingChanged(meeting_id, version, command.change, frozenset(ctx.also)))
+            also = frozenset(ctx.also)
+            room = await read_ahead(self.session, self.publisher, meeting_id, version, also | {command.change})
+        await self.publisher.meeting_changed(MeetingChanged(meeting_id, version, command.change, also, room))
         if ctx.notified:
             await self.publisher.users_changed(ctx.notified, "notification")
         return Ran(result, version, audience_for(ctx.role, is_chair=ctx.is_chair))

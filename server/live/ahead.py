@@ -1,0 +1,34 @@
+"""The room at a change's version, read inside the change's own transaction, for this process's
+live feed.
+
+When the feed of the meeting in this process holds the room at the version just before the
+change, the command re-reads the parts its kinds wrote (and only those) before it commits, on
+its own connection, and hands the room over with the notice: the feed then sends it without a
+connection, a snapshot and a round trip of its own after the commit. The meeting's row lock,
+held until the commit, keeps every other change of the meeting out in between, so the room read
+is the room at exactly that version. Other processes, and a feed that is behind, read as before.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.live.events import Publisher
+from server.meetings.changes import ChangeKind, parts_for
+from server.meetings.state import Room, read_room
+
+
+async def read_ahead(
+    session: AsyncSession, publisher: Publisher, meeting_id: uuid.UUID, version: int, kinds: frozenset[ChangeKind]
+) -> Room | None:
+    """The room at ``version`` (the change is flushed, not yet committed), or None when no feed
+    here holds the version before it. A session of its own on the same connection reads it, so
+    that the caller's session never shares its objects with the feed."""
+    previous = publisher.room_now(meeting_id)
+    if previous is None or previous.version != version - 1:
+        return None
+    await session.flush()
+    async with AsyncSession(bind=await session.connection(), expire_on_commit=False) as reader:
+        return await read_room(reader, meeting_id, parts_for(kinds), previous)
