@@ -266,8 +266,14 @@ async def test_raising_hands(room: Room) -> None:
         assert body["kind"] == kind
         assert body["user_id"] == room.member.id
         uuid.UUID(body["id"])
+    version = (await room.state())["version"]
     twice = await room.member.post(room.base + "/hands", {"kind": "contribution"})
     assert twice.status_code == 409, twice.text
+    assert twice.json()["code"] == "hand_already_up"
+    assert (await room.state())["version"] == version, "a refused hand changes nothing"
+    for_them = await room.chair.post(room.base + "/hands", {"kind": "point_of_order", "user_id": room.member.id})
+    assert for_them.status_code == 409, for_them.text
+    assert for_them.json()["code"] == "hand_already_up"
     no_speaker = await room.member.post(room.base + "/hands", {"kind": "reply"})
     assert no_speaker.status_code == 409, no_speaker.text
     for bad in ("shout", "", "CONTRIBUTION", "x" * 40):

@@ -130,6 +130,9 @@ class VoiceMixin:
         return relationship(foreign_keys=[cls.user_id], lazy="joined")
 
 
+WAITING_HAND_INDEX = "uq_hands_waiting_per_kind"  # at most one waiting hand of each kind per person
+
+
 class Hand(IdMixin, VoiceMixin, Base):
     """A raised hand. At most one waiting hand of each kind per person (a partial unique index)."""
 
@@ -138,7 +141,7 @@ class Hand(IdMixin, VoiceMixin, Base):
         CheckConstraint("kind IN ('point_of_order', 'reply', 'contribution')", name="kind"),
         CheckConstraint("state IN ('waiting', 'taken', 'lowered', 'cleared')", name="state"),
         Index(
-            "uq_hands_waiting_per_kind",
+            WAITING_HAND_INDEX,
             "meeting_id",
             "user_id",
             "kind",

@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from server.platform.liveness import check_connections
+
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -58,17 +60,18 @@ POOL_TIMEOUT = 10.0  # seconds to wait for a pooled connection when all are busy
 
 
 def make_engine(url: str, *, pool_size: int = 10, connect_timeout: float = CONNECT_TIMEOUT) -> AsyncEngine:
-    """An asyncpg engine. pool_pre_ping costs a round trip per checkout (about 2.5 ms of a change,
-    bench/README.md) and is kept: it finds the pooled connections a database restart cut, so the
-    first calls after the database is back succeed instead of failing once per stale connection."""
-    return create_async_engine(
+    """An asyncpg engine whose pool finds the connections a database restart cut before handing
+    them out (server/platform/liveness.py), so the first calls after the database is back
+    succeed, without pool_pre_ping's round trip on every checkout."""
+    engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=20,
-        pool_pre_ping=True,
         pool_timeout=POOL_TIMEOUT,
         connect_args={"timeout": connect_timeout},
     )
+    check_connections(engine)
+    return engine
 
 
 # SQLSTATE classes and codes that mean "the server is not there" rather than "the query is wrong":

@@ -7,12 +7,13 @@ from typing import Annotated
 
 import msgspec
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.meetings import queue
 from server.meetings.changes import ChangeKind
 from server.meetings.commands import LIVE, Ctx, NoBody, Who, command, current_turn
-from server.meetings.models import Attendance, Hand, Turn
+from server.meetings.models import WAITING_HAND_INDEX, Attendance, Hand, Turn
 from server.meetings.room.rows import end_turn, lower_hands, mark_present, teammate
 from server.meetings.state import counts_as_voice, order_hands, queue_rows, rule_hand, rule_turn
 from server.platform.db import utcnow
@@ -100,13 +101,6 @@ async def raise_hand(ctx: Ctx, body: NewHand) -> Hand:
         if current.user_id == person.id:
             raise Conflict("You have the floor; you cannot reply to yourself.", code="reply_to_self")
         reply_to = current.id
-    waiting = await ctx.session.scalar(
-        select(Hand.id).where(
-            Hand.meeting_id == ctx.meeting.id, Hand.user_id == person.id, Hand.kind == kind, Hand.state == "waiting"
-        )
-    )
-    if waiting is not None:
-        raise Conflict("That hand is already up.", code="hand_already_up")
     hand = Hand(
         meeting_id=ctx.meeting.id,
         user_id=person.id,
@@ -117,7 +111,12 @@ async def raise_hand(ctx: Ctx, body: NewHand) -> Hand:
         raised_at=utcnow(),
     )
     ctx.session.add(hand)
-    await ctx.session.flush()
+    try:
+        await ctx.session.flush()
+    except IntegrityError as error:  # one waiting hand of a kind per person: the index says so
+        if WAITING_HAND_INDEX not in str(error.orig):
+            raise
+        raise Conflict("That hand is already up.", code="hand_already_up") from None
     ctx.about("hand", hand.id, kind=kind, for_user=person.id)
     return hand
 
