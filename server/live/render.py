@@ -13,13 +13,18 @@ from server.meetings.shapes import StateMessage, meeting_state
 from server.meetings.state import RoomView
 
 _encode = msgspec.json.Encoder().encode
+MACROS = "live/_macros.html"
 
 
 def region_html(env: Environment, view: RoomView, regions: Iterable[Region], *, csrf_token: str = "") -> str:
-    """The fragments for ``regions``, in a fixed order, each carrying hx-swap-oob."""
+    """The fragments for ``regions``, in a fixed order, each carrying hx-swap-oob. The room's
+    macros are made once for all of them: imported with context, as each region does when it is
+    rendered inside a page, Jinja would build them again for every region."""
     wanted = set(regions)
+    context = {"view": view, "csrf_token": csrf_token}
+    macros = env.get_template(MACROS).make_module(context)
     return "".join(
-        env.get_template(template_of(region)).render(view=view, csrf_token=csrf_token)
+        env.get_template(template_of(region)).render(context, room_macros=macros)
         for region in REGION_ORDER
         if region in wanted
     )
