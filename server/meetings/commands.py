@@ -2,10 +2,11 @@
 
 A :class:`Command` says who may do an operation, in which meeting states, what kind of change
 it makes and what its effect is. Everything else follows from the declaration, the same way for
-every operation: :class:`RoomCaller.run` locks the meeting row (so two chairs' tabs or twenty
-hands in one millisecond cannot corrupt the queue), checks the caller and the state, applies the
-effect, raises the version, writes the audit row, commits, and then publishes the change; the
-JSON route and the form route are generated from the same declaration (server/web/commands.py).
+every operation: :class:`RoomCaller.run` locks the meeting row and raises its version (so two
+chairs' tabs or twenty hands in one millisecond cannot corrupt the queue), checks the caller and
+the state, applies the effect, writes the audit row, reads the room ahead for this process's
+live feed (server/live/ahead.py), commits, and then publishes the change; the JSON route and the
+form route are generated from the same declaration (server/web/commands.py).
 
 Adding an operation is writing its rule and its effect under ``@command(...)``, and listing it
 in ``server.meetings.room.COMMANDS``.
@@ -21,7 +22,7 @@ from enum import StrEnum
 from typing import Any, Generic, Literal, TypeVar, get_type_hints
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.service import Actor, record
@@ -245,7 +246,6 @@ class RoomCaller:
             ctx = Ctx(self.session, meeting, self.user, role, self.actor, self.settings, target, present=present)
             await _admit(ctx, command, expected_version)
             result = await command.effect(ctx, body)
-            meeting.version += 1
             object_type, object_id = ctx.subject or ("meeting", meeting.id)
             record(
                 self.session,
@@ -268,22 +268,32 @@ class RoomCaller:
 
 
 async def _lock(session: AsyncSession, meeting_id: uuid.UUID, user_id: uuid.UUID) -> tuple[Meeting, str, bool]:
-    """The meeting row, locked until the commit, the caller's role on its case and whether they
-    are in the room (one query)."""
+    """The meeting row, locked until the commit with its version raised, the caller's role on its
+    case and whether they are in the room: one statement. A refused operation rolls the raise
+    back with everything else; a caller not on the case's team finds no meeting."""
+    role = (
+        select(CaseMember.role)
+        .where(CaseMember.case_id == Meeting.case_id, CaseMember.user_id == user_id)
+        .scalar_subquery()
+    )
+    present = (
+        select(Attendance.user_id)
+        .where(Attendance.meeting_id == Meeting.id, Attendance.user_id == user_id, Attendance.left_at.is_(None))
+        .exists()
+    )
     found = (
         await session.execute(
-            select(Meeting, CaseMember.role, Attendance.user_id, Attendance.left_at)
-            .join(CaseMember, (CaseMember.case_id == Meeting.case_id) & (CaseMember.user_id == user_id))
-            .outerjoin(Attendance, (Attendance.meeting_id == Meeting.id) & (Attendance.user_id == user_id))
-            .where(Meeting.id == meeting_id)
-            .with_for_update(of=Meeting)
-            .execution_options(populate_existing=True)
+            update(Meeting)
+            .where(Meeting.id == meeting_id, role.is_not(None))
+            .values(version=Meeting.version + 1)
+            .returning(Meeting, role, present),
+            execution_options={"populate_existing": True, "synchronize_session": False},
         )
     ).first()
     if found is None:
         raise NotFound("No such meeting.")
-    meeting, role, attended, left_at = found
-    return meeting, role, attended is not None and left_at is None
+    meeting, found_role, here = found
+    return meeting, found_role, bool(here)
 
 
 async def _admit(ctx: Ctx, command: Command[Any, Any], expected_version: int | None) -> None:
@@ -292,7 +302,7 @@ async def _admit(ctx: Ctx, command: Command[Any, Any], expected_version: int | N
     if ctx.meeting.status not in command.states:
         message, code = STATE_REFUSALS[MeetingStatus(ctx.meeting.status)]
         raise Conflict(message, code="not_live" if command.states == LIVE else code)
-    if expected_version is not None and expected_version != ctx.meeting.version:
+    if expected_version is not None and expected_version != ctx.meeting.version - 1:  # raised by the lock
         raise Conflict("The room changed a moment ago; look again and retry.", code="stale_version")
     if command.who is Who.ATTENDEE and not ctx.present:
         raise Conflict(command.refusal or "Join the meeting first.", code="not_joined")
