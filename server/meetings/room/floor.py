@@ -207,7 +207,9 @@ async def floor_next(ctx: Ctx, _: FloorNext) -> FloorPassed:
     # jumps the queue while the turn it answers is the current one.
     hands, turns = await queue_rows(ctx.session, ctx.meeting.id)
     order = order_hands(hands, turns, ctx.meeting.open_item_id, now)
-    ended = await end_turn(ctx, now)
+    ended = next((t for t in turns if t.ended_at is None), None)
+    if ended is not None:  # written before the next turn's insert: updates flush first
+        ended.ended_at = now
     if not order:
         if ended is None:
             raise Conflict("Nobody is waiting to speak.", code="nobody_waiting")
