@@ -624,17 +624,22 @@
   }
 
   /* After a room form is accepted: clear it, fold it if asked, and clear any
-     earlier refusal. When a live update replaced the form meanwhile, htmx tells
-     the nearest ancestor still in the page (detail.elt is then that ancestor):
-     the form that was sent is requestConfig.elt, and its replacement has its id. */
-  document.addEventListener("htmx:afterRequest", function (event) {
-    var detail = event.detail || {};
-    var sent = (detail.requestConfig && detail.requestConfig.elt) || detail.elt;
-    var room = document.querySelector("[data-room]");
-    if (!room || !sent || !detail.xhr || detail.xhr.status >= 400 || !detail.successful) {
-      return;
+     earlier refusal. The live update of the form's region often arrives before
+     the form's own answer and replaces the form: htmx then tells only the form
+     that was sent, now out of the page, so the event never reaches the
+     document. Each room form is therefore listened to itself, from the moment
+     it is sent; its replacement, if any, has its id. */
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var sent = event.detail && event.detail.elt;
+    if (sent && sent.tagName === "FORM" && sent.closest("[data-room]")) {
+      sent.addEventListener("htmx:afterRequest", formAnswered, { once: true });
     }
-    if (sent.isConnected && !room.contains(sent)) {
+  });
+
+  function formAnswered(event) {
+    var detail = event.detail || {};
+    var sent = event.currentTarget;
+    if (!detail.xhr || detail.xhr.status >= 400 || !detail.successful) {
       return;
     }
     var current = sent.isConnected ? sent : (sent.id ? document.getElementById(sent.id) : null);
@@ -656,7 +661,7 @@
         }
       }
     }
-  });
+  }
 
   /* A refusal answers 4xx with HX-Retarget: #room-errors; show it (htmx would
      otherwise drop an error response). */

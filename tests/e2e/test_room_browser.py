@@ -256,12 +256,15 @@ async def test_a_form_is_cleared_when_the_live_update_outruns_its_answer(
         page, actions = chair.page, chair.region("actions")
         title = "Book the paediatric appointment."
 
+        held: list[str] = []
+
         async def answer_after_the_update(route: Route) -> None:
             answer = await route.fetch()
             await expect(actions.locator(".action-item__text")).to_have_text(title, timeout=WAIT)
+            held.append(route.request.url)
             await route.fulfill(response=answer)
 
-        await page.route(re.compile(r"/meetings/[^/]+/actions$"), answer_after_the_update)
+        await page.route(re.compile(r"/meetings/[^/]+/room/actions$"), answer_after_the_update)
         await actions.locator("summary").click()
         await actions.get_by_label("What is to be done").fill(title)
         await actions.get_by_label("Owner").select_option(str(team.member.id))
@@ -269,6 +272,7 @@ async def test_a_form_is_cleared_when_the_live_update_outruns_its_answer(
         await actions.get_by_label("Outcome area").select_option("staying_safe")
         await actions.get_by_role("button", name="Assign the action").click()
         await expect(actions.get_by_label("What is to be done")).to_have_value("", timeout=WAIT)
+        assert len(held) == 1, "the form's answer was held back until the update had landed"
         assert not chair.problems, chair.problems
     finally:
         await chair.context.close()
