@@ -205,17 +205,21 @@ async def user_for_session(session: AsyncSession, settings: Settings, token: str
     """The user behind a session cookie, if the session is open, not idle too long, not too old."""
     now = utcnow()
     async with transaction(session):
-        row = await session.scalar(
-            select(UserSession).where(UserSession.token_hash == digest(token), UserSession.ended_at.is_(None))
-        )
-        if row is None:
+        found = (
+            await session.execute(
+                select(UserSession, User)
+                .join(User, User.id == UserSession.user_id)
+                .where(UserSession.token_hash == digest(token), UserSession.ended_at.is_(None))
+            )
+        ).first()
+        if found is None:
             return None
+        row, user = found
         idle_limit = row.last_seen_at + timedelta(minutes=settings.session_idle_minutes)
         if now >= row.expires_at or now >= idle_limit:
             row.ended_at = now
             return None
-        user = await session.get(User, row.user_id)
-        if user is None or not user.is_active:
+        if not user.is_active:
             return None
         if now - row.last_seen_at >= TOUCH_EVERY:
             row.last_seen_at = now
