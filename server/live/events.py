@@ -103,17 +103,6 @@ class Publisher(ABC):
         """The room this process's live feed of the meeting holds now, if it has one."""
         return None
 
-    async def held_room(self, meeting_id: uuid.UUID, version: int) -> HeldRoom | None:
-        """The room as this process already reads it for its sockets, at ``version`` or later,
-        if it does: a change's answer need not read it a second time."""
-        return None
-
-
-@dataclass(frozen=True, slots=True)
-class HeldRoom:
-    room: Room
-    connected: frozenset[uuid.UUID]
-
 
 class NoPublisher(Publisher):
     async def meeting_changed(self, change: MeetingChanged) -> None:

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.errors import NotFound
 from server.live.clients import Client
-from server.live.events import HeldRoom, MeetingChanged
+from server.live.events import MeetingChanged
 from server.live.regions import ALL_REGIONS, PRESENCE_REGIONS, Region, regions_for
 from server.live.render import json_message, region_html
 from server.meetings.changes import ALL_PARTS, Part, parts_for
@@ -37,7 +37,6 @@ from server.platform.tasks import stop_if_cancelled
 
 log = logging.getLogger("roundtable.live")
 RETRY_FIRST, RETRY_MAX = 0.2, 5.0
-HOLD_WAIT = 1.0  # how long a change's answer waits for the feed before reading the room itself
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +85,6 @@ class MeetingFeed:
         self.degraded_due = False
         self.wake = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
-        self.waiting: list[tuple[int, asyncio.Future[HeldRoom | None]]] = []
 
     # --- what the hub tells the feed ------------------------------------------------------------
 
@@ -121,25 +119,6 @@ class MeetingFeed:
     @property
     def empty(self) -> bool:
         return not self.clients and not self.fresh
-
-    async def held(self, version: int) -> HeldRoom | None:
-        """The room once this feed has read it at ``version`` or later; None if it has not
-        within HOLD_WAIT (the database is away, say) or the meeting is gone."""
-        if self.room is not None and self.room.version >= version:
-            return HeldRoom(self.room, self.connected)
-        waiter: asyncio.Future[HeldRoom | None] = asyncio.get_running_loop().create_future()
-        self.waiting.append((version, waiter))
-        try:
-            return await asyncio.wait_for(waiter, HOLD_WAIT)
-        except TimeoutError:
-            return None
-        finally:
-            self.waiting = [(v, w) for v, w in self.waiting if w is not waiter]
-
-    def answer_waiting(self, room: Room | None) -> None:
-        for version, waiter in self.waiting:
-            if not waiter.done() and (room is None or room.version >= version):
-                waiter.set_result(None if room is None else HeldRoom(room, self.connected))
 
     # --- the loop ---------------------------------------------------------------------------------
 
@@ -176,7 +155,6 @@ class MeetingFeed:
         handed = self._handed(previous)
         room, decided = handed if handed is not None else await self._read(previous)
         if room is None:  # the meeting no longer exists
-            self.answer_waiting(None)
             for client in self.clients | self.fresh:
                 await client.stop(4404, "No such meeting.")
             self.clients, self.fresh = set(), set()
@@ -192,7 +170,6 @@ class MeetingFeed:
         self._send(room, self.clients, regions, message_type, degraded_due)
         self._send(room, fresh, ALL_REGIONS, "state", bool(self.degraded))
         self.clients |= fresh
-        self.answer_waiting(room)
 
     def _handed(self, previous: Room | None) -> tuple[Room, Plan] | None:
         """The room the next version's change brought with it (read in its transaction, in this

@@ -31,7 +31,6 @@ from server.live.clients import Client
 from server.live.events import (
     CONTROL_CHANNEL,
     RECHECK,
-    HeldRoom,
     MeetingChanged,
     PresenceChanged,
     Publisher,
@@ -99,10 +98,6 @@ class LiveHub(Publisher):
     def room_now(self, meeting_id: uuid.UUID) -> Room | None:
         feed = self.feeds.get(meeting_id)
         return None if feed is None else feed.room
-
-    async def held_room(self, meeting_id: uuid.UUID, version: int) -> HeldRoom | None:
-        feed = self.feeds.get(meeting_id)
-        return None if feed is None else await feed.held(version)
 
     async def _connected(self, meeting_id: uuid.UUID) -> frozenset[uuid.UUID]:
         return await presence.connected(self.runtime.redis, meeting_id)
@@ -184,8 +179,6 @@ class LiveHub(Publisher):
     async def _drop(self, meeting_id: uuid.UUID) -> None:
         feed = self.feeds.pop(meeting_id, None)
         self._here.pop(meeting_id, None)
-        if feed is not None:
-            feed.answer_waiting(None)
         if feed is not None and feed.task is not None:
             feed.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -33,7 +33,7 @@ from server.live.ahead import read_ahead
 from server.live.events import MeetingChanged, Publisher
 from server.meetings.changes import ChangeKind
 from server.meetings.models import Attendance, Meeting, MeetingStatus, Turn
-from server.meetings.state import Audience, audience_for
+from server.meetings.state import Audience, Room, audience_for
 from server.people.models import User
 from server.platform.db import transaction
 
@@ -197,12 +197,13 @@ def command(
 
 @dataclass(frozen=True, slots=True)
 class Ran(Generic[ResultT]):
-    """A command that was run: its effect's result, the version it made, and which audience the
-    caller sees the room as."""
+    """A command that was run: its effect's result, the version it made, which audience the
+    caller sees the room as, and the room at that version when it was read ahead."""
 
     result: ResultT
     version: int
     audience: Audience
+    room: Room | None = None
 
 
 STATE_REFUSALS = {
@@ -264,7 +265,7 @@ class RoomCaller:
         await self.publisher.meeting_changed(MeetingChanged(meeting_id, version, command.change, also, room))
         if ctx.notified:
             await self.publisher.users_changed(ctx.notified, "notification")
-        return Ran(result, version, audience_for(ctx.role, is_chair=ctx.is_chair))
+        return Ran(result, version, audience_for(ctx.role, is_chair=ctx.is_chair), room)
 
 
 async def _lock(session: AsyncSession, meeting_id: uuid.UUID, user_id: uuid.UUID) -> tuple[Meeting, str, bool]:

@@ -29,10 +29,10 @@ async def state_of(session: AsyncSession, publisher: Publisher, user: User, meet
 
 
 async def state_after(room: RoomCaller, meeting_id: uuid.UUID, ran: Ran[Any]) -> MeetingState:
-    """The state a change answers with. When this process's live feed of the meeting reads the
-    room anyway (someone here has it open), its read at the change's version or later is used
-    rather than a second one of our own; the caller's membership was checked by the command."""
-    held = await room.publisher.held_room(meeting_id, ran.version)
-    if held is None:
+    """The state a change answers with: the room its command read ahead for this process's live
+    feed when it did (server/live/ahead.py), else read afresh. The caller's membership was
+    checked by the command."""
+    if ran.room is None:
         return await state_of(room.session, room.publisher, room.user, meeting_id)
-    return meeting_state(view_for(held.room, ran.audience, utcnow(), held.connected, viewer=room.user.id))
+    connected = await room.publisher.connected(meeting_id)
+    return meeting_state(view_for(ran.room, ran.audience, utcnow(), connected, viewer=room.user.id))
