@@ -1,5 +1,6 @@
 """Micro-benchmark of the steps of one change, in-process, one at a time: how long reading the
-room, deriving the views, rendering the regions and looking up a session take, without sockets.
+room, deriving the views, rendering the regions, looking up a session and running the bench's two
+commands (with the read ahead, and the number of statements each sends) take, without sockets.
 
     python -m bench.room_micro [--profile]
 
@@ -26,12 +27,18 @@ from typing import Any
 
 from bench.seed import seed
 from server.app import create_app
+from server.audit.service import Actor
 from server.config import load_settings
+from server.live.events import MeetingChanged, NoPublisher
 from server.live.regions import ALL_REGIONS, REGIONS, Region
 from server.live.render import region_html
+from server.meetings import room as ops
 from server.meetings.changes import WRITES, ChangeKind
-from server.meetings.state import Audience, load_room, read_room, view_for
+from server.meetings.commands import RoomCaller
+from server.meetings.room.floor import NewHand
+from server.meetings.state import Audience, Room, load_room, read_room, view_for
 from server.people import service as people
+from server.people.models import User
 from server.platform import embedded
 from server.platform.migrations import upgrade
 from server.platform.runtime import Runtime
@@ -50,6 +57,57 @@ async def timed(name: str, repeat: int, step: Callable[[], Awaitable[Any]], out:
         samples.append(1000 * (time.perf_counter() - started))
     out[name] = statistics.median(samples)
     print(f"{name:<52} {out[name]:7.3f} ms (median of {repeat})")
+
+
+class Holder(NoPublisher):
+    """Stands for this process's live feed: holds the room, and takes the one each change hands over."""
+
+    def __init__(self, room: Room) -> None:
+        self.room = room
+
+    def room_now(self, meeting_id: uuid.UUID) -> Room | None:
+        return self.room
+
+    async def meeting_changed(self, change: MeetingChanged) -> None:
+        assert change.room is not None, "the room is read ahead"
+        self.room = change.room
+
+
+async def commands(runtime: Runtime, spec: Any, room: Room, repeat: int, out: dict[str, float]) -> None:
+    """The bench's change: the chair raises a hand for someone, then gives the next speaker the
+    floor; each command's transaction and read ahead, and its statements counted."""
+    holder = Holder(room)
+    statements = [0]
+
+    def count(*_: Any) -> None:
+        statements[0] += 1
+
+    from sqlalchemy import event
+
+    event.listen(runtime.engine.sync_engine, "before_cursor_execute", count)
+    chair_id = uuid.UUID(spec.chair.user_id)
+    people_ids = [uuid.UUID(m.user_id) for m in spec.members[1:]]
+    samples: dict[str, list[float]] = {"raise a hand for someone": [], "next speaker": []}
+    counted: dict[str, int] = {}
+    for n in range(repeat + 5):
+        for name in samples:
+            async with runtime.sessionmaker() as session:
+                chair = await session.get(User, chair_id)
+                assert chair is not None
+                caller = RoomCaller(session, holder, Actor(chair_id), chair, runtime.settings)
+                statements[0] = 0
+                started = time.perf_counter()
+                if name == "next speaker":
+                    await caller.run(ops.floor_next, room.meeting.id)
+                else:
+                    await caller.run(ops.raise_hand, room.meeting.id, NewHand(user_id=people_ids[n % len(people_ids)]))
+                if n >= 5:
+                    samples[name].append(1000 * (time.perf_counter() - started))
+                counted[name] = statements[0]
+    event.remove(runtime.engine.sync_engine, "before_cursor_execute", count)
+    for name, taken in samples.items():
+        out[name] = statistics.median(taken)
+        print(f"command: {name:<43} {out[name]:7.3f} ms (median of {repeat}), {counted[name]} statements")
 
 
 async def run(args: argparse.Namespace, database_url: str, redis_url: str, folder: Path) -> None:
@@ -114,6 +172,7 @@ async def run(args: argparse.Namespace, database_url: str, redis_url: str, folde
     await timed("render the whole room, 1 audience (on connect)", args.repeat, whole, out)
     await timed("user_for_session (AuthMiddleware, per request)", args.repeat, lookup, out)
     await timed("broadcast work of a hand (its parts read + 3 renders)", args.repeat, broadcast_work, out)
+    await commands(runtime, meetings[0], room, args.repeat, out)
     if args.profile:
         profiler = cProfile.Profile()
         profiler.enable()

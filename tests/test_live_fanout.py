@@ -317,6 +317,7 @@ async def test_browsers_get_out_of_band_fragments(people: Any, team: Team) -> No
         "agenda",
         "floor",
         "queue",
+        "unheard",
         "people",
         "balance",
         "decisions",
@@ -330,9 +331,11 @@ async def test_browsers_get_out_of_band_fragments(people: Any, team: Team) -> No
     assert 'id="region-status"' in started
     await ok(member, f"{base}/join")
     joined = await html.next_text()
-    # Joining changes who is present: the people, the queue's controls, the balance of voices and
-    # the agencies a decision can record a position for; nothing else is sent.
-    assert REGION.findall(joined) == ["queue", "people", "balance", "decisions"], "only the changed regions are sent"
+    # Joining changes who is present: the people, who has not been heard yet, the queue's controls,
+    # the balance of voices and the agencies a decision can record a position for; nothing else.
+    assert REGION.findall(joined) == ["queue", "unheard", "people", "balance", "decisions"], (
+        "only the changed regions are sent"
+    )
     await ok(member, f"{base}/hands", {"kind": "contribution"})
     queued = await html.next_text()
     assert "hx-swap-oob" in queued

@@ -415,6 +415,9 @@ async def test_each_operation_publishes_every_region_it_changes(
         decoded = msgspec.json.decode(message, type=StateMessage, strict=True)
         assert decoded.version == fresh.version
         assert decoded.type == command.change
+        for kept in (rebuilt, *([] if name in ELSEWHERE else [changes[0].room])):
+            assert kept is not None
+            assert json_message(view_for(kept, audience, NOW), command.change) == message, f"{name}: stale state"
 
 
 @pytest.mark.parametrize("name", ["join", "record a decision", "next speaker", "hide an item from the family"])

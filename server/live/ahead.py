@@ -11,24 +11,24 @@ is the room at exactly that version. Other processes, and a feed that is behind,
 
 from __future__ import annotations
 
-import uuid
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.live.events import Publisher
 from server.meetings.changes import ChangeKind, parts_for
+from server.meetings.models import Meeting
 from server.meetings.state import Room, read_room
 
 
 async def read_ahead(
-    session: AsyncSession, publisher: Publisher, meeting_id: uuid.UUID, version: int, kinds: frozenset[ChangeKind]
+    session: AsyncSession, publisher: Publisher, meeting: Meeting, kinds: frozenset[ChangeKind]
 ) -> Room | None:
-    """The room at ``version`` (the change is flushed, not yet committed), or None when no feed
-    here holds the version before it. A session of its own on the same connection reads it, so
-    that the caller's session never shares its objects with the feed."""
-    previous = publisher.room_now(meeting_id)
-    if previous is None or previous.version != version - 1:
+    """The room at the version of ``meeting``, the row the change locked and wrote (flushed here,
+    not yet committed), or None when no feed here holds the version before it. A session of its
+    own on the same connection reads it, and the row is copied, so that the caller's session
+    never shares its objects with the feed."""
+    previous = publisher.room_now(meeting.id)
+    if previous is None or previous.version != meeting.version - 1:
         return None
     await session.flush()
     async with AsyncSession(bind=await session.connection(), expire_on_commit=False) as reader:
-        return await read_room(reader, meeting_id, parts_for(kinds), previous)
+        return await read_room(reader, meeting.id, parts_for(kinds), previous, written=meeting)

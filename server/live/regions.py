@@ -15,6 +15,7 @@ class Region(StrEnum):
     AGENDA = "agenda"
     FLOOR = "floor"
     QUEUE = "queue"
+    UNHEARD = "unheard"  # the agencies present not yet heard on the open item
     PEOPLE = "people"
     BALANCE = "balance"
     DECISIONS = "decisions"
@@ -33,19 +34,19 @@ R = Region
 REGIONS: dict[ChangeKind, frozenset[Region]] = {
     ChangeKind.STARTED: ALL_REGIONS,
     ChangeKind.ENDED: ALL_REGIONS,
-    ChangeKind.ATTENDANCE: frozenset({R.PEOPLE, R.QUEUE, R.BALANCE, R.DECISIONS}),
+    ChangeKind.ATTENDANCE: frozenset({R.PEOPLE, R.UNHEARD, R.QUEUE, R.BALANCE, R.DECISIONS}),
     ChangeKind.ITEM_OPENED: ALL_REGIONS,
     ChangeKind.AGENDA: frozenset({R.AGENDA}),
     ChangeKind.VISIBILITY: ALL_REGIONS,
     ChangeKind.QUEUE: frozenset({R.QUEUE}),
-    ChangeKind.FLOOR: frozenset({R.FLOOR, R.QUEUE, R.PEOPLE, R.BALANCE}),
+    ChangeKind.FLOOR: frozenset({R.FLOOR, R.QUEUE, R.UNHEARD, R.BALANCE}),
     ChangeKind.DECISION: frozenset({R.DECISIONS, R.ACTIONS}),
     ChangeKind.ACTION: frozenset({R.ACTIONS}),
     ChangeKind.ACTION_UPDATED: frozenset({R.ACTIONS, R.AGENDA}),  # the agenda shows the review of open actions
     ChangeKind.TEAM: ALL_REGIONS,
     ChangeKind.RESCHEDULED: ALL_REGIONS,
     ChangeKind.CANCELLED: ALL_REGIONS,
-    ChangeKind.SETTINGS: frozenset({R.PEOPLE, R.BALANCE, R.DECISIONS}),  # who counts as a voice
+    ChangeKind.SETTINGS: frozenset({R.PEOPLE, R.UNHEARD, R.BALANCE, R.DECISIONS}),  # who counts as a voice
     ChangeKind.NOTES: frozenset({R.NOTES}),
     ChangeKind.MINUTE_TAKER: frozenset({R.NOTES}),
     ChangeKind.OUTCOME: frozenset({R.OUTCOME}),

@@ -37,12 +37,14 @@ class ChangeKind(StrEnum):
 
 
 class Part(StrEnum):
-    """The parts a room is read from (the meeting row and its case are always read)."""
+    """The parts a room is read from, besides the meeting row and its case (read again after every
+    change, except by the change's own read ahead, which has the row it wrote)."""
 
     AGENDA = "agenda"
     TEAM = "team"
     ATTENDANCE = "attendance"
-    QUEUE = "queue"  # hands and turns: everything the speaking order depends on
+    HANDS = "hands"  # the waiting hands
+    TURNS = "turns"  # who spoke, for how long, and who has the floor (with the hands: the queue order)
     DECISIONS = "decisions"
     ACTIONS = "actions"  # the meeting's actions and the case's still-open ones under review
     OUTCOME = "outcome"
@@ -55,13 +57,13 @@ ALL_PARTS = frozenset(Part)
 
 WRITES: dict[ChangeKind, frozenset[Part]] = {
     ChangeKind.STARTED: frozenset({Part.ATTENDANCE}),  # the chair joins
-    ChangeKind.ENDED: frozenset({Part.QUEUE}),  # the turn ends, waiting hands are cleared
-    ChangeKind.ATTENDANCE: frozenset({Part.ATTENDANCE, Part.QUEUE}),  # leaving lowers one's hands
+    ChangeKind.ENDED: frozenset({Part.HANDS, Part.TURNS}),  # the turn ends, waiting hands are cleared
+    ChangeKind.ATTENDANCE: frozenset({Part.ATTENDANCE, Part.HANDS, Part.TURNS}),  # leaving lowers one's hands
     ChangeKind.ITEM_OPENED: frozenset({Part.AGENDA}),
     ChangeKind.AGENDA: frozenset({Part.AGENDA}),
     ChangeKind.VISIBILITY: frozenset({Part.AGENDA, Part.ACTIONS}),
-    ChangeKind.QUEUE: frozenset({Part.QUEUE}),  # a hand raised for someone who was not there: also ATTENDANCE
-    ChangeKind.FLOOR: frozenset({Part.QUEUE}),
+    ChangeKind.QUEUE: frozenset({Part.HANDS}),  # a hand raised for someone who was not there: also ATTENDANCE
+    ChangeKind.FLOOR: frozenset({Part.HANDS, Part.TURNS}),
     ChangeKind.DECISION: frozenset({Part.DECISIONS}),
     ChangeKind.ACTION: frozenset({Part.ACTIONS}),
     ChangeKind.ACTION_UPDATED: frozenset({Part.ACTIONS}),

@@ -261,7 +261,7 @@ class RoomCaller:
             version = meeting.version
             assert ctx.also <= command.also, f"{command.name} made undeclared changes {ctx.also - command.also}"
             also = frozenset(ctx.also)
-            room = await read_ahead(self.session, self.publisher, meeting_id, version, also | {command.change})
+            room = await read_ahead(self.session, self.publisher, meeting, also | {command.change})
         await self.publisher.meeting_changed(MeetingChanged(meeting_id, version, command.change, also, room))
         if ctx.notified:
             await self.publisher.users_changed(ctx.notified, "notification")

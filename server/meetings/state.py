@@ -16,8 +16,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from server.actions.models import OPEN_STATUSES, Action
 from server.cases.models import Case, CaseMember, CaseRole
@@ -83,21 +84,14 @@ async def read_room(
     meeting_id: uuid.UUID,
     parts: frozenset[Part] | Callable[[Meeting], frozenset[Part]],
     previous: Room | None = None,
+    written: Meeting | None = None,
 ) -> Room:
     """The meeting row and its case, and the ``parts`` named (or chosen, once the meeting row is
     read); the other parts are taken from ``previous`` (the room as last read), so a change
-    re-reads only what it wrote. Everything is one snapshot when the caller's transaction is
-    REPEATABLE READ."""
-    found = (
-        await session.execute(
-            select(Meeting, Case)
-            .join(Case, Case.id == Meeting.case_id)
-            .where(Meeting.id == meeting_id)
-            .execution_options(populate_existing=True)
-        )
-    ).first()
-    if found is None:
-        raise NotFound("No such meeting.")
+    re-reads only what it wrote. A change's own read passes the meeting row it has just written
+    (``written``, flushed), which saves reading it again. Everything is one snapshot when the
+    caller's transaction is REPEATABLE READ."""
+    found = _row_as_written(written, previous, parts) or await _meeting_and_case(session, meeting_id)
     meeting, case = found
     if callable(parts):
         parts = parts(meeting)
@@ -131,7 +125,8 @@ async def read_room(
         if Part.ATTENDANCE in parts
         else kept("attendance")
     )
-    hands, turns = await queue_rows(session, meeting_id) if Part.QUEUE in parts else (kept("hands"), kept("turns"))
+    hands = await waiting_hands(session, meeting_id) if Part.HANDS in parts else kept("hands")
+    turns = await turns_of(session, meeting_id) if Part.TURNS in parts else kept("turns")
     decisions = (
         await rows(select(Decision).where(Decision.meeting_id == meeting_id).order_by(Decision.created_at))
         if Part.DECISIONS in parts
@@ -181,6 +176,45 @@ async def read_room(
     )
 
 
+async def _meeting_and_case(session: AsyncSession, meeting_id: uuid.UUID) -> tuple[Meeting, Case]:
+    found = (
+        await session.execute(
+            select(Meeting, Case)
+            .join(Case, Case.id == Meeting.case_id)
+            .where(Meeting.id == meeting_id)
+            .execution_options(populate_existing=True)
+        )
+    ).first()
+    if found is None:
+        raise NotFound("No such meeting.")
+    meeting, case = found
+    return meeting, case
+
+
+def _row_as_written(
+    written: Meeting | None, previous: Room | None, parts: frozenset[Part] | Callable[[Meeting], frozenset[Part]]
+) -> tuple[Meeting, Case] | None:
+    """A detached copy of the meeting row a change wrote, with the chair and minute taker the
+    room last read, and the case as it was; None when that would not be the row as read afresh:
+    a team change (the case's lead professional), another chair or minute taker, a column the
+    flush left unloaded."""
+    if written is None or previous is None or not isinstance(parts, frozenset) or Part.TEAM in parts:
+        return None
+    before = previous.meeting
+    if (written.chair_id, written.minute_taker_id) != (before.chair_id, before.minute_taker_id):
+        return None
+    loaded = inspect(written).dict
+    if any(key not in loaded for key in _MEETING_COLUMNS):
+        return None
+    copy = Meeting(**{key: loaded[key] for key in _MEETING_COLUMNS})
+    copy.chair, copy.minute_taker = before.chair, before.minute_taker
+    make_transient_to_detached(copy)
+    return copy, previous.case
+
+
+_MEETING_COLUMNS = tuple(attr.key for attr in inspect(Meeting).column_attrs)
+
+
 async def _agencies(
     session: AsyncSession,
     team: Sequence[CaseMember],
@@ -202,9 +236,15 @@ async def _agencies(
 
 async def queue_rows(session: AsyncSession, meeting_id: uuid.UUID) -> tuple[list[Hand], list[Turn]]:
     """The waiting hands and the turns: all the queue order depends on (with the open item)."""
-    hands = (await session.scalars(select(Hand).where(Hand.meeting_id == meeting_id, Hand.state == "waiting"))).all()
-    turns = (await session.scalars(select(Turn).where(Turn.meeting_id == meeting_id).order_by(Turn.started_at))).all()
-    return list(hands), list(turns)
+    return await waiting_hands(session, meeting_id), await turns_of(session, meeting_id)
+
+
+async def waiting_hands(session: AsyncSession, meeting_id: uuid.UUID) -> list[Hand]:
+    return list(await session.scalars(select(Hand).where(Hand.meeting_id == meeting_id, Hand.state == "waiting")))
+
+
+async def turns_of(session: AsyncSession, meeting_id: uuid.UUID) -> list[Turn]:
+    return list(await session.scalars(select(Turn).where(Turn.meeting_id == meeting_id).order_by(Turn.started_at)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from server.lookup import existing
 from server.people import ratelimit
 from server.people.models import Agency, ApiToken, Invitation, Sector, User, UserSession
 from server.people.passwords import hash_password, password_problem, verify_password
+from server.people.session_cache import SignedIn
 from server.people.tokens import digest, new_secret
 from server.platform.db import transaction, utcnow
 
@@ -201,8 +202,9 @@ async def sign_in(
     return user, token
 
 
-async def user_for_session(session: AsyncSession, settings: Settings, token: str) -> tuple[User, uuid.UUID] | None:
-    """The user behind a session cookie, if the session is open, not idle too long, not too old."""
+async def user_for_session(session: AsyncSession, settings: Settings, token: str) -> SignedIn | None:
+    """The user behind a session cookie, if the session is open, not idle too long, not too old.
+    Looking it up is activity: it keeps the session from going idle (written once a minute)."""
     now = utcnow()
     async with transaction(session):
         found = (
@@ -215,15 +217,15 @@ async def user_for_session(session: AsyncSession, settings: Settings, token: str
         if found is None:
             return None
         row, user = found
-        idle_limit = row.last_seen_at + timedelta(minutes=settings.session_idle_minutes)
-        if now >= row.expires_at or now >= idle_limit:
+        idle = timedelta(minutes=settings.session_idle_minutes)
+        if now >= row.expires_at or now >= row.last_seen_at + idle:
             row.ended_at = now
             return None
         if not user.is_active:
             return None
         if now - row.last_seen_at >= TOUCH_EVERY:
             row.last_seen_at = now
-        return user, row.id
+        return SignedIn(user, row.id, min(row.expires_at, row.last_seen_at + idle))
 
 
 async def session_is_open(session: AsyncSession, settings: Settings, session_id: uuid.UUID) -> bool:

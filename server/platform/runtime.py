@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -56,6 +58,7 @@ class Runtime:
     sessionmaker: async_sessionmaker[AsyncSession] = field(init=False)
     redis: Redis = field(init=False)
     session_cache: SessionCache = field(init=False)
+    _background: set[asyncio.Task[None]] = field(default_factory=set, init=False)
 
     def __post_init__(self) -> None:
         self.session_cache = SessionCache(self.settings.session_cache_seconds)
@@ -63,6 +66,16 @@ class Runtime:
         self.sessionmaker = make_sessionmaker(self.engine)
         self.redis = Redis.from_url(self.redis_url, decode_responses=False, **redis_options())
 
+    def in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` off the caller's path; it is kept referenced until done, and cancelled on
+        close. It handles its own errors."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     async def close(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         await self.redis.aclose()
         await self.engine.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import logging
 import re
 import secrets
 import uuid
@@ -15,12 +16,17 @@ from urllib.parse import parse_qs
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.people import service as people
+from server.people.session_cache import SignedIn
+from server.platform.db import utcnow
 from server.web.errors import outage
 
 if TYPE_CHECKING:
     from server.platform.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 # The CSRF middleware reads and replays raw ASGI messages; plain dicts describe them honestly.
 RawScope = dict[str, Any]
@@ -112,14 +118,35 @@ class AuthMiddleware:
                 return (user, Auth("token")) if user else (None, None)
             cookie = cookies(scope).get(SESSION_COOKIE)
             if cookie:
-                found = runtime.session_cache.get(cookie)
-                if found is None:
-                    found = await people.user_for_session(session, runtime.settings, cookie)
-                    if found:
-                        runtime.session_cache.put(cookie, *found)
+                cached = runtime.session_cache.get(cookie)
+                if cached is not None:
+                    if cached.stale:
+                        runtime.in_background(_look_up_again(runtime, cookie))
+                    return cached.user, Auth("session", cached.session_id)
+                found = await _look_up(runtime, session, cookie)
                 if found:
-                    return found[0], Auth("session", found[1])
+                    return found.user, Auth("session", found.session_id)
         return None, None
+
+
+async def _look_up(runtime: Runtime, session: AsyncSession, cookie: str) -> SignedIn | None:
+    found = await people.user_for_session(session, runtime.settings, cookie)
+    if found is None:
+        runtime.session_cache.forget(cookie)
+    else:
+        runtime.session_cache.put(cookie, found, utcnow())
+    return found
+
+
+async def _look_up_again(runtime: Runtime, cookie: str) -> None:
+    """A remembered session, checked again off the request's path: this records the person's
+    activity, and ends the entry if the session has ended."""
+    try:
+        async with runtime.sessionmaker() as session:
+            await _look_up(runtime, session, cookie)
+    except Exception:
+        runtime.session_cache.forget(cookie)  # the next request asks, and answers for itself
+        log.warning("a session could not be checked again", exc_info=True)
 
 
 async def _try_again_later(receive: RawReceive, send: RawSend) -> None:

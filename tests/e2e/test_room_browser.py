@@ -163,7 +163,7 @@ async def test_a_meeting_in_four_browsers(room: dict[str, Person], team: Team) -
     await everyone(room, "floor", ".speaker__person", member.name)
     await everyone(room, "queue", ".queue__empty", "No hands up.")
     for person in room.values():
-        unheard = person.region("people").locator(".unheard__list li")
+        unheard = person.region("unheard").locator(".unheard__list li")
         await expect(unheard).to_have_count(1, timeout=WAIT)  # the chair is no voice of their own
         assert await unheard.all_inner_texts() == ["Health visiting"]
 
