@@ -28,7 +28,7 @@ from server.platform.runtime import Runtime
 from server.reports import service as reports
 from server.timeutil import today_local
 from server.webhooks import service as webhooks
-from tests.support import Team, room_as
+from tests.support import Team, caller_as, room_as
 
 PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
 
@@ -51,7 +51,7 @@ async def every_kind_of_thing(runtime: Runtime, team: Team) -> dict[str, list[st
         await room_as(runtime, s, team.family).run(room.join, ended.id)
         minuted = await as_chair.run(room.add_item, ended.id, NewItem("Minuted item"))
         await as_chair.run(room.end, ended.id)
-        correction = await lifecycle.correct(s, Actor(team.family.id), team.family, ended.id, text="We said mornings")
+        correction = await lifecycle.correct(caller_as(runtime, s, team.family), ended.id, text="We said mornings")
         live = await meetings.schedule_meeting(
             s,
             chair,

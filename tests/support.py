@@ -14,6 +14,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.service import Actor
+from server.caller import Caller
 from server.cases import service as cases
 from server.cases.models import Case
 from server.live.events import NoPublisher, Publisher
@@ -140,6 +141,11 @@ class Person:
 def room_as(runtime: Runtime, session: AsyncSession, user: User, publisher: Publisher | None = None) -> RoomCaller:
     """The room's operations as ``user`` runs them, without HTTP (to set a scene)."""
     return RoomCaller(session, publisher or NoPublisher(), Actor(user.id), user, runtime.settings)
+
+
+def caller_as(runtime: Runtime, session: AsyncSession, user: User) -> Caller:
+    """A service call as ``user`` makes it, without HTTP (to set a scene)."""
+    return Caller(session, user, Actor(user.id), runtime.settings, NoPublisher())
 
 
 async def without_childs_voice(runtime: Runtime, meeting_id: uuid.UUID) -> None:

@@ -40,6 +40,7 @@ from sqlalchemy import select
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from server.audit.service import Actor
+from server.caller import Caller
 from server.cases import service as cases
 from server.conference.mapping import NewEntry
 from server.conference.scaling import MyScore, NewScale
@@ -724,7 +725,8 @@ class Worlds:
                 await RoomCaller(s, pub, Actor(t.family.id), t.family, self.settings).run(room.join, done)
                 minuted = await chair_of_done.run(room.add_item, done, NewItem("Minuted item"))
                 await chair_of_done.run(room.end, done)
-                correction = await lifecycle.correct(s, Actor(t.family.id), t.family, done, text="We said mornings")
+                as_family = Caller(s, t.family, Actor(t.family.id), self.settings, pub)
+                correction = await lifecycle.correct(as_family, done, text="We said mornings")
                 world.correction_id = correction.id
                 if world.item_id is None:  # the ended meeting's item, for the chair's edits of its minutes
                     world.item_id = minuted.id

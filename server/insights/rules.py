@@ -142,23 +142,31 @@ class AgencyInfo:
 
 
 @dataclass(frozen=True, slots=True)
-class AgencyFigures:
-    agency: AgencyInfo
+class ParticipationFigures:
+    """What is counted alike for an agency and for the family: the meetings they were invited to
+    and attended, their speaking time and its share, and the items they were present for but not
+    heard on."""
+
     meetings_invited: int = 0
     meetings_attended: int = 0
-    reports_expected: int = 0
-    reports_on_time: int = 0
     speaking_seconds: int = 0
     speaking_share: float | None = None
     items_present_not_heard: int = 0
-    actions_assigned: int = 0
-    actions_done_on_time: int = 0
-    actions_overdue: int = 0
-    actions_declined: int = 0
 
     @property
     def attendance_rate(self) -> float | None:
         return rate(self.meetings_attended, self.meetings_invited)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgencyFigures(ParticipationFigures):
+    agency: AgencyInfo
+    reports_expected: int = 0
+    reports_on_time: int = 0
+    actions_assigned: int = 0
+    actions_done_on_time: int = 0
+    actions_overdue: int = 0
+    actions_declined: int = 0
 
     @property
     def on_time_rate(self) -> float | None:
@@ -170,16 +178,8 @@ class AgencyFigures:
 
 
 @dataclass(frozen=True, slots=True)
-class FamilyFigures:
-    speaking_seconds: int = 0
-    speaking_share: float | None = None
-    items_present_not_heard: int = 0
-    meetings_invited: int = 0
-    meetings_attended: int = 0
-
-    @property
-    def attendance_rate(self) -> float | None:
-        return rate(self.meetings_attended, self.meetings_invited)
+class FamilyFigures(ParticipationFigures):
+    """The family agencies (one a case) added up into one: a family is never listed by name."""
 
 
 @dataclass(frozen=True, slots=True)

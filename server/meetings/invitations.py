@@ -19,12 +19,13 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.audit.service import Actor, record_meeting
+from server.audit.service import record_meeting
+from server.caller import Caller
 from server.cases.models import Case
 from server.cases.service import managed_case, role_of, team
 from server.config import Settings
 from server.errors import Conflict, NotFound, Problem, Problems
-from server.live.events import MeetingChanged, Publisher
+from server.live.events import MeetingChanged
 from server.meetings.changes import ChangeKind
 from server.meetings.models import MEETING_KIND_LABELS, Meeting, MeetingKind, MeetingStatus
 from server.meetings.schedule_rules import is_past, meeting_problems
@@ -212,63 +213,42 @@ def _changes(
     return changes
 
 
-async def _reissue(
-    session: AsyncSession,
-    settings: Settings,
-    actor: Actor,
-    meeting: Meeting,
-    verb: str,
-    *,
-    method: Method = "REQUEST",
-    **detail: Any,
-) -> None:
+async def _reissue(caller: Caller, meeting: Meeting, verb: str, *, method: Method = "REQUEST", **detail: Any) -> None:
     """After a change to a scheduled meeting: the calendar entry's next sequence, the room's next
     version, the audit row, and the updated invitation (or the cancellation) to everyone."""
     meeting.calendar_sequence += 1
     meeting.version += 1
-    record_meeting(session, actor, verb, meeting, sequence=meeting.calendar_sequence, **detail)
-    await invite(session, settings, meeting, method=method)
+    record_meeting(caller.db, caller.actor, verb, meeting, sequence=meeting.calendar_sequence, **detail)
+    await invite(caller.db, caller.settings, meeting, method=method)
 
 
 async def reschedule(
-    session: AsyncSession,
-    publisher: Publisher,
-    actor: Actor,
-    user: User,
+    caller: Caller,
     meeting_id: uuid.UUID,
     *,
-    settings: Settings,
     scheduled_at: datetime | None = None,
     duration_minutes: int | None = None,
     location: str | None = None,
 ) -> Meeting:
     """Move a scheduled meeting (time, length or place) and send everyone the updated invitation."""
     check_changes(scheduled_at, duration_minutes, location, utcnow())
-    async with transaction(session):
-        meeting = await _locked_scheduled_meeting(session, user, meeting_id)
+    async with transaction(caller.db):
+        meeting = await _locked_scheduled_meeting(caller.db, caller.user, meeting_id)
         changes = _changes(meeting, scheduled_at, duration_minutes, location)
         if changes:
             for name, value in changes.items():
                 setattr(meeting, name, value)
-            await _reissue(session, settings, actor, meeting, "meeting.reschedule", **changes)
+            await _reissue(caller, meeting, "meeting.reschedule", **changes)
     if changes:
-        await publisher.meeting_changed(MeetingChanged(meeting.id, meeting.version, ChangeKind.RESCHEDULED))
+        await caller.publisher.meeting_changed(MeetingChanged(meeting.id, meeting.version, ChangeKind.RESCHEDULED))
     return meeting
 
 
-async def cancel(
-    session: AsyncSession,
-    publisher: Publisher,
-    actor: Actor,
-    user: User,
-    meeting_id: uuid.UUID,
-    *,
-    settings: Settings,
-) -> Meeting:
+async def cancel(caller: Caller, meeting_id: uuid.UUID) -> Meeting:
     """Cancel a scheduled meeting and send everyone a CANCEL for the same calendar entry."""
-    async with transaction(session):
-        meeting = await _locked_scheduled_meeting(session, user, meeting_id)
+    async with transaction(caller.db):
+        meeting = await _locked_scheduled_meeting(caller.db, caller.user, meeting_id)
         meeting.status = MeetingStatus.CANCELLED
-        await _reissue(session, settings, actor, meeting, "meeting.cancel", method="CANCEL", cancelled_at=utcnow())
-    await publisher.meeting_changed(MeetingChanged(meeting.id, meeting.version, ChangeKind.CANCELLED))
+        await _reissue(caller, meeting, "meeting.cancel", method="CANCEL", cancelled_at=utcnow())
+    await caller.publisher.meeting_changed(MeetingChanged(meeting.id, meeting.version, ChangeKind.CANCELLED))
     return meeting

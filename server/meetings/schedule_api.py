@@ -28,12 +28,8 @@ class MeetingChange(msgspec.Struct):
 async def move_meeting(caller: Caller, meeting_id: UUID, change: MeetingChange) -> Meeting:
     """Move a meeting, from the API or the meeting page's form: one call to the service."""
     return await invitations.reschedule(
-        caller.db,
-        caller.publisher,
-        caller.actor,
-        caller.user,
+        caller,
         meeting_id,
-        settings=caller.settings,
         scheduled_at=change.scheduled_at,
         duration_minutes=change.duration_minutes,
         location=change.location,
@@ -59,6 +55,5 @@ class ScheduleApi(Controller):
     @post("/", status_code=200)
     async def cancel(self, meeting_id: UUID, caller: Caller) -> MeetingSummary:
         """Cancel a meeting that has not started; everyone on the team is sent a calendar CANCEL."""
-        db = caller.db
-        await invitations.cancel(db, caller.publisher, caller.actor, caller.user, meeting_id, settings=caller.settings)
-        return meeting_summary(await reload(db, meeting_id))
+        await invitations.cancel(caller, meeting_id)
+        return meeting_summary(await reload(caller.db, meeting_id))

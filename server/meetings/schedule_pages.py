@@ -220,8 +220,6 @@ class SchedulePages(Controller):
 
     @post("/meetings/{meeting_id:uuid}/cancel")
     async def cancel(self, request: HttpRequest, meeting_id: UUID, caller: Caller) -> Response[Any]:
-        cancelled = invitations.cancel(
-            caller.db, caller.publisher, caller.actor, caller.user, meeting_id, settings=caller.settings
-        )
+        cancelled = invitations.cancel(caller, meeting_id)
         done = "Meeting cancelled. Everyone invited has been told."
         return await press_button(request, f"/meetings/{meeting_id}", cancelled, done)

@@ -23,7 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.audit.service import Actor, record_meeting
+from server.audit.service import record_meeting
+from server.caller import Caller
 from server.cases.milestones import case_milestones
 from server.cases.timescales import MILESTONE_WORDS
 from server.config import Settings
@@ -213,9 +214,7 @@ def letter_filename(letter: dict[str, Any]) -> str:
 
 
 async def letter_for(
-    session: AsyncSession,
-    actor: Actor,
-    user: User,
+    caller: Caller,
     meeting_id: uuid.UUID,
     *,
     purpose: Literal["view", "export"] = "view",
@@ -223,6 +222,7 @@ async def letter_for(
 ) -> LetterCopy:
     """This person's copy of the letter (the family's for a family member); 404 if they are not
     on the team or the meeting has not ended. Every read is audited."""
+    session, actor, user = caller.db, caller.actor, caller.user
     async with transaction(session):
         visible, audience = await reader_copy(session, user, meeting_id)
         row = await session.scalar(

@@ -16,9 +16,9 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.audit.service import Actor, record_meeting
+from server.audit.service import record_meeting
+from server.caller import Caller
 from server.cases.models import CaseMember, CaseRole
-from server.config import Settings
 from server.errors import Conflict, Forbidden, Invalid, Problem, Problems
 from server.limits import NOTE, REASON, too_long
 from server.lookup import of_meeting
@@ -85,17 +85,10 @@ async def corrections_of(session: AsyncSession, meeting_id: uuid.UUID, *, family
     return result
 
 
-async def reading(
-    session: AsyncSession,
-    actor: Actor,
-    user: User,
-    meeting_id: uuid.UUID,
-    *,
-    via: str = "page",
-    audited: bool = True,
-) -> Reading:
+async def reading(caller: Caller, meeting_id: uuid.UUID, *, via: str = "page", audited: bool = True) -> Reading:
     """``audited=False`` for the answer to a change, which is audited as that change."""
-    copy = await minutes_for(session, actor, user, meeting_id, via=via, audited=audited)
+    session, user = caller.db, caller.user
+    copy = await minutes_for(caller, meeting_id, via=via, audited=audited)
     family_view = copy.audience == "family"
     async with transaction(session):
         corrections = await corrections_of(session, meeting_id, family_view=family_view)
@@ -169,15 +162,10 @@ async def _chair_on_draft(
 
 
 async def correct(
-    session: AsyncSession,
-    actor: Actor,
-    user: User,
-    meeting_id: uuid.UUID,
-    *,
-    text: str,
-    agenda_item_id: uuid.UUID | None = None,
+    caller: Caller, meeting_id: uuid.UUID, *, text: str, agenda_item_id: uuid.UUID | None = None
 ) -> CorrectionOut:
     """An attendee's correction of the draft, while it is open (until ``draft_until``)."""
+    session, actor, user = caller.db, caller.actor, caller.user
     text = text.strip()
     if not text:
         raise Invalid("Write what should be corrected.", field="text", code="required")
@@ -228,10 +216,9 @@ async def correct(
     return next(c for c in found if c.id == correction.id)
 
 
-async def edit_item(
-    session: AsyncSession, actor: Actor, user: User, meeting_id: uuid.UUID, item_id: uuid.UUID, *, text: str
-) -> None:
+async def edit_item(caller: Caller, meeting_id: uuid.UUID, item_id: uuid.UUID, *, text: str) -> None:
     """The chair rewrites an item's minutes in the draft (after reading the corrections)."""
+    session, actor, user = caller.db, caller.actor, caller.user
     if message := too_long(text, NOTE * 4, "the minutes of one item"):
         raise Invalid(message, field="text", code="too_long")
     async with transaction(session):
@@ -244,16 +231,10 @@ async def edit_item(
 
 
 async def resolve(
-    session: AsyncSession,
-    actor: Actor,
-    user: User,
-    meeting_id: uuid.UUID,
-    correction_id: uuid.UUID,
-    *,
-    state: str,
-    reply: str = "",
+    caller: Caller, meeting_id: uuid.UUID, correction_id: uuid.UUID, *, state: str, reply: str = ""
 ) -> None:
     """The chair marks a correction applied or not applied, with a reply its author will read."""
+    session, actor, user = caller.db, caller.actor, caller.user
     problems: dict[str, str] = {}
     if state not in (CorrectionState.APPLIED, CorrectionState.NOT_APPLIED):
         problems["state"] = Problem(
@@ -276,9 +257,10 @@ async def resolve(
         )
 
 
-async def approve(session: AsyncSession, settings: Settings, actor: Actor, user: User, meeting_id: uuid.UUID) -> None:
+async def approve(caller: Caller, meeting_id: uuid.UUID) -> None:
     """The chair approves the minutes: each audience's copy is frozen and e-mailed (page link and
     PDF) to everyone invited; minutes.approved goes to the webhooks; all in one transaction."""
+    session, settings, actor, user = caller.db, caller.settings, caller.actor, caller.user
     async with transaction(session):
         visible, review = await _chair_on_draft(session, user, meeting_id)
         now = utcnow()

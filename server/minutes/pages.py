@@ -11,9 +11,7 @@ from uuid import UUID
 
 from litestar import Controller, Response, get, post
 from litestar.response import Redirect, Template
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.audit.service import Actor
 from server.errors import DomainError, Forbidden
 from server.minutes import lifecycle
 from server.minutes import snapshot as snap
@@ -21,7 +19,6 @@ from server.minutes.letter import letter_filename, letter_for
 from server.minutes.letter_pdf import build_letter_pdf
 from server.minutes.pdf import build_pdf
 from server.minutes.service import minutes_for, pdf_filename
-from server.people.models import User
 from server.web.caller import Caller
 from server.web.form_posts import Fields, ShowAgain, press_button, submit_form
 from server.web.forms import form_message, form_page
@@ -54,7 +51,7 @@ class MinutesPages(Controller):
     async def _minutes_page(
         self, request: HttpRequest, caller: Caller, meeting_id: UUID, status_code: int = 200, **context: Any
     ) -> Template:
-        found = await lifecycle.reading(caller.db, caller.actor, caller.user, meeting_id)
+        found = await lifecycle.reading(caller, meeting_id)
         copy = found.copy
         minutes = copy.snapshot
         return form_page(
@@ -81,9 +78,9 @@ class MinutesPages(Controller):
         return await self._minutes_page(request, caller, meeting_id)
 
     @get("/minutes.pdf")
-    async def minutes_pdf(self, meeting_id: UUID, db: AsyncSession, user: User, actor: Actor) -> Response[bytes]:
+    async def minutes_pdf(self, meeting_id: UUID, caller: Caller) -> Response[bytes]:
         """The same copy as a PDF download (audited as an export)."""
-        copy = await minutes_for(db, actor, user, meeting_id, purpose="export")
+        copy = await minutes_for(caller, meeting_id, purpose="export")
         content = await asyncio.to_thread(build_pdf, copy.snapshot)
         name = pdf_filename(copy.snapshot)
         if copy.status == "draft":
@@ -103,7 +100,7 @@ class MinutesPages(Controller):
                 item = None
                 data["agenda_item_id"] = ""
             text = data.get("text", "")
-            await lifecycle.correct(caller.db, caller.actor, caller.user, meeting_id, text=text, agenda_item_id=item)
+            await lifecycle.correct(caller, meeting_id, text=text, agenda_item_id=item)
             url = f"/meetings/{meeting_id}/minutes#corrections"
             return redirect(request, url, flash="Your correction has been sent to the chair.")
 
@@ -128,7 +125,7 @@ class MinutesPages(Controller):
     ) -> Response[Any]:
         """``errors`` and ``values`` are keyed by the id of the field they belong to (each item's
         and each correction's form has its own)."""
-        found = await lifecycle.reading(caller.db, caller.actor, caller.user, meeting_id, audited=errors is None)
+        found = await lifecycle.reading(caller, meeting_id, audited=errors is None)
         if not found.copy.visible.is_chair:
             raise Forbidden("Only the meeting's chair reviews and approves the minutes.", code="not_chair")
         if found.copy.status != "draft":
@@ -176,7 +173,7 @@ class MinutesPages(Controller):
             # An item's minutes may be longer than the form reader keeps of a field: read it whole,
             # so that text over the limit is refused rather than cut short.
             data["text"] = str((await request.form()).get("text", "")).replace("\x00", "")
-            await lifecycle.edit_item(caller.db, caller.actor, caller.user, meeting_id, item_id, text=data["text"])
+            await lifecycle.edit_item(caller, meeting_id, item_id, text=data["text"])
             url = f"/meetings/{meeting_id}/minutes/review#item-{item_id}"
             return redirect(request, url, flash="The draft is saved.")
 
@@ -189,9 +186,7 @@ class MinutesPages(Controller):
     ) -> Response[Any]:
         async def answer(data: Fields) -> Response[Any]:
             state, reply = data.get("state", ""), data.get("reply", "")
-            await lifecycle.resolve(
-                caller.db, caller.actor, caller.user, meeting_id, correction_id, state=state, reply=reply
-            )
+            await lifecycle.resolve(caller, meeting_id, correction_id, state=state, reply=reply)
             url = f"/meetings/{meeting_id}/minutes/review#correction-{correction_id}"
             return redirect(request, url, flash="Your answer to the correction is saved.")
 
@@ -200,16 +195,14 @@ class MinutesPages(Controller):
 
     @post("/minutes/approve")
     async def approve(self, request: HttpRequest, meeting_id: UUID, caller: Caller) -> Redirect:
-        approved = lifecycle.approve(caller.db, caller.settings, caller.actor, caller.user, meeting_id)
+        approved = lifecycle.approve(caller, meeting_id)
         done = "The minutes are approved and on their way to everyone invited."
         return await press_button(request, f"/meetings/{meeting_id}/minutes", approved, done)
 
     @get("/letter")
-    async def letter(
-        self, request: HttpRequest, meeting_id: UUID, db: AsyncSession, user: User, actor: Actor
-    ) -> Template:
+    async def letter(self, request: HttpRequest, meeting_id: UUID, caller: Caller) -> Template:
         """The outcome letter as sent when the meeting ended; the family's copy for family."""
-        copy = await letter_for(db, actor, user, meeting_id)
+        copy = await letter_for(caller, meeting_id)
         letter = copy.snapshot
         return page(
             request,
@@ -222,8 +215,8 @@ class MinutesPages(Controller):
         )
 
     @get("/letter.pdf")
-    async def letter_pdf(self, meeting_id: UUID, db: AsyncSession, user: User, actor: Actor) -> Response[bytes]:
-        copy = await letter_for(db, actor, user, meeting_id, purpose="export")
+    async def letter_pdf(self, meeting_id: UUID, caller: Caller) -> Response[bytes]:
+        copy = await letter_for(caller, meeting_id, purpose="export")
         content = await asyncio.to_thread(build_letter_pdf, copy.snapshot)
         return Response(
             content,

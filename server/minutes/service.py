@@ -24,7 +24,8 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.audit.service import Actor, record_meeting
+from server.audit.service import record_meeting
+from server.caller import Caller
 from server.cases.models import CaseRole
 from server.config import REPO_ROOT, Settings
 from server.errors import NotFound
@@ -233,9 +234,7 @@ async def reader_copy(session: AsyncSession, user: User, meeting_id: uuid.UUID) 
 
 
 async def minutes_for(
-    session: AsyncSession,
-    actor: Actor,
-    user: User,
+    caller: Caller,
     meeting_id: uuid.UUID,
     *,
     purpose: Literal["view", "export"] = "view",
@@ -245,6 +244,7 @@ async def minutes_for(
     """This person's copy (the family's for a family member), if they are on the team and the
     meeting has ended: the draft as it stands, or the approved record; 404 otherwise. Every read
     is audited."""
+    session, actor, user = caller.db, caller.actor, caller.user
     async with transaction(session):
         visible, audience = await reader_copy(session, user, meeting_id)
         review = await session.get(MinutesReview, meeting_id, populate_existing=True)
