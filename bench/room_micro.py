@@ -166,8 +166,13 @@ async def run(args: argparse.Namespace, database_url: str, redis_url: str, folde
     for region in Region:
         chair = renderer(frozenset({region}), (Audience.CHAIR,))
         await timed(f"render {region.value} (chair)", args.repeat, chair, out)
-    await timed("render queue+people x 3 audiences (a hand)", args.repeat, renderer(CHANGE, tuple(Audience)), out)
-    await timed("render floor+queue+people+balance x 3 (next)", args.repeat, renderer(FLOOR, tuple(Audience)), out)
+    await timed("render a hand's regions x 3 audiences (queue)", args.repeat, renderer(CHANGE, tuple(Audience)), out)
+    await timed(
+        "render a next speaker's x 3 (floor, queue, unheard, balance)",
+        args.repeat,
+        renderer(FLOOR, tuple(Audience)),
+        out,
+    )
     whole = renderer(ALL_REGIONS, (Audience.PROFESSIONALS,))
     await timed("render the whole room, 1 audience (on connect)", args.repeat, whole, out)
     await timed("user_for_session (AuthMiddleware, per request)", args.repeat, lookup, out)
