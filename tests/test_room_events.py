@@ -72,8 +72,9 @@ class Recorder(NoPublisher):
 @dataclass
 class Scene:
     """A live room with three items (one for professionals only), the chair, the member and the
-    family present, the member speaking, the family's and the chair's hands up, a decision and an
-    action on the open item, and an action still open from an earlier meeting."""
+    family present, the member speaking after the family did, the family's and the chair's hands
+    up, a decision and an action on the open item, and an action still open from an earlier
+    meeting."""
 
     runtime: Runtime
     team: Team
@@ -111,8 +112,10 @@ async def busy_room(runtime: Runtime, team: Team, *, start: bool = True) -> Scen
         await chair.run(ops.open_item, team.meeting.id, target=scene.items["health"])
         for who in (team.member, team.family):
             await room_as(runtime, session, who).run(ops.join, team.meeting.id)
+        await room_as(runtime, session, team.family).run(ops.raise_hand, team.meeting.id, NewHand())
+        await chair.run(ops.floor_next, team.meeting.id)  # the family speaks first
         await room_as(runtime, session, team.member).run(ops.raise_hand, team.meeting.id, NewHand())
-        await chair.run(ops.floor_next, team.meeting.id)
+        await chair.run(ops.floor_next, team.meeting.id)  # the family's turn ends: one turn on record
         family = await room_as(runtime, session, team.family).run(ops.raise_hand, team.meeting.id, NewHand())
         mine = await chair.run(ops.raise_hand, team.meeting.id, NewHand())
         scene.hands = {"family": family.id, "chair": mine.id}
