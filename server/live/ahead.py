@@ -19,15 +19,22 @@ from server.meetings.models import Meeting
 from server.meetings.state import Room, read_room
 
 
+def room_before(publisher: Publisher, meeting: Meeting) -> Room | None:
+    """The room at the version just before the one ``meeting`` was locked at, when this
+    process's feed holds it: then it is exactly the committed room, since the lock keeps every
+    other change of the meeting out until the commit."""
+    previous = publisher.room_now(meeting.id)
+    return previous if previous is not None and previous.version == meeting.version - 1 else None
+
+
 async def read_ahead(
-    session: AsyncSession, publisher: Publisher, meeting: Meeting, kinds: frozenset[ChangeKind]
+    session: AsyncSession, previous: Room | None, meeting: Meeting, kinds: frozenset[ChangeKind]
 ) -> Room | None:
     """The room at the version of ``meeting``, the row the change locked and wrote (flushed here,
-    not yet committed), or None when no feed here holds the version before it. A session of its
-    own on the same connection reads it, and the row is copied, so that the caller's session
-    never shares its objects with the feed."""
-    previous = publisher.room_now(meeting.id)
-    if previous is None or previous.version != meeting.version - 1:
+    not yet committed), from the room before it (:func:`room_before`); None without one. A
+    session of its own on the same connection reads it, and the row is copied, so that the
+    caller's session never shares its objects with the feed."""
+    if previous is None:
         return None
     await session.flush()
     async with AsyncSession(bind=await session.connection(), expire_on_commit=False) as reader:

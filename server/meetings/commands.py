@@ -29,7 +29,7 @@ from server.audit.service import Actor, record
 from server.cases.models import CaseMember
 from server.config import Settings
 from server.errors import Conflict, Forbidden, NotFound
-from server.live.ahead import read_ahead
+from server.live.ahead import read_ahead, room_before
 from server.live.events import MeetingChanged, Publisher
 from server.meetings.changes import ChangeKind
 from server.meetings.models import Attendance, Meeting, MeetingStatus, Turn
@@ -72,6 +72,9 @@ class Ctx:
     settings: Settings
     target: uuid.UUID | None = None
     present: bool = False  # the caller was in the room when the operation began
+    # The room just before this change, when this process's live feed holds it (exactly the
+    # committed room, under the lock): what an effect need not read again, such as ended turns.
+    before: Room | None = None
     subject: tuple[str, uuid.UUID | None] | None = None
     detail: dict[str, Any] = field(default_factory=dict)
     verb: str | None = None
@@ -244,7 +247,8 @@ class RoomCaller:
         expected_version = getattr(body, "version", None) if command.versioned else None
         async with transaction(self.session):
             meeting, role, present = await _lock(self.session, meeting_id, self.user.id)
-            ctx = Ctx(self.session, meeting, self.user, role, self.actor, self.settings, target, present=present)
+            before = room_before(self.publisher, meeting)
+            ctx = Ctx(self.session, meeting, self.user, role, self.actor, self.settings, target, present, before)
             await _admit(ctx, command, expected_version)
             result = await command.effect(ctx, body)
             object_type, object_id = ctx.subject or ("meeting", meeting.id)
@@ -261,7 +265,7 @@ class RoomCaller:
             version = meeting.version
             assert ctx.also <= command.also, f"{command.name} made undeclared changes {ctx.also - command.also}"
             also = frozenset(ctx.also)
-            room = await read_ahead(self.session, self.publisher, meeting, also | {command.change})
+            room = await read_ahead(self.session, before, meeting, also | {command.change})
         await self.publisher.meeting_changed(MeetingChanged(meeting_id, version, command.change, also, room))
         if ctx.notified:
             await self.publisher.users_changed(ctx.notified, "notification")

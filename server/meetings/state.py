@@ -237,9 +237,14 @@ async def _agencies(
     return agencies
 
 
-async def queue_rows(session: AsyncSession, meeting_id: uuid.UUID) -> tuple[list[Hand], list[Turn]]:
-    """The waiting hands and the turns: all the queue order depends on (with the open item)."""
-    return await waiting_hands(session, meeting_id), await turns_of(session, meeting_id)
+async def queue_rows(
+    session: AsyncSession, meeting_id: uuid.UUID, before: Room | None = None
+) -> tuple[list[Hand], list[Turn]]:
+    """The waiting hands and the turns: all the queue order depends on (with the open item).
+    Given the room as it was committed (``before``), its ended turns are not read again."""
+    hands = await waiting_hands(session, meeting_id)
+    turns = await turns_now(session, meeting_id, None if before is None else before.turns)
+    return hands, turns
 
 
 async def waiting_hands(session: AsyncSession, meeting_id: uuid.UUID) -> list[Hand]:

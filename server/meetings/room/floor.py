@@ -205,7 +205,7 @@ async def floor_next(ctx: Ctx, _: FloorNext) -> FloorPassed:
     now = utcnow()
     # The order is taken while the current turn is still open: a reply to the speaker only
     # jumps the queue while the turn it answers is the current one.
-    hands, turns = await queue_rows(ctx.session, ctx.meeting.id)
+    hands, turns = await queue_rows(ctx.session, ctx.meeting.id, ctx.before)
     order = order_hands(hands, turns, ctx.meeting.open_item_id, now)
     ended = next((t for t in turns if t.ended_at is None), None)
     if ended is not None:  # written before the next turn's insert: updates flush first
