@@ -61,6 +61,7 @@ class Room:
     attendance: Sequence[Attendance]
     hands: Sequence[Hand]
     turns: Sequence[Turn]
+    queue_turns: Sequence[queue.Turn]  # the turns as the queue rules take them, converted once
     decisions: Sequence[Decision]
     actions: Sequence[Action]
     carried_actions: Sequence[Action]  # still open from earlier meetings: the action review
@@ -128,8 +129,9 @@ async def read_room(
     hands = await waiting_hands(session, meeting_id) if Part.HANDS in parts else kept("hands")
     if Part.TURNS in parts:
         turns = await turns_now(session, meeting_id, None if previous is None else previous.turns)
+        rules = queue_turns_of(turns, previous)
     else:
-        turns = kept("turns")
+        turns, rules = kept("turns"), kept("queue_turns")
     decisions = (
         await rows(select(Decision).where(Decision.meeting_id == meeting_id).order_by(Decision.created_at))
         if Part.DECISIONS in parts
@@ -169,6 +171,7 @@ async def read_room(
         attendance,
         hands,
         turns,
+        rules,
         decisions,
         actions,
         carried,
@@ -327,19 +330,27 @@ def rule_turn(turn: Turn) -> queue.Turn:
     return from_attributes(queue.Turn, turn)
 
 
+def queue_turns_of(turns: Sequence[Turn], before: Room | None = None) -> tuple[queue.Turn, ...]:
+    """The turns as the queue rules take them. Those the room ``before`` had already converted
+    as ended are reused (an ended turn never changes): a long meeting's turns are converted once,
+    not on every change for every audience (~4 µs each; 200 turns were 70% of a view)."""
+    ended = {t.id: t for t in (before.queue_turns if before else ()) if t.ended_at is not None}
+    return tuple((ended.get(t.id) or rule_turn(t)) if t.ended_at is not None else rule_turn(t) for t in turns)
+
+
 def ordered_hands(room: Room, now: datetime) -> list[Hand]:
     """The waiting hands in the order the equal-voice rules give (for every audience)."""
-    return order_hands(room.hands, room.turns, room.meeting.open_item_id, now)
+    return order_hands(room.hands, room.queue_turns, room.meeting.open_item_id, now)
 
 
 def order_hands(
-    hands: Sequence[Hand], turns: Sequence[Turn], open_item_id: uuid.UUID | None, now: datetime
+    hands: Sequence[Hand], turns: Sequence[queue.Turn], open_item_id: uuid.UUID | None, now: datetime
 ) -> list[Hand]:
     by_id = {h.id: h for h in hands}
     current = next((t for t in turns if t.ended_at is None), None)
     order = queue.order_queue(
         [rule_hand(h) for h in hands],
-        [rule_turn(t) for t in turns],
+        turns,
         open_item_id=open_item_id,
         current_turn_id=current.id if current else None,
         now=now,
@@ -374,10 +385,10 @@ def view_for(
     members = {m.user_id: m.user for m in room.team} | {a.user_id: a.user for a in room.attendance}
     present = [a for a in room.attendance if a.left_at is None]
     voices = [a for a in present if counts_as_voice(room.meeting, a.user_id)]
-    voice_turns = [t for t in room.turns if counts_as_voice(room.meeting, t.user_id)]
+    voice_turns = [t for t in room.queue_turns if counts_as_voice(room.meeting, t.user_id)]
     present_agencies = list(dict.fromkeys(a.agency_id for a in voices))
-    unheard = queue.not_yet_heard(present_agencies, [rule_turn(t) for t in voice_turns], room.meeting.open_item_id)
-    spoken = queue.speaking_seconds([rule_turn(t) for t in voice_turns if t.agenda_item_id not in hidden_items], now)
+    unheard = queue.not_yet_heard(present_agencies, voice_turns, room.meeting.open_item_id)
+    spoken = queue.speaking_seconds([t for t in voice_turns if t.agenda_item_id not in hidden_items], now)
     return RoomView(
         room=room,
         audience=audience,
