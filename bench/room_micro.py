@@ -35,8 +35,9 @@ from server.live.render import region_html
 from server.meetings import room as ops
 from server.meetings.changes import WRITES, ChangeKind
 from server.meetings.commands import RoomCaller
+from server.meetings.reading import load_room, read_room
 from server.meetings.room.floor import NewHand
-from server.meetings.state import Audience, Room, load_room, read_room, view_for
+from server.meetings.state import Audience, Room, view_for
 from server.people import service as people
 from server.people.models import User
 from server.platform import embedded

@@ -8,9 +8,10 @@ import uuid
 
 from server.live.events import NoPublisher
 from server.meetings import room as ops
+from server.meetings.reading import load_room
 from server.meetings.room.agenda import NewItem
 from server.meetings.room.floor import NewHand
-from server.meetings.state import Room, load_room
+from server.meetings.state import Room
 from server.platform.runtime import Runtime
 from tests.support import Team, room_as
 

@@ -39,12 +39,13 @@ from server.meetings import room as ops
 from server.meetings.changes import WRITES, ChangeKind
 from server.meetings.commands import Command
 from server.meetings.models import Meeting
+from server.meetings.reading import load_room, read_room
 from server.meetings.room.agenda import MoveItem, NewItem, Visibility
 from server.meetings.room.floor import LowerHand, MoveHand, NewHand
 from server.meetings.room.record import NewAction, NewDecision, PositionBody
 from server.meetings.room.settings import ChairVoice
 from server.meetings.shapes import StateMessage
-from server.meetings.state import Audience, Room, load_room, read_room, view_for
+from server.meetings.state import Audience, Room, view_for
 from server.platform.runtime import Runtime
 from server.timeutil import today_local
 from tests.support import Team, room_as

@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.live.events import Publisher
 from server.meetings.changes import ChangeKind, parts_for
 from server.meetings.models import Meeting
-from server.meetings.state import Room, read_room
+from server.meetings.reading import read_room
+from server.meetings.state import Room
 
 
 def room_before(publisher: Publisher, meeting: Meeting) -> Room | None:

@@ -31,7 +31,8 @@ from server.live.regions import ALL_REGIONS, PRESENCE_REGIONS, Region, regions_f
 from server.live.render import json_message, region_html
 from server.meetings.changes import ALL_PARTS, Part, parts_for
 from server.meetings.models import Meeting
-from server.meetings.state import Audience, Room, RoomView, family_sees_all, read_room, view_for
+from server.meetings.reading import read_room
+from server.meetings.state import Audience, Room, RoomView, family_sees_all, view_for
 from server.platform.db import utcnow
 from server.platform.tasks import stop_if_cancelled
 

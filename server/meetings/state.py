@@ -1,7 +1,7 @@
-"""The state of a live meeting: loaded once per change, then viewed per audience.
+"""The state of a live meeting: the room as read at one version (server/meetings/reading.py
+reads it), and what each audience sees of it.
 
-``load_room`` reads everything a room shows in a fixed, small number of queries. ``view_for``
-is pure: it derives the queue order, the floor, the voice balance and who has not been heard,
+``view_for`` is pure: it derives the queue order, the floor, the voice balance and who has not been heard,
 and, for the family, leaves out professionals-only items and everything recorded under them.
 The same view feeds the JSON state, the HTML regions and the pages, so no channel can show the
 family more than another.
@@ -10,25 +10,17 @@ family more than another.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
 
-from sqlalchemy import ARRAY, Uuid, any_, bindparam, inspect, not_, select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
-
-from server.actions.models import OPEN_STATUSES, Action
+from server.actions.models import Action
 from server.cases.models import Case, CaseMember, CaseRole
-from server.conference.state import ConferenceRoom, ConferenceView, read_conference, view_conference
-from server.errors import NotFound
+from server.conference.state import ConferenceRoom, ConferenceView, view_conference
 from server.meetings import queue
-from server.meetings.changes import ALL_PARTS, Part
 from server.meetings.models import AgendaItem, Attendance, Decision, Hand, Meeting, Turn
 from server.people.models import Agency, User
-from server.reports.models import Report
 from server.shapes import from_attributes
 
 
@@ -73,208 +65,6 @@ class Room:
     @property
     def version(self) -> int:
         return self.meeting.version
-
-
-async def load_room(session: AsyncSession, meeting_id: uuid.UUID) -> Room:
-    """The whole room, read afresh."""
-    return await read_room(session, meeting_id, ALL_PARTS)
-
-
-async def read_room(
-    session: AsyncSession,
-    meeting_id: uuid.UUID,
-    parts: frozenset[Part] | Callable[[Meeting], frozenset[Part]],
-    previous: Room | None = None,
-    written: Meeting | None = None,
-) -> Room:
-    """The meeting row and its case, and the ``parts`` named (or chosen, once the meeting row is
-    read); the other parts are taken from ``previous`` (the room as last read), so a change
-    re-reads only what it wrote. A change's own read passes the meeting row it has just written
-    (``written``, flushed), which saves reading it again. Everything is one snapshot when the
-    caller's transaction is REPEATABLE READ."""
-    found = _row_as_written(written, previous, parts) or await _meeting_and_case(session, meeting_id)
-    meeting, case = found
-    if callable(parts):
-        parts = parts(meeting)
-    if previous is None:
-        parts = ALL_PARTS
-
-    async def rows(query: Any) -> list[Any]:
-        return list((await session.scalars(query)).unique().all())
-
-    def kept(name: str) -> Any:
-        return getattr(previous, name)
-
-    agenda = (
-        await rows(
-            select(AgendaItem)
-            .where(AgendaItem.meeting_id == meeting_id)
-            .order_by(AgendaItem.position, AgendaItem.created_at)
-        )
-        if Part.AGENDA in parts
-        else kept("agenda")
-    )
-    team = (
-        await rows(
-            select(CaseMember).where(CaseMember.case_id == case.id).order_by(CaseMember.added_at, CaseMember.user_id)
-        )
-        if Part.TEAM in parts
-        else kept("team")
-    )
-    attendance = (
-        await rows(select(Attendance).where(Attendance.meeting_id == meeting_id).order_by(Attendance.joined_at))
-        if Part.ATTENDANCE in parts
-        else kept("attendance")
-    )
-    hands = await waiting_hands(session, meeting_id) if Part.HANDS in parts else kept("hands")
-    if Part.TURNS in parts:
-        turns = await turns_now(session, meeting_id, None if previous is None else previous.turns)
-        rules = queue_turns_of(turns, previous)
-    else:
-        turns, rules = kept("turns"), kept("queue_turns")
-    decisions = (
-        await rows(select(Decision).where(Decision.meeting_id == meeting_id).order_by(Decision.created_at))
-        if Part.DECISIONS in parts
-        else kept("decisions")
-    )
-    if Part.ACTIONS in parts:
-        actions = await rows(select(Action).where(Action.meeting_id == meeting_id).order_by(Action.created_at))
-        carried = await rows(
-            select(Action)
-            .where(
-                Action.case_id == case.id,
-                Action.status.in_(OPEN_STATUSES),
-                Action.meeting_id.is_distinct_from(meeting_id),
-            )
-            .order_by(Action.due_date)
-        )
-    else:
-        actions, carried = kept("actions"), kept("carried_actions")
-    agencies = await _agencies(session, team, attendance, None if previous is None else previous.agencies)
-    conference = await read_conference(session, meeting_id, parts, None if previous is None else previous.conference)
-    # Reports are written only before the meeting starts, and the start re-reads attendance.
-    if previous is None or Part.ATTENDANCE in parts:
-        found_reports = (
-            await session.execute(
-                select(Report.agency_id, Report.share_with_family).where(Report.meeting_id == meeting_id)
-            )
-        ).all()
-        reported = frozenset(agency_id for agency_id, _ in found_reports)
-        shared = frozenset(agency_id for agency_id, to_family in found_reports if to_family)
-    else:
-        reported, shared = previous.reported, previous.reported_shared
-    return Room(
-        meeting,
-        case,
-        agenda,
-        team,
-        attendance,
-        hands,
-        turns,
-        rules,
-        decisions,
-        actions,
-        carried,
-        agencies,
-        conference,
-        reported,
-        shared,
-    )
-
-
-async def _meeting_and_case(session: AsyncSession, meeting_id: uuid.UUID) -> tuple[Meeting, Case]:
-    found = (
-        await session.execute(
-            select(Meeting, Case)
-            .join(Case, Case.id == Meeting.case_id)
-            .where(Meeting.id == meeting_id)
-            .execution_options(populate_existing=True)
-        )
-    ).first()
-    if found is None:
-        raise NotFound("No such meeting.")
-    meeting, case = found
-    return meeting, case
-
-
-def _row_as_written(
-    written: Meeting | None, previous: Room | None, parts: frozenset[Part] | Callable[[Meeting], frozenset[Part]]
-) -> tuple[Meeting, Case] | None:
-    """A detached copy of the meeting row a change wrote, with the chair and minute taker the
-    room last read, and the case as it was; None when that would not be the row as read afresh:
-    a team change (the case's lead professional), another chair or minute taker, a column the
-    flush left unloaded."""
-    if written is None or previous is None or not isinstance(parts, frozenset) or Part.TEAM in parts:
-        return None
-    before = previous.meeting
-    if (written.chair_id, written.minute_taker_id) != (before.chair_id, before.minute_taker_id):
-        return None
-    loaded = inspect(written).dict
-    if any(key not in loaded for key in _MEETING_COLUMNS):
-        return None
-    copy = Meeting(**{key: loaded[key] for key in _MEETING_COLUMNS})
-    copy.chair, copy.minute_taker = before.chair, before.minute_taker
-    make_transient_to_detached(copy)
-    return copy, previous.case
-
-
-_MEETING_COLUMNS = tuple(attr.key for attr in inspect(Meeting).column_attrs)
-
-
-async def _agencies(
-    session: AsyncSession,
-    team: Sequence[CaseMember],
-    attendance: Sequence[Attendance],
-    known: dict[uuid.UUID, Agency] | None,
-) -> dict[uuid.UUID, Agency]:
-    """The agencies the room names: the people's came with them (joined); an attendance row may
-    name one its person has since left, read only when not known already."""
-    agencies = {m.user.agency.id: m.user.agency for m in team} | {a.user.agency.id: a.user.agency for a in attendance}
-    missing = {a.agency_id for a in attendance} - agencies.keys()
-    if missing and known:
-        agencies |= {k: known[k] for k in missing & known.keys()}
-        missing -= known.keys()
-    if missing:
-        found = await session.scalars(select(Agency).where(Agency.id.in_(missing)))
-        agencies |= {a.id: a for a in found}
-    return agencies
-
-
-async def queue_rows(
-    session: AsyncSession, meeting_id: uuid.UUID, before: Room | None = None
-) -> tuple[list[Hand], list[Turn]]:
-    """The waiting hands and the turns: all the queue order depends on (with the open item).
-    Given the room as it was committed (``before``), its ended turns are not read again."""
-    hands = await waiting_hands(session, meeting_id)
-    turns = await turns_now(session, meeting_id, None if before is None else before.turns)
-    return hands, turns
-
-
-async def waiting_hands(session: AsyncSession, meeting_id: uuid.UUID) -> list[Hand]:
-    return list(await session.scalars(select(Hand).where(Hand.meeting_id == meeting_id, Hand.state == "waiting")))
-
-
-async def turns_of(session: AsyncSession, meeting_id: uuid.UUID) -> list[Turn]:
-    return list(await session.scalars(select(Turn).where(Turn.meeting_id == meeting_id).order_by(Turn.started_at)))
-
-
-async def turns_now(session: AsyncSession, meeting_id: uuid.UUID, before: Sequence[Turn] | None) -> list[Turn]:
-    """The meeting's turns in order; given the turns as last read, only those that had not ended
-    are read again. A turn that has ended never changes (only the open one is ever written), so
-    a long meeting's hundredth "next speaker" does not re-read the ninety-nine turns before it
-    (200 turns cost 3.5 ms to read)."""
-    ended = [t for t in before or () if t.ended_at is not None]
-    if not ended:
-        return await turns_of(session, meeting_id)
-    seen = bindparam("ended", [t.id for t in ended], type_=ARRAY(Uuid()))
-    others = await session.scalars(select(Turn).where(Turn.meeting_id == meeting_id, not_(Turn.id == any_(seen))))
-    return sorted([*ended, *others], key=lambda t: t.started_at)
-
-
-@dataclass(frozen=True, slots=True)
-class QueueEntry:
-    hand: Hand
-    position: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,9 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.live.events import Publisher
 from server.meetings.commands import Ran, RoomCaller
+from server.meetings.reading import load_room
 from server.meetings.service import visible_meeting
 from server.meetings.shapes import MeetingState, meeting_state
-from server.meetings.state import RoomView, audience_for, load_room, view_for
+from server.meetings.state import RoomView, audience_for, view_for
 from server.people.models import User
 from server.platform.db import utcnow
 

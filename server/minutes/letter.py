@@ -30,7 +30,8 @@ from server.cases.timescales import MILESTONE_WORDS
 from server.config import Settings
 from server.errors import NotFound
 from server.meetings.models import MEETING_KIND_LABELS, Meeting, MeetingStatus
-from server.meetings.state import Room, load_room, view_for
+from server.meetings.reading import load_room
+from server.meetings.state import Room, view_for
 from server.minutes import snapshot as snap
 from server.minutes.letter_pdf import build_letter_pdf
 from server.minutes.letter_shapes import LetterDecision, LetterRecord, Milestone, NextMeeting

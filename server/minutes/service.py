@@ -30,8 +30,9 @@ from server.cases.models import CaseRole
 from server.config import REPO_ROOT, Settings
 from server.errors import NotFound
 from server.meetings.models import Meeting
+from server.meetings.reading import load_room
 from server.meetings.service import VisibleMeeting, visible_meeting
-from server.meetings.state import Audience, Room, load_room, view_for
+from server.meetings.state import Audience, Room, view_for
 from server.minutes import rules
 from server.minutes import snapshot as snap
 from server.minutes.models import IssuedMinutes, MinutesReview, MinutesStatus

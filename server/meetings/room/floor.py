@@ -14,8 +14,9 @@ from server.meetings import queue
 from server.meetings.changes import ChangeKind
 from server.meetings.commands import LIVE, Ctx, NoBody, Who, command, current_turn
 from server.meetings.models import WAITING_HAND_INDEX, Attendance, Hand, Turn
+from server.meetings.reading import queue_rows
 from server.meetings.room.rows import end_turn, lower_hands, mark_present, teammate
-from server.meetings.state import counts_as_voice, order_hands, queue_rows, queue_turns_of, rule_hand
+from server.meetings.state import counts_as_voice, order_hands, queue_turns_of, rule_hand
 from server.platform.db import utcnow
 from server.shapes import Timestamp, iso
 
