@@ -76,6 +76,7 @@ class SessionCache:
         self.seconds = seconds
         self._clock = clock
         self._entries: dict[str, _Entry] = {}
+        self.generation = 0  # raised by every clear: an answer read before one is not remembered
 
     def get(self, cookie: str) -> Cached | None:
         """The remembered answer, if the session is still good; ``stale`` is set for one caller
@@ -95,9 +96,11 @@ class SessionCache:
             entry.check_at = now + self.seconds
         return Cached(_copy(entry.user_values, entry.agency_values), entry.session_id, stale)
 
-    def put(self, cookie: str, found: SignedIn, now: datetime) -> None:
-        """Remember a lookup's answer; ``now`` is the wall-clock time ``good_until`` is counted from."""
-        if self.seconds <= 0:
+    def put(self, cookie: str, found: SignedIn, now: datetime, generation: int) -> None:
+        """Remember a lookup's answer; ``now`` is the wall-clock time ``good_until`` is counted
+        from, ``generation`` the cache's when the lookup began: if access changed meanwhile (a
+        sign-out racing the lookup), the answer may be stale and is not kept."""
+        if self.seconds <= 0 or generation != self.generation:
             return
         if len(self._entries) >= MAX_ENTRIES:
             self._entries.clear()
@@ -115,3 +118,4 @@ class SessionCache:
 
     def clear(self) -> None:
         self._entries.clear()
+        self.generation += 1

@@ -130,11 +130,12 @@ class AuthMiddleware:
 
 
 async def _look_up(runtime: Runtime, session: AsyncSession, cookie: str) -> SignedIn | None:
+    generation = runtime.session_cache.generation
     found = await people.user_for_session(session, runtime.settings, cookie)
     if found is None:
         runtime.session_cache.forget(cookie)
     else:
-        runtime.session_cache.put(cookie, found, utcnow())
+        runtime.session_cache.put(cookie, found, utcnow(), generation)
     return found
 
 

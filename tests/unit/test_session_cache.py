@@ -31,7 +31,7 @@ def test_an_answer_is_handed_out_as_a_fresh_copy_until_it_is_due_a_check() -> No
     clock = Clock()
     cache = SessionCache(30, clock)
     found = signed_in()
-    cache.put("cookie", found, NOW)
+    cache.put("cookie", found, NOW, cache.generation)
     first, second = cache.get("cookie"), cache.get("cookie")
     assert first is not None
     assert second is not None
@@ -47,7 +47,7 @@ def test_an_answer_is_handed_out_as_a_fresh_copy_until_it_is_due_a_check() -> No
 def test_once_seconds_old_exactly_one_caller_is_told_to_check_again() -> None:
     clock = Clock()
     cache = SessionCache(30, clock)
-    cache.put("cookie", signed_in(), NOW)
+    cache.put("cookie", signed_in(), NOW, cache.generation)
     clock.now += 29.9
     assert not cache.get("cookie").stale  # type: ignore[union-attr]
     clock.now += 0.1
@@ -60,7 +60,7 @@ def test_once_seconds_old_exactly_one_caller_is_told_to_check_again() -> None:
 def test_the_answer_ends_exactly_when_the_session_would_expire_or_idle_out() -> None:
     clock = Clock()
     cache = SessionCache(30, clock)
-    cache.put("cookie", signed_in(good_for=timedelta(seconds=75)), NOW)
+    cache.put("cookie", signed_in(good_for=timedelta(seconds=75)), NOW, cache.generation)
     clock.now += 74.99
     assert cache.get("cookie") is not None
     clock.now += 0.01
@@ -71,7 +71,7 @@ def test_the_answer_ends_exactly_when_the_session_would_expire_or_idle_out() -> 
 def test_a_session_counted_from_a_later_moment_holds_for_what_is_left() -> None:
     clock = Clock()
     cache = SessionCache(30, clock)
-    cache.put("cookie", signed_in(good_for=timedelta(seconds=10)), NOW + timedelta(seconds=4))
+    cache.put("cookie", signed_in(good_for=timedelta(seconds=10)), NOW + timedelta(seconds=4), cache.generation)
     clock.now += 5.99
     assert cache.get("cookie") is not None
     clock.now += 0.01
@@ -81,8 +81,8 @@ def test_a_session_counted_from_a_later_moment_holds_for_what_is_left() -> None:
 def test_forget_and_clear_drop_answers_and_zero_seconds_is_no_cache() -> None:
     clock = Clock()
     cache = SessionCache(30, clock)
-    cache.put("a", signed_in(), NOW)
-    cache.put("b", signed_in(), NOW)
+    cache.put("a", signed_in(), NOW, cache.generation)
+    cache.put("b", signed_in(), NOW, cache.generation)
     cache.forget("a")
     cache.forget("never put")
     assert cache.get("a") is None
@@ -90,5 +90,17 @@ def test_forget_and_clear_drop_answers_and_zero_seconds_is_no_cache() -> None:
     cache.clear()
     assert cache.get("b") is None
     off = SessionCache(0, clock)
-    off.put("a", signed_in(), NOW)
+    off.put("a", signed_in(), NOW, off.generation)
     assert off.get("a") is None
+
+
+def test_an_answer_read_before_access_changed_is_not_remembered() -> None:
+    """A lookup that began before a sign-out cleared the cache may have read the session as
+    still open: its answer must not come back into the cache."""
+    cache = SessionCache(30, Clock())
+    began = cache.generation
+    cache.clear()  # access changed while the lookup was under way
+    cache.put("cookie", signed_in(), NOW, began)
+    assert cache.get("cookie") is None
+    cache.put("cookie", signed_in(), NOW, cache.generation)
+    assert cache.get("cookie") is not None
