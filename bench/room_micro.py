@@ -25,6 +25,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import event
+
 from bench.seed import seed
 from server.app import create_app
 from server.audit.service import Actor
@@ -82,8 +84,6 @@ async def commands(runtime: Runtime, spec: Any, room: Room, repeat: int, out: di
 
     def count(*_: Any) -> None:
         statements[0] += 1
-
-    from sqlalchemy import event
 
     event.listen(runtime.engine.sync_engine, "before_cursor_execute", count)
     chair_id = uuid.UUID(spec.chair.user_id)

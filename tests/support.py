@@ -17,10 +17,11 @@ from server.audit.service import Actor
 from server.caller import Caller
 from server.cases import service as cases
 from server.cases.models import Case
-from server.live.events import NoPublisher, Publisher
+from server.live.events import MeetingChanged, NoPublisher, Publisher
 from server.meetings import service as meetings
 from server.meetings.commands import RoomCaller
 from server.meetings.models import AgendaItem, Meeting
+from server.meetings.state import Room
 from server.people import service as people
 from server.people.models import Sector, User
 from server.platform.runtime import Runtime
@@ -136,6 +137,20 @@ class Person:
 
     async def delete(self, path: str, **params: str) -> httpx.Response:
         return await self.client.delete(path, params=params, headers=csrf(self.client))
+
+
+class Recorder(NoPublisher):
+    """Keeps the notices; stands for a process whose live feed holds ``held`` (if given)."""
+
+    def __init__(self, held: Room | None = None) -> None:
+        self.changes: list[MeetingChanged] = []
+        self.held = held
+
+    async def meeting_changed(self, change: MeetingChanged) -> None:
+        self.changes.append(change)
+
+    def room_now(self, meeting_id: uuid.UUID) -> Room | None:
+        return self.held
 
 
 def room_as(runtime: Runtime, session: AsyncSession, user: User, publisher: Publisher | None = None) -> RoomCaller:

@@ -6,24 +6,12 @@ from __future__ import annotations
 
 import uuid
 
-from server.live.events import NoPublisher
 from server.meetings import room as ops
 from server.meetings.reading import load_room
 from server.meetings.room.agenda import NewItem
 from server.meetings.room.floor import NewHand
-from server.meetings.state import Room
 from server.platform.runtime import Runtime
-from tests.support import Team, room_as
-
-
-class Holding(NoPublisher):
-    """Stands for a process whose live feed holds ``room``."""
-
-    def __init__(self, room: Room | None) -> None:
-        self.room = room
-
-    def room_now(self, meeting_id: uuid.UUID) -> Room | None:
-        return self.room
+from tests.support import Recorder, Team, room_as
 
 
 async def next_speaker_after_a_heard_agency(runtime: Runtime, team: Team, *, held: bool) -> uuid.UUID | None:
@@ -46,7 +34,7 @@ async def next_speaker_after_a_heard_agency(runtime: Runtime, team: Team, *, hel
         room = await load_room(session, meeting)
     assert [t.ended_at is not None for t in room.turns] == [True], "one turn on record, ended"
     async with runtime.sessionmaker() as session:
-        caller = room_as(runtime, session, team.chair, Holding(room if held else None))
+        caller = room_as(runtime, session, team.chair, Recorder(room if held else None))
         passed = await caller.run(ops.floor_next, meeting)
     return passed.speaker_id
 

@@ -32,7 +32,7 @@ from server.conference.notes import MinuteTaker, Notes
 from server.conference.outcome import NewOutcome, ViewBody
 from server.conference.scaling import MyScore, NewScale
 from server.conference.voice import ChildVoiceBody
-from server.live.events import MeetingChanged, NoPublisher
+from server.live.events import MeetingChanged
 from server.live.regions import REGION_ORDER, REGIONS, Region
 from server.live.render import json_message, region_html
 from server.meetings import room as ops
@@ -48,26 +48,12 @@ from server.meetings.shapes import StateMessage
 from server.meetings.state import Audience, Room, view_for
 from server.platform.runtime import Runtime
 from server.timeutil import today_local
-from tests.support import Team, room_as
+from tests.support import Recorder, Team, room_as
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)  # one clock for every render: only the change differs
 # Every region carries the version and the server's clock, and the chair's "Next speaker" form the
 # version it was rendered at (app.js sets it to the newest seen when the form is sent): not changes.
 STAMPS = re.compile(r' data-(?:version|server-now)="[^"]*"|(?<=name="version" )value="\d+"')
-
-
-class Recorder(NoPublisher):
-    """Keeps the notices; stands for a process whose live feed holds ``held`` (if given)."""
-
-    def __init__(self, held: Room | None = None) -> None:
-        self.changes: list[MeetingChanged] = []
-        self.held = held
-
-    async def meeting_changed(self, change: MeetingChanged) -> None:
-        self.changes.append(change)
-
-    def room_now(self, meeting_id: uuid.UUID) -> Room | None:
-        return self.held
 
 
 @dataclass

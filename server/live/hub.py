@@ -17,8 +17,7 @@ import json
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Coroutine, Iterable
-from typing import Any
+from collections.abc import Iterable
 
 from jinja2 import Environment
 from litestar.channels import ChannelsPlugin, Subscriber
@@ -67,7 +66,6 @@ class LiveHub(Publisher):
         self._listeners: dict[uuid.UUID, tuple[Subscriber, asyncio.Task[None]]] = {}
         self._here: dict[uuid.UUID, Counter[uuid.UUID]] = {}  # per meeting: sockets per person
         self._tasks: list[asyncio.Task[None]] = []
-        self._background: set[asyncio.Task[None]] = set()  # one-off work, kept from the collector
         self._control: Subscriber | None = None
         self._behind: dict[uuid.UUID, int] = {}
         self.context = FeedContext(runtime.sessionmaker, templates, self._connected)
@@ -243,13 +241,8 @@ class LiveHub(Publisher):
         if up:
             # A sign-out or a removal from the team while Redis was away was never heard here.
             self.runtime.session_cache.clear()
-            self._in_background(self._mark_all())
-            self._in_background(self._recheck_quietly())
-
-    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+            self.runtime.in_background(self._mark_all())
+            self.runtime.in_background(self._recheck_quietly())
 
     async def _mark_all(self) -> None:
         try:

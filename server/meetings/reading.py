@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ARRAY, Uuid, any_, bindparam, inspect, not_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +21,7 @@ from server.actions.models import OPEN_STATUSES, Action
 from server.cases.models import Case, CaseMember
 from server.conference.state import read_conference
 from server.errors import NotFound
+from server.meetings import queue
 from server.meetings.changes import ALL_PARTS, Part
 from server.meetings.models import AgendaItem, Attendance, Decision, Hand, Meeting, Turn
 from server.meetings.state import Room, queue_turns_of
@@ -193,14 +194,21 @@ async def _agencies(
     return agencies
 
 
-async def queue_rows(
-    session: AsyncSession, meeting_id: uuid.UUID, before: Room | None = None
-) -> tuple[list[Hand], list[Turn]]:
-    """The waiting hands and the turns: all the queue order depends on (with the open item).
-    Given the room as it was committed (``before``), its ended turns are not read again."""
+class QueueRows(NamedTuple):
+    """All the queue order depends on (with the open item): the waiting hands and the turns, also
+    as the queue rules take them."""
+
+    hands: list[Hand]
+    turns: list[Turn]
+    rules: tuple[queue.Turn, ...]
+
+
+async def queue_rows(session: AsyncSession, meeting_id: uuid.UUID, before: Room | None = None) -> QueueRows:
+    """Read inside a change's transaction. Given the room as it was committed (``before``), its
+    ended turns are neither read nor converted again."""
     hands = await waiting_hands(session, meeting_id)
     turns = await turns_now(session, meeting_id, None if before is None else before.turns)
-    return hands, turns
+    return QueueRows(hands, turns, queue_turns_of(turns, before))
 
 
 async def waiting_hands(session: AsyncSession, meeting_id: uuid.UUID) -> list[Hand]:

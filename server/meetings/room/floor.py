@@ -16,7 +16,7 @@ from server.meetings.commands import LIVE, Ctx, NoBody, Who, command, current_tu
 from server.meetings.models import WAITING_HAND_INDEX, Attendance, Hand, Turn
 from server.meetings.reading import queue_rows
 from server.meetings.room.rows import end_turn, lower_hands, mark_present, teammate
-from server.meetings.state import counts_as_voice, order_hands, queue_turns_of, rule_hand
+from server.meetings.state import counts_as_voice, order_hands, rule_hand
 from server.platform.db import utcnow
 from server.shapes import Timestamp, iso
 
@@ -166,11 +166,11 @@ async def start_round(ctx: Ctx, _: NoBody) -> RoundQueued:
             .order_by(Attendance.joined_at)
         )
     )
-    hands, turns = await queue_rows(ctx.session, ctx.meeting.id, ctx.before)
+    rows = await queue_rows(ctx.session, ctx.meeting.id, ctx.before)
     picks = queue.round_hands(
         [(a.user_id, a.agency_id) for a in present if counts_as_voice(ctx.meeting, a.user_id)],
-        [rule_hand(h) for h in hands],
-        queue_turns_of(turns, ctx.before),
+        [rule_hand(h) for h in rows.hands],
+        rows.rules,
         ctx.meeting.open_item_id,
     )
     if not picks:
@@ -206,8 +206,8 @@ async def floor_next(ctx: Ctx, _: FloorNext) -> FloorPassed:
     now = utcnow()
     # The order is taken while the current turn is still open: a reply to the speaker only
     # jumps the queue while the turn it answers is the current one.
-    hands, turns = await queue_rows(ctx.session, ctx.meeting.id, ctx.before)
-    order = order_hands(hands, queue_turns_of(turns, ctx.before), ctx.meeting.open_item_id, now)
+    hands, turns, rules = await queue_rows(ctx.session, ctx.meeting.id, ctx.before)
+    order = order_hands(hands, rules, ctx.meeting.open_item_id, now)
     ended = next((t for t in turns if t.ended_at is None), None)
     if ended is not None:  # written before the next turn's insert: updates flush first
         ended.ended_at = now
