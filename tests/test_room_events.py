@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 import pytest
 from litestar import Litestar
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from server.actions.models import Action
 from server.actions.service import ActionChange, change_action
@@ -341,6 +341,18 @@ def render(app: Litestar, room: Room) -> dict[tuple[Audience, Region], str]:
     return pages
 
 
+def row_values(room: Room) -> list[tuple[str, dict[str, Any]]]:
+    """Every column of every row a room holds: a change may read the room the feed holds, and
+    must never write to it."""
+    rows = [room.meeting, room.case, *room.agenda, *room.team, *room.attendance, *room.hands, *room.turns]
+    rows += [*room.decisions, *room.actions, *room.carried_actions]
+    found = []
+    for row in rows:
+        state: Any = inspect(row)
+        found.append((type(row).__name__, {a.key: state.dict.get(a.key) for a in state.mapper.column_attrs}))
+    return found
+
+
 def unpublished(
     before: dict[tuple[Audience, Region], str],
     after: dict[tuple[Audience, Region], str],
@@ -381,8 +393,10 @@ async def test_each_operation_publishes_every_region_it_changes(
     before = render(app, previous)
     scene.held = previous
 
+    rows_before = row_values(previous)
     changes = await step(scene)
 
+    assert row_values(previous) == rows_before, f"{name}: the change altered the room this process's feed holds"
     assert [c.kind for c in changes] == [command.change], "one notice, of the declared kind"
     kinds = changes[0].kinds
     assert kinds - {command.change} <= command.also, "other kinds only as declared"

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.live.events import Publisher
 from server.meetings.changes import ChangeKind, parts_for
 from server.meetings.models import Meeting
-from server.meetings.reading import read_room
+from server.meetings.reading import Written, read_room
 from server.meetings.state import Room
 
 
@@ -29,14 +29,15 @@ def room_before(publisher: Publisher, meeting: Meeting) -> Room | None:
 
 
 async def read_ahead(
-    session: AsyncSession, previous: Room | None, meeting: Meeting, kinds: frozenset[ChangeKind]
+    session: AsyncSession, previous: Room | None, written: Written, kinds: frozenset[ChangeKind]
 ) -> Room | None:
-    """The room at the version of ``meeting``, the row the change locked and wrote (flushed here,
-    not yet committed), from the room before it (:func:`room_before`); None without one. A
-    session of its own on the same connection reads it, and the row is copied, so that the
-    caller's session never shares its objects with the feed."""
+    """The room at the version of ``written.meeting``, the row the change locked and wrote
+    (flushed here, not yet committed), from the room before it (:func:`room_before`); None
+    without one. A session of its own on the same connection reads what the change does not
+    hold already, and the row is copied, so that the caller's session never shares its objects
+    with the feed."""
     if previous is None:
         return None
     await session.flush()
     async with AsyncSession(bind=await session.connection(), expire_on_commit=False) as reader:
-        return await read_room(reader, meeting.id, parts_for(kinds), previous, written=meeting)
+        return await read_room(reader, written.meeting.id, parts_for(kinds), previous, written)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import inspect
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Generic, Literal, TypeVar, get_type_hints
@@ -32,7 +32,8 @@ from server.errors import Conflict, Forbidden, NotFound
 from server.live.ahead import read_ahead, room_before
 from server.live.events import MeetingChanged, Publisher
 from server.meetings.changes import ChangeKind
-from server.meetings.models import Attendance, Meeting, MeetingStatus, Turn
+from server.meetings.models import Attendance, Hand, Meeting, MeetingStatus, Turn
+from server.meetings.reading import Written
 from server.meetings.state import Audience, Room, audience_for
 from server.people.models import User
 from server.platform.db import transaction
@@ -75,6 +76,11 @@ class Ctx:
     # The room just before this change, when this process's live feed holds it (exactly the
     # committed room, under the lock): what an effect need not read again, such as ended turns.
     before: Room | None = None
+    # The waiting hands and the turns as this change leaves them, when the effect worked them
+    # out from ``before``: the read ahead takes them instead of reading them back. Detached
+    # rows only (``copy_row``, or ``before``'s own), never the session's.
+    hands_after: Sequence[Hand] | None = None
+    turns_after: Sequence[Turn] | None = None
     subject: tuple[str, uuid.UUID | None] | None = None
     detail: dict[str, Any] = field(default_factory=dict)
     verb: str | None = None
@@ -265,7 +271,8 @@ class RoomCaller:
             version = meeting.version
             assert ctx.also <= command.also, f"{command.name} made undeclared changes {ctx.also - command.also}"
             also = frozenset(ctx.also)
-            room = await read_ahead(self.session, before, meeting, also | {command.change})
+            written = Written(meeting, ctx.hands_after, ctx.turns_after)
+            room = await read_ahead(self.session, before, written, also | {command.change})
         await self.publisher.meeting_changed(MeetingChanged(meeting_id, version, command.change, also, room))
         if ctx.notified:
             await self.publisher.users_changed(ctx.notified, "notification")
@@ -320,4 +327,8 @@ async def _admit(ctx: Ctx, command: Command[Any, Any], expected_version: int | N
 
 
 async def current_turn(ctx: Ctx) -> Turn | None:
+    """The turn under way, if any: from the room before when this process holds it (then it is
+    the feed's row, to read and never to change), else read."""
+    if ctx.before is not None:
+        return next((t for t in ctx.before.turns if t.ended_at is None), None)
     return await ctx.session.scalar(select(Turn).where(Turn.meeting_id == ctx.meeting.id, Turn.ended_at.is_(None)))

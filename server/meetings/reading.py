@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import ARRAY, Uuid, any_, bindparam, inspect, not_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +30,19 @@ from server.meetings.state import Room, queue_turns_of
 from server.people.models import Agency
 from server.reports.models import Report
 
+RowT = TypeVar("RowT")
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What a change holds of its room as it will commit it, so that its own read (the read
+    ahead) need not read it back: the meeting row it locked and wrote, and the waiting hands and
+    the turns when its effect worked them out from the room before (None: read them)."""
+
+    meeting: Meeting
+    hands: Sequence[Hand] | None = None
+    turns: Sequence[Turn] | None = None
+
 
 async def load_room(session: AsyncSession, meeting_id: uuid.UUID) -> Room:
     """The whole room, read afresh."""
@@ -39,13 +54,13 @@ async def read_room(
     meeting_id: uuid.UUID,
     parts: frozenset[Part] | Callable[[Meeting], frozenset[Part]],
     previous: Room | None = None,
-    written: Meeting | None = None,
+    written: Written | None = None,
 ) -> Room:
     """The meeting row and its case, and the ``parts`` named (or chosen, once the meeting row is
     read); the other parts are taken from ``previous`` (the room as last read), so a change
-    re-reads only what it wrote. A change's own read passes the meeting row it has just written
-    (``written``, flushed), which saves reading it again. Everything is one snapshot when the
-    caller's transaction is REPEATABLE READ."""
+    re-reads only what it wrote. A change's own read passes what it has just written (flushed),
+    which saves reading that again. Everything is one snapshot when the caller's transaction is
+    REPEATABLE READ."""
     found = _row_as_written(written, previous, parts) or await _meeting_and_case(session, meeting_id)
     meeting, case = found
     if callable(parts):
@@ -80,9 +95,17 @@ async def read_room(
         if Part.ATTENDANCE in parts
         else kept("attendance")
     )
-    hands = await waiting_hands(session, meeting_id) if Part.HANDS in parts else kept("hands")
+    if Part.HANDS not in parts:
+        hands = kept("hands")
+    elif written is not None and written.hands is not None:
+        hands = list(written.hands)
+    else:
+        hands = await waiting_hands(session, meeting_id)
     if Part.TURNS in parts:
-        turns = await turns_now(session, meeting_id, None if previous is None else previous.turns)
+        if written is not None and written.turns is not None:
+            turns = list(written.turns)
+        else:
+            turns = await turns_now(session, meeting_id, None if previous is None else previous.turns)
         rules = queue_turns_of(turns, previous)
     else:
         turns, rules = kept("turns"), kept("queue_turns")
@@ -152,7 +175,7 @@ async def _meeting_and_case(session: AsyncSession, meeting_id: uuid.UUID) -> tup
 
 
 def _row_as_written(
-    written: Meeting | None, previous: Room | None, parts: frozenset[Part] | Callable[[Meeting], frozenset[Part]]
+    written: Written | None, previous: Room | None, parts: frozenset[Part] | Callable[[Meeting], frozenset[Part]]
 ) -> tuple[Meeting, Case] | None:
     """A detached copy of the meeting row a change wrote, with the chair and minute taker the
     room last read, and the case as it was; None when that would not be the row as read afresh:
@@ -160,19 +183,36 @@ def _row_as_written(
     flush left unloaded."""
     if written is None or previous is None or not isinstance(parts, frozenset) or Part.TEAM in parts:
         return None
-    before = previous.meeting
-    if (written.chair_id, written.minute_taker_id) != (before.chair_id, before.minute_taker_id):
+    row, before = written.meeting, previous.meeting
+    if (row.chair_id, row.minute_taker_id) != (before.chair_id, before.minute_taker_id):
         return None
-    loaded = inspect(written).dict
-    if any(key not in loaded for key in _MEETING_COLUMNS):
+    copy = copy_row(row)
+    if copy is None:
         return None
-    copy = Meeting(**{key: loaded[key] for key in _MEETING_COLUMNS})
     copy.chair, copy.minute_taker = before.chair, before.minute_taker
-    make_transient_to_detached(copy)
     return copy, previous.case
 
 
-_MEETING_COLUMNS = tuple(attr.key for attr in inspect(Meeting).column_attrs)
+def copy_row(row: RowT, **changes: Any) -> RowT | None:
+    """A detached copy of an ORM row's columns (with ``changes``), belonging to no session, so a
+    room can hold what a change wrote without sharing the change's objects; None if a column's
+    value is not known here (expired: one the database sets, say). A column a new row never set
+    was inserted as NULL. Relationships are the caller's to set."""
+    state = inspect(row)
+    loaded, (columns, deferred) = state.dict, _columns(type(row))  # type: ignore[arg-type]  # hashable
+    unknown = state.expired_attributes | {key for key in deferred if key not in loaded}
+    if not unknown.isdisjoint(key for key in columns if key not in changes):
+        return None
+    copy = type(row)(**{key: loaded.get(key) for key in columns} | changes)
+    make_transient_to_detached(copy)
+    return copy
+
+
+@cache
+def _columns(model: type[Any]) -> tuple[tuple[str, ...], frozenset[str]]:
+    """The model's column attributes, and those of them loaded only when asked for."""
+    mapper: Any = inspect(model)
+    return tuple(a.key for a in mapper.column_attrs), frozenset(a.key for a in mapper.column_attrs if a.deferred)
 
 
 async def _agencies(
@@ -204,11 +244,14 @@ class QueueRows(NamedTuple):
 
 
 async def queue_rows(session: AsyncSession, meeting_id: uuid.UUID, before: Room | None = None) -> QueueRows:
-    """Read inside a change's transaction. Given the room as it was committed (``before``), its
-    ended turns are neither read nor converted again."""
+    """Inside a change's transaction: the room as it was committed (``before``, exact under the
+    meeting's lock: only the room's operations write hands and turns, and each takes the lock)
+    when this process holds it; else read, and then ended turns are not read again."""
+    if before is not None:
+        return QueueRows(list(before.hands), list(before.turns), tuple(before.queue_turns))
     hands = await waiting_hands(session, meeting_id)
-    turns = await turns_now(session, meeting_id, None if before is None else before.turns)
-    return QueueRows(hands, turns, queue_turns_of(turns, before))
+    turns = await turns_of(session, meeting_id)
+    return QueueRows(hands, turns, queue_turns_of(turns))
 
 
 async def waiting_hands(session: AsyncSession, meeting_id: uuid.UUID) -> list[Hand]:

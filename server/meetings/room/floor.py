@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from server.errors import Conflict, Forbidden, Invalid, NotFound
@@ -15,7 +15,7 @@ from server.meetings.changes import ChangeKind
 from server.meetings.commands import LIVE, Ctx, NoBody, Who, command, current_turn
 from server.meetings.models import WAITING_HAND_INDEX, Attendance, Hand, Turn
 from server.meetings.reading import queue_rows
-from server.meetings.room.rows import end_turn, lower_hands, mark_present, teammate
+from server.meetings.room.rows import close_turn, end_turn, lower_hands, mark_present, room_copy, room_user, teammate
 from server.meetings.state import counts_as_voice, order_hands, rule_hand
 from server.platform.db import utcnow
 from server.shapes import Timestamp, iso
@@ -118,6 +118,9 @@ async def raise_hand(ctx: Ctx, body: NewHand) -> Hand:
         if WAITING_HAND_INDEX not in str(error.orig):
             raise
         raise Conflict("That hand is already up.", code="hand_already_up") from None
+    if ctx.before is not None:
+        raised = room_copy(hand, room_user(ctx, person.id))
+        ctx.hands_after = None if raised is None else [*ctx.before.hands, raised]
     ctx.about("hand", hand.id, kind=kind, for_user=person.id)
     return hand
 
@@ -209,16 +212,15 @@ async def floor_next(ctx: Ctx, _: FloorNext) -> FloorPassed:
     hands, turns, rules = await queue_rows(ctx.session, ctx.meeting.id, ctx.before)
     order = order_hands(hands, rules, ctx.meeting.open_item_id, now)
     ended = next((t for t in turns if t.ended_at is None), None)
-    if ended is not None:  # written before the next turn's insert: updates flush first
-        ended.ended_at = now
+    if ended is not None:  # before the next turn's insert: one open turn per meeting
+        await close_turn(ctx, ended, now)
     if not order:
         if ended is None:
             raise Conflict("Nobody is waiting to speak.", code="nobody_waiting")
         ctx.about("turn", ended.id, verb="floor.end")
         return FloorPassed(speaker_id=None)
-    head = order[0]
-    head.state = "taken"
-    head.resolved_at = now
+    head = order[0]  # the session's row or the room before's: written by its id
+    await ctx.session.execute(update(Hand).where(Hand.id == head.id).values(state="taken", resolved_at=now))
     turn = Turn(
         meeting_id=ctx.meeting.id,
         user_id=head.user_id,
@@ -231,6 +233,11 @@ async def floor_next(ctx: Ctx, _: FloorNext) -> FloorPassed:
     )
     ctx.session.add(turn)
     await ctx.session.flush()
+    if ctx.before is not None:
+        started = room_copy(turn, head.user)
+        so_far = ctx.turns_after if ended is not None else ctx.before.turns
+        ctx.hands_after = [h for h in hands if h.id != head.id]
+        ctx.turns_after = None if started is None or so_far is None else [*so_far, started]
     ctx.about("turn", turn.id, to_user=head.user_id, kind=head.kind)
     return FloorPassed(speaker_id=head.user_id)
 

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import select, update
 
 from server.cases.models import CaseMember
 from server.meetings.commands import Ctx, current_turn
 from server.meetings.models import Attendance, Hand, Turn
+from server.meetings.reading import copy_row
 from server.people.models import User
 from server.platform.db import utcnow
+
+VoiceT = TypeVar("VoiceT", Hand, Turn)
 
 
 async def join_person(ctx: Ctx, person: User) -> bool:
@@ -52,8 +56,32 @@ async def lower_hands(ctx: Ctx, user_id: uuid.UUID, kind: str | None) -> int:
 
 
 async def end_turn(ctx: Ctx, now: datetime) -> Turn | None:
+    """End the turn under way, if there is one, and answer it."""
     current = await current_turn(ctx)
     if current is not None:
-        current.ended_at = now
-        await ctx.session.flush()
+        await close_turn(ctx, current, now)
     return current
+
+
+async def close_turn(ctx: Ctx, turn: Turn, now: datetime) -> None:
+    """End ``turn`` (the session's row or the room before's: it is written by its id, never
+    changed in place); with the room before, the turns as they now stand go to the read ahead."""
+    await ctx.session.execute(update(Turn).where(Turn.id == turn.id).values(ended_at=now))
+    if ctx.before is not None:
+        ended = room_copy(turn, turn.user, ended_at=now)
+        ctx.turns_after = None if ended is None else [ended if t.id == turn.id else t for t in ctx.before.turns]
+
+
+def room_copy(row: VoiceT, user: User | None, **changes: Any) -> VoiceT | None:
+    """A hand or a turn as the room holds it: a detached copy with its speaker (the room's own
+    User row); None when either is missing, and the read ahead reads it instead."""
+    copy = None if user is None else copy_row(row, **changes)
+    if copy is not None:
+        copy.user = user
+    return copy
+
+
+def room_user(ctx: Ctx, user_id: uuid.UUID) -> User | None:
+    """The room before's own row for someone on the team (never the session's)."""
+    assert ctx.before is not None
+    return next((m.user for m in ctx.before.team if m.user_id == user_id), None)
