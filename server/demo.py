@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.audit.service import Actor
 from server.cases import service as cases
 from server.config import Settings
+from server.live.events import NoPublisher
 from server.meetings import service as meetings
 from server.meetings.models import AgendaItem
 from server.people import service as people
@@ -151,7 +152,7 @@ async def _load(session: AsyncSession) -> None:
     )
     for email, _, _, role, _ in PEOPLE:
         if email not in ("chair@example.org", "health.visitor@example.org"):
-            await cases.add_member(session, Actor(chair.id), chair, case.id, users[email].id, role)
+            await cases.add_member(session, NoPublisher(), Actor(chair.id), chair, case.id, users[email].id, role)
     meeting = await meetings.schedule_meeting(
         session,
         Actor(chair.id),

@@ -83,8 +83,8 @@ async def make_team(runtime: Runtime) -> Team:
         case = await cases.create_case(
             session, Actor(chair.id), chair, reference="T-1", display_name="Child T.", lead_professional_id=lead.id
         )
-        await cases.add_member(session, SYSTEM, chair, case.id, member.id, "professional")
-        await cases.add_member(session, SYSTEM, chair, case.id, family.id, "family")
+        await cases.add_member(session, NoPublisher(), SYSTEM, chair, case.id, member.id, "professional")
+        await cases.add_member(session, NoPublisher(), SYSTEM, chair, case.id, family.id, "family")
         meeting = await meetings.schedule_meeting(
             session,
             Actor(chair.id),

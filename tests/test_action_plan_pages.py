@@ -27,6 +27,7 @@ from server.audit.models import AuditEvent
 from server.audit.service import Actor
 from server.cases import service as cases
 from server.cases.models import Case
+from server.live.events import NoPublisher
 from server.people.models import User
 from server.platform.runtime import Runtime
 from server.timeutil import today_local
@@ -95,7 +96,7 @@ async def plan(app: Litestar, runtime: Runtime, team: Team, client: httpx.AsyncC
             display_name="Child U.",
             lead_professional_id=team.lead.id,
         )
-        await cases.add_member(session, SYSTEM, team.chair, second.id, team.member.id, "professional")
+        await cases.add_member(session, NoPublisher(), SYSTEM, team.chair, second.id, team.member.id, "professional")
     ids: dict[str, str] = {}
     async with runtime.sessionmaker() as session, session.begin():
         for row in ROWS:

@@ -100,7 +100,7 @@ async def _plan(runtime: Runtime, team: Team) -> Plan:
             display_name="Child U.",
             lead_professional_id=team.outsider.id,
         )
-        await cases.add_member(session, SYSTEM, chair2, second.id, team.member.id, "professional")
+        await cases.add_member(session, NoPublisher(), SYSTEM, chair2, second.id, team.member.id, "professional")
 
     def action(key: str, owner: User, due: date, *, case2: bool = False, status: str = "open") -> Action:
         return Action(

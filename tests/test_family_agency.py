@@ -18,6 +18,7 @@ from server.cases.invitations import invite_family_member
 from server.cases.models import CaseMember
 from server.config import REPO_ROOT, Settings
 from server.errors import Conflict
+from server.live.events import NoPublisher
 from server.meetings.models import Attendance, DecisionPosition
 from server.people import service as people
 from server.people.models import Agency, Sector, User
@@ -57,7 +58,9 @@ async def test_a_family_account_of_another_family_is_refused(team: Team, runtime
         )
         stranger_id, stranger_email = stranger.id, stranger.email
         with pytest.raises(Conflict, match="another family agency"):
-            await cases.add_member(session, Actor(team.chair.id), team.chair, team.case.id, stranger_id, "family")
+            await cases.add_member(
+                session, NoPublisher(), Actor(team.chair.id), team.chair, team.case.id, stranger_id, "family"
+            )
         with pytest.raises(Conflict, match="another family agency"):
             await invite_family_member(
                 session, settings, Actor(team.chair.id), team.chair, team.case.id, email=stranger_email, name="Kim"

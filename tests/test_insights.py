@@ -21,6 +21,7 @@ from server.audit.models import AuditEvent
 from server.audit.service import Actor
 from server.cases import service as cases
 from server.cases.models import Case, CaseMember
+from server.live.events import NoPublisher
 from server.meetings.models import AgendaItem, Attendance, Meeting, Turn
 from server.minutes.models import MinutesReview
 from server.people import service as people
@@ -156,8 +157,8 @@ async def scripted(runtime: Runtime, team: Team) -> Scene:
         other = await cases.create_case(
             s, Actor(chair.id), chair, reference=REFERENCE, display_name=CHILD, lead_professional_id=chair.id
         )
-        await cases.add_member(s, SYSTEM, chair, other.id, police.id, "professional")
-        await cases.add_member(s, SYSTEM, chair, other.id, other_family.id, "family")
+        await cases.add_member(s, NoPublisher(), SYSTEM, chair, other.id, police.id, "professional")
+        await cases.add_member(s, NoPublisher(), SYSTEM, chair, other.id, other_family.id, "family")
         await s.execute(update(CaseMember).values(added_at=at("2025-12-01T09:00:00")))
         b = Builder(s)
         case = team.case

@@ -17,6 +17,7 @@ from server.audit.models import AuditEvent
 from server.cases import service as cases
 from server.conference.models import ConferenceOutcome, OutcomeView
 from server.config import Settings
+from server.live.events import NoPublisher
 from server.meetings.models import Meeting
 from server.minutes.letter import after_meeting
 from server.minutes.models import MinutesCorrection, MinutesReview
@@ -38,7 +39,9 @@ OUTCOME_REASONS = "The family has made progress; the plan goes on for three mont
 async def absent_invitee(runtime: Runtime, team: Team) -> None:
     """The outsider joins the team before the meeting and never comes: invited, not present."""
     async with runtime.sessionmaker() as session:
-        await cases.add_member(session, SYSTEM, team.chair, team.case.id, team.outsider.id, "professional")
+        await cases.add_member(
+            session, NoPublisher(), SYSTEM, team.chair, team.case.id, team.outsider.id, "professional"
+        )
 
 
 async def record_outcome(runtime: Runtime, team: Team) -> None:

@@ -85,7 +85,9 @@ async def make_crowd(app: Litestar, runtime: Runtime, team: Team) -> AsyncIterat
                 user = await people.create_user(
                     session, SYSTEM, people.NewUser(f"p{n}@crowd.example", f"Person {n}", agency.id, None)
                 )
-                await cases.add_member(session, SYSTEM, team.chair, team.case.id, user.id, "professional")
+                await cases.add_member(
+                    session, NoPublisher(), SYSTEM, team.chair, team.case.id, user.id, "professional"
+                )
                 _, secret = await people.create_api_token(session, Actor(user.id), user, "tests")
                 users.append(user)
                 tokens.append(secret)

@@ -26,6 +26,8 @@ from sqlalchemy import inspect, select
 from server.actions.models import Action
 from server.actions.service import ActionChange, change_action
 from server.audit.service import Actor
+from server.cases.service import add_member, remove_member
+from server.cases.team import update_case
 from server.conference.mapping import EntryEdit, NewEntry
 from server.conference.models import MappingEntry, Scale
 from server.conference.notes import MinuteTaker, Notes
@@ -46,6 +48,7 @@ from server.meetings.room.record import NewAction, NewDecision, PositionBody
 from server.meetings.room.settings import ChairVoice
 from server.meetings.shapes import StateMessage
 from server.meetings.state import Audience, Room, view_for
+from server.people.admin import PersonChange, change_person
 from server.platform.runtime import Runtime
 from server.timeutil import today_local
 from tests.support import Recorder, Team, room_as
@@ -326,8 +329,54 @@ async def an_action_done_elsewhere(scene: Scene) -> list[MeetingChanged]:
     return recorder.changes
 
 
+async def someone_joins_the_team(scene: Scene) -> list[MeetingChanged]:
+    """Not a room operation: the chair adds a police officer to the case's team."""
+    recorder = Recorder()
+    async with scene.runtime.sessionmaker() as session:
+        team = scene.team
+        await add_member(
+            session, recorder, Actor(team.chair.id), team.chair, team.case.id, team.outsider.id, "professional"
+        )
+    return recorder.changes
+
+
+async def someone_leaves_the_team(scene: Scene) -> list[MeetingChanged]:
+    """Not a room operation: the chair takes the lead professional's colleague off the team."""
+    recorder = Recorder()
+    async with scene.runtime.sessionmaker() as session:
+        team = scene.team
+        await remove_member(session, recorder, Actor(team.chair.id), team.chair, team.case.id, team.member.id)
+    return recorder.changes
+
+
+async def the_case_renamed(scene: Scene) -> list[MeetingChanged]:
+    """Not a room operation: the chair corrects the case's display name, from the case page."""
+    recorder = Recorder()
+    async with scene.runtime.sessionmaker() as session:
+        team = scene.team
+        await update_case(
+            session, scene.runtime.settings, recorder, Actor(team.chair.id), team.chair, team.case.id,
+            display_name="Child T. (age 6)",
+        )  # fmt: skip
+    return recorder.changes
+
+
+async def a_member_renamed(scene: Scene) -> list[MeetingChanged]:
+    """Not a room operation: an administrator corrects the member's name."""
+    recorder = Recorder()
+    async with scene.runtime.sessionmaker() as session:
+        team = scene.team
+        change = PersonChange(name="Morgan Member-Price")
+        await change_person(session, recorder, Actor(team.admin.id), team.admin, team.member.id, change)
+    return recorder.changes
+
+
 ELSEWHERE: dict[str, tuple[ChangeKind, Step]] = {
-    "an action done elsewhere": (ChangeKind.ACTION_UPDATED, an_action_done_elsewhere)
+    "an action done elsewhere": (ChangeKind.ACTION_UPDATED, an_action_done_elsewhere),
+    "someone joins the team": (ChangeKind.TEAM, someone_joins_the_team),
+    "someone leaves the team": (ChangeKind.TEAM, someone_leaves_the_team),
+    "the case renamed": (ChangeKind.TEAM, the_case_renamed),
+    "a member renamed": (ChangeKind.TEAM, a_member_renamed),
 }
 
 

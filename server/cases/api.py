@@ -159,8 +159,10 @@ class CasesApi(Controller):
         return timescales_json(found)
 
     @post("/{case_id:uuid}/members", status_code=HTTP_201_CREATED)
-    async def add_member(self, case_id: UUID, data: NewMember, db: AsyncSession, user: User, actor: Actor) -> MemberOut:
-        return member_json(await service.add_member(db, actor, user, case_id, data.user_id, data.role))
+    async def add_member(
+        self, case_id: UUID, data: NewMember, db: AsyncSession, user: User, actor: Actor, publisher: Publisher
+    ) -> MemberOut:
+        return member_json(await service.add_member(db, publisher, actor, user, case_id, data.user_id, data.role))
 
     @delete("/{case_id:uuid}/members/{user_id:uuid}", status_code=200)
     async def remove_member(

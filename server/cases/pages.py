@@ -162,7 +162,7 @@ class CasePages(Controller):
         async def add(data: Fields) -> Response[Any]:
             member_id = parse_uuid(data.get("user_id"), "user_id", "Choose a person to add.")
             member = await service.add_member(
-                caller.db, caller.actor, caller.user, case_id, member_id, data.get("role", "")
+                caller.db, caller.publisher, caller.actor, caller.user, case_id, member_id, data.get("role", "")
             )
             return redirect(request, f"/cases/{case_id}", flash=f"{member.user.name} joined the team.")
 

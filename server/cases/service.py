@@ -18,6 +18,7 @@ from server.errors import Conflict, Forbidden, Invalid, NotFound, Problems
 from server.limits import too_long
 from server.live.events import Publisher
 from server.lookup import existing
+from server.meetings.versions import bump_rooms_of_case, publish
 from server.people.models import User
 from server.platform.db import transaction
 
@@ -199,11 +200,19 @@ def check_role_fits(role: CaseRole, sector: str) -> None:
 
 
 async def add_member(
-    session: AsyncSession, actor: Actor, by: User, case_id: uuid.UUID, user_id: uuid.UUID, role: str
+    session: AsyncSession,
+    publisher: Publisher,
+    actor: Actor,
+    by: User,
+    case_id: uuid.UUID,
+    user_id: uuid.UUID,
+    role: str,
 ) -> CaseMember:
+    """Put someone on the team; the case's open rooms show them at once."""
     new_role = case_role(role)
     async with transaction(session):
         await managed_case(session, by, case_id)
+        rooms = await bump_rooms_of_case(session, case_id)
         user = await session.get(User, user_id)
         if user is None or not user.is_active:
             raise Invalid("Choose a person who has an account.", field="user_id", code="unknown_user")
@@ -218,6 +227,7 @@ async def add_member(
         except IntegrityError:
             raise already from None
         record(session, actor, "case.member.add", "user", user_id, case_id=case_id, role=new_role)
+    await publish(publisher, rooms)
     await session.refresh(member, ["user"])
     return member
 
@@ -228,6 +238,7 @@ async def remove_member(
     """Take someone off the team; their open sockets on this case are closed at once."""
     async with transaction(session):
         visible = await managed_case(session, by, case_id)
+        rooms = await bump_rooms_of_case(session, case_id)
         member = await session.get(CaseMember, (case_id, user_id))
         if member is None:
             raise NotFound("That person is not on this case's team.", code="not_on_team")
@@ -237,4 +248,5 @@ async def remove_member(
             raise Conflict("A case needs a chair: add another before removing this one.", code="last_chair")
         await session.delete(member)
         record(session, actor, "case.member.remove", "user", user_id, case_id=case_id)
+    await publish(publisher, rooms)
     await publisher.access_changed()

@@ -17,7 +17,8 @@ from server.cases.service import case_role, chair_count, check_role_fits, manage
 from server.config import Settings
 from server.errors import Conflict, Invalid, NotFound, Problem, Problems
 from server.limits import NAME, too_long
-from server.live.events import Publisher
+from server.live.events import MeetingChanged, Publisher
+from server.meetings.versions import bump_rooms_of_case, publish
 from server.notify.notifications import Note, add
 from server.notify.outbox import Email, enqueue
 from server.people.models import User
@@ -37,6 +38,7 @@ async def update_case(
 ) -> Case:
     """Rename the case and/or name another lead professional; nothing changes on a bad field."""
     told: set[uuid.UUID] = set()
+    rooms: list[MeetingChanged] = []
     async with transaction(session):
         case = (await managed_case(session, by, case_id)).case
         problems: dict[str, str] = {}
@@ -62,6 +64,7 @@ async def update_case(
         if problems:
             raise Problems(problems)
         if name is not None and name != case.display_name:
+            rooms = await bump_rooms_of_case(session, case.id)  # the rooms show the case's name
             record(session, actor, "case.rename", "case", case.id, case_id=case.id)
             case.display_name = name
         if lead is not None:
@@ -79,6 +82,7 @@ async def update_case(
             await _tell_leads(session, settings, case, old, lead, by)
             told = {lead.id} | ({old.id} if old else set())
     await session.refresh(case, ["lead_professional"])
+    await publish(publisher, rooms)
     if told:
         await publisher.users_changed(told, "notification")
     return case
@@ -145,9 +149,11 @@ async def change_role(
             return member
         if member.role == CaseRole.CHAIR and not by.is_admin and await chair_count(session, case_id) == 1:
             raise Conflict("A case needs a chair: make someone else chair first.", code="last_chair")
+        rooms = await bump_rooms_of_case(session, case_id)
         record(
             session, actor, "case.member.role", "user", user_id, case_id=case_id, role=new_role, previous=member.role
         )
         member.role = new_role
+    await publish(publisher, rooms)
     await publisher.access_changed()
     return member

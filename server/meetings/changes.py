@@ -24,7 +24,7 @@ class ChangeKind(StrEnum):
     DECISION = "decision"
     ACTION = "action"  # an action agreed in the room
     ACTION_UPDATED = "action_updated"  # an action changed outside the room (accepted, done, moved…)
-    TEAM = "team"  # the case's team or its lead professional changed
+    TEAM = "team"  # the case's team or its name, or a team member's name or agency, changed
     RESCHEDULED = "rescheduled"
     CANCELLED = "cancelled"
     SETTINGS = "settings"  # a setting of the meeting itself (whether the chair speaks for an agency)
@@ -67,7 +67,7 @@ WRITES: dict[ChangeKind, frozenset[Part]] = {
     ChangeKind.DECISION: frozenset({Part.DECISIONS}),
     ChangeKind.ACTION: frozenset({Part.ACTIONS}),
     ChangeKind.ACTION_UPDATED: frozenset({Part.ACTIONS}),
-    ChangeKind.TEAM: frozenset({Part.TEAM}),
+    ChangeKind.TEAM: ALL_PARTS,  # a room names people everywhere: a renamed member's hands, turns, actions…
     ChangeKind.RESCHEDULED: frozenset(),
     ChangeKind.CANCELLED: frozenset(),
     ChangeKind.SETTINGS: frozenset(),  # the meeting row, always read

@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.audit.service import Actor, record
 from server.config import Settings
 from server.errors import Conflict, Forbidden, NotFound, Problems
+from server.live.events import MeetingChanged, Publisher
+from server.meetings.versions import bump_rooms_of_person, publish
 from server.notify.outbox import Email, enqueue
 from server.people.models import Agency, Sector, User
 from server.people.service import (
@@ -55,11 +57,13 @@ def _require_admin(by: User) -> None:
 
 
 async def change_person(
-    session: AsyncSession, actor: Actor, by: User, user_id: uuid.UUID, change: PersonChange
+    session: AsyncSession, publisher: Publisher, actor: Actor, by: User, user_id: uuid.UUID, change: PersonChange
 ) -> User:
     """Correct a person's name, e-mail address, agency, administrator rights or whether they read
-    the partnership insights; every problem at once."""
+    the partnership insights; every problem at once. Open rooms that show them show the new name
+    and agency at once."""
     _require_admin(by)
+    rooms: list[MeetingChanged] = []
     async with transaction(session):
         person = await _locked_person(session, user_id)
         problems: dict[str, str] = {}
@@ -94,6 +98,8 @@ async def change_person(
         if problems:
             raise Problems(problems)
         if changes:
+            if changes.keys() & {"name", "agency_id"}:
+                rooms = await bump_rooms_of_person(session, person.id)
             for name, value in changes.items():
                 setattr(person, name, value)
             try:
@@ -101,6 +107,7 @@ async def change_person(
             except IntegrityError:
                 raise Conflict("Someone else has an account with that e-mail address.", field="email") from None
             record(session, actor, "user.change", "user", person.id, changed=sorted(changes))
+    await publish(publisher, rooms)
     await session.refresh(person, ["agency"])
     return person
 

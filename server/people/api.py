@@ -183,7 +183,7 @@ class PeopleApi(Controller):
         (administrators). Deactivating ends every session and open socket of the person at once."""
         require_admin(user)
         change = admin.PersonChange(data.name, data.email, data.agency_id, data.is_admin, data.can_see_insights)
-        person = await admin.change_person(db, actor, user, user_id, change)
+        person = await admin.change_person(db, publisher, actor, user, user_id, change)
         if data.is_active is not None:
             person = await admin.set_active(db, actor, user, user_id, active=data.is_active)
         await publisher.access_changed()

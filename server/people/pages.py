@@ -183,7 +183,7 @@ class AdminPages(Controller):
                 is_admin=checked(data, "is_admin"),
                 can_see_insights=checked(data, "can_see_insights"),
             )
-            person = await admin.change_person(caller.db, caller.actor, caller.user, user_id, change)
+            person = await admin.change_person(caller.db, caller.publisher, caller.actor, caller.user, user_id, change)
             await caller.publisher.access_changed()  # a new agency or rights take effect on open pages at once
             return redirect(request, f"/admin/people/{user_id}", flash=f"{person.name}'s details are saved.")
 
