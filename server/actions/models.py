@@ -12,9 +12,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from server.people.models import Agency, User
 from server.platform.checks import one_of
 from server.platform.db import Base, CreatedMixin, IdMixin, utcnow
+from server.platform.labelled import Labelled
 
 
 class ActionStatus(StrEnum):
+    """Where an action stands: the open ones are chased and come back for review at the next
+    meeting; a closed one says how it ended."""
+
     OPEN = "open"
     IN_PROGRESS = "in_progress"
     DONE = "done"
@@ -27,30 +31,29 @@ OPEN_STATUSES = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS, ActionStatus.BLOCK
 CLOSED_STATUSES = (ActionStatus.DONE, ActionStatus.CANCELLED, ActionStatus.NOT_ACHIEVED)
 
 
-class Acceptance(StrEnum):
-    PENDING = "pending"
-    ACCEPTED = "accepted"
-    DECLINED = "declined"
+class Acceptance(Labelled):
+    """Whether the owner has taken the action on: a declined one needs a new owner, so the plan
+    says so rather than showing it as simply open."""
+
+    PENDING = "pending", "Not yet accepted"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined — needs a new owner"
 
 
-class OutcomeArea(StrEnum):
-    BEING_HEALTHY = "being_healthy"
-    STAYING_SAFE = "staying_safe"
-    ENJOYING_AND_ACHIEVING = "enjoying_and_achieving"
-    POSITIVE_CONTRIBUTION = "positive_contribution"
-    ECONOMIC_WELLBEING = "economic_wellbeing"
+class OutcomeArea(Labelled):
+    """The Every Child Matters outcome an action serves: the plan shows what each action is for
+    and can be read one area at a time."""
 
-
-OUTCOME_AREA_LABELS = {
-    OutcomeArea.BEING_HEALTHY: "Being healthy",
-    OutcomeArea.STAYING_SAFE: "Staying safe",
-    OutcomeArea.ENJOYING_AND_ACHIEVING: "Enjoying and achieving",
-    OutcomeArea.POSITIVE_CONTRIBUTION: "Making a positive contribution",
-    OutcomeArea.ECONOMIC_WELLBEING: "Economic well-being",
-}
+    BEING_HEALTHY = "being_healthy", "Being healthy"
+    STAYING_SAFE = "staying_safe", "Staying safe"
+    ENJOYING_AND_ACHIEVING = "enjoying_and_achieving", "Enjoying and achieving"
+    POSITIVE_CONTRIBUTION = "positive_contribution", "Making a positive contribution"
+    ECONOMIC_WELLBEING = "economic_wellbeing", "Economic well-being"
 
 
 class Action(IdMixin, CreatedMixin, Base):
+    """What someone agreed to do for the child, by when: one owner answers for it, for their agency."""
+
     __tablename__ = "actions"
     __table_args__ = (
         one_of("status", ActionStatus),

@@ -16,7 +16,7 @@ from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.actions import service
-from server.actions.models import OUTCOME_AREA_LABELS, Action, ActionStatus
+from server.actions.models import Action, ActionStatus, OutcomeArea
 from server.actions.plan import PlanFilter, action_plan, plan_csv
 from server.audit.service import Actor, record
 from server.cases import service as cases
@@ -31,7 +31,7 @@ from server.web.forms import form_errors, form_page, parse_uuid
 from server.web.render import page, redirect
 from server.web.types import HttpRequest
 
-OUTCOME_AREAS = [(area.value, label) for area, label in OUTCOME_AREA_LABELS.items()]
+OUTCOME_AREAS = [(area.value, area.label) for area in OutcomeArea]
 
 
 def _date(value: str | None, field: str) -> date | None:

@@ -11,15 +11,9 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.actions.models import CLOSED_STATUSES, OPEN_STATUSES, OUTCOME_AREA_LABELS, Action, ActionStatus, OutcomeArea
+from server.actions.models import CLOSED_STATUSES, OPEN_STATUSES, Acceptance, Action, ActionStatus, OutcomeArea
 from server.errors import Invalid
 from server.exports import csv_text
-
-ACCEPTANCE_WORDS = {
-    "pending": "Not yet accepted",
-    "accepted": "Accepted",
-    "declined": "Declined — needs a new owner",
-}
 
 STATUS_FILTERS = ("open", "overdue", "done")
 
@@ -67,10 +61,10 @@ def plan_csv(actions: Sequence[Action], today: date) -> str:
                 a.title,
                 a.owner.name,
                 a.agency.name,
-                OUTCOME_AREA_LABELS.get(OutcomeArea(a.outcome_area), a.outcome_area),
+                OutcomeArea(a.outcome_area).label,
                 a.due_date.isoformat(),
                 a.status,
-                ACCEPTANCE_WORDS.get(a.acceptance, a.acceptance) if a.status in OPEN_STATUSES else "",
+                Acceptance(a.acceptance).label if a.status in OPEN_STATUSES else "",
                 "yes" if a.status in OPEN_STATUSES and a.due_date < today else "",
             ]
             for a in actions

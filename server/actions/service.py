@@ -75,6 +75,10 @@ class ActionChange:
 
 @dataclass(frozen=True, slots=True)
 class ActionRoles:
+    """What the person is to the action, which decides what they may change: the owner accepts,
+    declines or snoozes it; the chair and the lead professional manage it (its due date, its
+    owner, cancelling it)."""
+
     is_owner: bool
     is_chair: bool
     is_lead: bool

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from server.meetings.outcome_words import OUTCOME_WORDS
+from server.meetings.models import Outcome
 from server.timeutil import zone
 
 CHANGE_WORDS = {
@@ -32,6 +32,7 @@ CHANGE_WORDS = {
     "is_admin": "administrator rights",
     "can_see_insights": "reading the partnership insights",
 }
+OUTCOME_WORDS = {outcome.value: outcome.label.lower() for outcome in Outcome}  # "not agreed"
 VIA_WORDS = {
     "api": " through the API",
     "api:meetings": " (its meetings) through the API",

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from server.actions.chase import in_working_hours
 from server.cases.milestones import facts_of
 from server.cases.models import Case, CaseMember, CaseRole
-from server.cases.timescales import MILESTONE_WORDS, ChaseStage, Milestone, chase_stage, ledger_subject, milestones
+from server.cases.timescales import ChaseStage, Milestone, chase_stage, ledger_subject, milestones
 from server.config import Settings
 from server.notify.ledger import Chased, Item, claim, tell
 from server.platform.db import transaction
@@ -61,7 +61,7 @@ async def chase_milestones(maker: async_sessionmaker[AsyncSession], settings: Se
         items: dict[uuid.UUID, list[Item]] = defaultdict(list)
         for case_id, milestone, stage in won:
             reference, lead = cases[case_id]
-            title = f"{MILESTONE_WORDS[milestone.kind]} for case {reference} {WORDS[stage]}"
+            title = f"{milestone.kind.label} for case {reference} {WORDS[stage]}"
             body = f"Due {milestone.due_on:%a %-d %b %Y}"
             if stage is ChaseStage.OVERDUE:
                 body += ": escalated to the chair and the lead professional"

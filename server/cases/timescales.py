@@ -45,6 +45,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from server.actions.chase import ChaseSettings, add_working_days, is_working_day, working_days_between
+from server.platform.labelled import Labelled
 
 __all__ = [
     "ChaseStage",
@@ -60,37 +61,27 @@ __all__ = [
 ]
 
 
-class MilestoneKind(StrEnum):
-    INITIAL_CONFERENCE = "initial_conference"
-    CORE_GROUP = "core_group"
-    REVIEW_CONFERENCE = "review_conference"
-    TAC_REVIEW = "tac_review"
+class MilestoneKind(Labelled):
+    """The meetings the guidance sets a date for, each met by the next meeting of one kind
+    (``MEETING_KIND``). The value names the milestone in the API and in the chase ledger."""
+
+    INITIAL_CONFERENCE = "initial_conference", "Initial child protection conference"
+    CORE_GROUP = "core_group", "Core group meeting"
+    REVIEW_CONFERENCE = "review_conference", "Review child protection conference"
+    TAC_REVIEW = "tac_review", "Team Around the Child review"
 
 
-class MilestoneState(StrEnum):
-    UPCOMING = "upcoming"
-    DUE_SOON = "due_soon"
-    OVERDUE = "overdue"
-    MET = "met"
-    MET_LATE = "met_late"
+class MilestoneState(Labelled):
+    """Where a milestone stands today: what the case page flags and the chase acts on."""
+
+    UPCOMING = "upcoming", "Upcoming"
+    DUE_SOON = "due_soon", "Due soon"
+    OVERDUE = "overdue", "Overdue"
+    MET = "met", "Met"
+    MET_LATE = "met_late", "Met late"
 
 
 HELD_STATES = frozenset({MilestoneState.MET, MilestoneState.MET_LATE})
-
-MILESTONE_WORDS = {
-    MilestoneKind.INITIAL_CONFERENCE: "Initial child protection conference",
-    MilestoneKind.CORE_GROUP: "Core group meeting",
-    MilestoneKind.REVIEW_CONFERENCE: "Review child protection conference",
-    MilestoneKind.TAC_REVIEW: "Team Around the Child review",
-}
-
-STATE_WORDS = {
-    MilestoneState.UPCOMING: "Upcoming",
-    MilestoneState.DUE_SOON: "Due soon",
-    MilestoneState.OVERDUE: "Overdue",
-    MilestoneState.MET: "Met",
-    MilestoneState.MET_LATE: "Met late",
-}
 
 # The meeting kind that meets each milestone (the values are MeetingKind values).
 MEETING_KIND = {
@@ -103,6 +94,10 @@ MEETING_KIND = {
 
 @dataclass(frozen=True, slots=True)
 class TimescaleSettings:
+    """The intervals of the rules above: the statutory ones as the guidance fixes them, the core
+    group and Team Around the Child rhythm as the partnership sets it (ROUNDTABLE_CORE_GROUP_WEEKS,
+    ROUNDTABLE_TAC_REVIEW_WEEKS), over the chase's calendar."""
+
     calendar: ChaseSettings = field(default_factory=ChaseSettings)
     core_group_weeks: int = 6
     tac_review_weeks: int = 6
@@ -137,6 +132,8 @@ class MeetingFacts:
 
 @dataclass(frozen=True, slots=True)
 class Milestone:
+    """One date the case must meet, with the meeting that meets it (if one is scheduled yet)."""
+
     kind: MilestoneKind
     due_on: date
     meeting_id: uuid.UUID | None
@@ -294,6 +291,8 @@ def next_needed(found: Sequence[Milestone]) -> Milestone | None:
 
 
 class ChaseStage(StrEnum):
+    """What the chase owes a milestone: each stage is told once (a row in the chase ledger)."""
+
     DUE_SOON = "due_soon"
     OVERDUE = "overdue"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from server.conference.rules import CATEGORY_LABELS, COLUMN_LABELS
+from server.conference.models import Category, Column
 
 
 class Writer(Protocol):
@@ -32,7 +32,7 @@ def conference_section(pdf: Writer, snapshot: dict[str, Any]) -> None:
             if outcome["plan"]
             else ("The child protection plan ends" if outcome.get("ends_plan") else "No child protection plan")
         )
-        categories = ", ".join(CATEGORY_LABELS.get(c, c) for c in outcome["categories"])
+        categories = ", ".join(Category.label_of(c) for c in outcome["categories"])
         pdf.para(decided + (f": {categories}" if categories else "") + ".", style="B")
         pdf.para(f"Reasons: {outcome['reasons']}")
         for view in outcome["views"]:
@@ -45,10 +45,10 @@ def conference_section(pdf: Writer, snapshot: dict[str, Any]) -> None:
     mapping = snapshot.get("mapping") or []
     if mapping:
         pdf.heading("Mapping")
-        for column, label in COLUMN_LABELS.items():
+        for column in Column:
             entries = [e for e in mapping if e["column"] == column]
             if entries:
-                pdf.para(label, style="B")
+                pdf.para(column.label, style="B")
                 for entry in entries:
                     pdf.para(f"- {entry['text']} ({entry['author']['name']})", size=10, indent=4)
     scales = snapshot.get("scales") or []

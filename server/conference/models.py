@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -17,18 +16,24 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.people.models import Agency, User
 from server.platform.db import Base, CreatedMixin, IdMixin, utcnow
+from server.platform.labelled import Labelled
 
 
-class Category(StrEnum):
-    NEGLECT = "neglect"
-    PHYSICAL_ABUSE = "physical_abuse"
-    EMOTIONAL_ABUSE = "emotional_abuse"
-    SEXUAL_ABUSE = "sexual_abuse"
+class Category(Labelled):
+    """The statutory categories of abuse or neglect: a plan is made under at least one."""
+
+    NEGLECT = "neglect", "Neglect"
+    PHYSICAL_ABUSE = "physical_abuse", "Physical abuse"
+    EMOTIONAL_ABUSE = "emotional_abuse", "Emotional abuse"
+    SEXUAL_ABUSE = "sexual_abuse", "Sexual abuse"
 
 
-class View(StrEnum):
-    PLAN = "plan"
-    NO_PLAN = "no_plan"
+class View(Labelled):
+    """Plan or no plan: what the conference decided, and each agency's view of it (a view that
+    differs is dissent)."""
+
+    PLAN = "plan", "A child protection plan"
+    NO_PLAN = "no_plan", "No child protection plan"
 
 
 class ConferenceOutcome(Base):
@@ -64,15 +69,16 @@ class OutcomeView(Base):
     agency: Mapped[Agency] = relationship(lazy="joined")
 
 
-class Column(StrEnum):
-    """The six columns of a Signs of Safety mapping board."""
+class Column(Labelled):
+    """The six columns of a Signs of Safety mapping board, labelled with the question each asks,
+    in the board's order (the minutes list the entries column by column in it)."""
 
-    WORRY = "worry"
-    WORKING_WELL = "working_well"
-    NEXT_STEPS = "next_steps"
-    DANGER_STATEMENT = "danger_statement"
-    SAFETY_GOAL = "safety_goal"
-    COMPLICATING = "complicating"
+    WORRY = "worry", "What are we worried about?"
+    WORKING_WELL = "working_well", "What's working well?"
+    NEXT_STEPS = "next_steps", "What needs to happen?"
+    DANGER_STATEMENT = "danger_statement", "Danger statements"
+    SAFETY_GOAL = "safety_goal", "Safety goals"
+    COMPLICATING = "complicating", "Complicating factors"
 
 
 class MappingEntry(IdMixin, CreatedMixin, Base):

@@ -11,29 +11,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from server.conference.models import Category, Column, View
+from server.conference.models import Category, View
 from server.meetings.models import MeetingKind
 
 CONFERENCE_KINDS = frozenset({MeetingKind.INITIAL_CONFERENCE, MeetingKind.REVIEW_CONFERENCE})
 CHILD_VOICE_KINDS = CONFERENCE_KINDS | {MeetingKind.TAC}  # the child's voice is an agenda item of these
 CHILD_VOICE_TITLE = "The child's voice: their words, wishes and feelings"
 LOWEST, HIGHEST = 0, 10
-
-CATEGORY_LABELS = {
-    Category.NEGLECT: "Neglect",
-    Category.PHYSICAL_ABUSE: "Physical abuse",
-    Category.EMOTIONAL_ABUSE: "Emotional abuse",
-    Category.SEXUAL_ABUSE: "Sexual abuse",
-}
-COLUMN_LABELS = {
-    Column.WORRY: "What are we worried about?",
-    Column.WORKING_WELL: "What's working well?",
-    Column.NEXT_STEPS: "What needs to happen?",
-    Column.DANGER_STATEMENT: "Danger statements",
-    Column.SAFETY_GOAL: "Safety goals",
-    Column.COMPLICATING: "Complicating factors",
-}
-VIEW_LABELS = {View.PLAN: "A child protection plan", View.NO_PLAN: "No plan"}
 
 
 class OutcomeProblem(ValueError):

@@ -136,6 +136,8 @@ def duration(seconds: float) -> str:
 
 @dataclass(frozen=True, slots=True)
 class AgencyInfo:
+    """An agency as the insights show it; the family's sector marks those added up as "Family"."""
+
     id: uuid.UUID
     name: str
     sector: str
@@ -160,6 +162,8 @@ class ParticipationFigures:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AgencyFigures(ParticipationFigures):
+    """One agency's figures: those counted alike for the family (above), its reports and actions."""
+
     agency: AgencyInfo
     reports_expected: int = 0
     reports_on_time: int = 0

@@ -17,6 +17,8 @@ FAMILY_LABEL = "Family"
 
 @dataclass(frozen=True, slots=True)
 class Headline:
+    """A figure at the top of the page, with the words that say what it counts ("3 of 4 invitations")."""
+
     label: str
     value: str
     detail: str
@@ -24,6 +26,8 @@ class Headline:
 
 @dataclass(frozen=True, slots=True)
 class Section:
+    """One measure: its chart, and the table of the same numbers for whoever does not read charts."""
+
     id: str
     title: str
     explanation: str

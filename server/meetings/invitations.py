@@ -27,7 +27,7 @@ from server.config import Settings
 from server.errors import Conflict, NotFound, Problem, Problems
 from server.live.events import MeetingChanged
 from server.meetings.changes import ChangeKind
-from server.meetings.models import MEETING_KIND_LABELS, Meeting, MeetingKind, MeetingStatus
+from server.meetings.models import Meeting, MeetingKind, MeetingStatus
 from server.meetings.schedule_rules import is_past, meeting_problems
 from server.notify.calendar import meeting_ics
 from server.notify.outbox import Attachment, Email, enqueue
@@ -44,7 +44,7 @@ def calendar_uid(meeting: Meeting) -> str:
 
 def kind_label(meeting: Meeting) -> str:
     try:
-        return MEETING_KIND_LABELS[MeetingKind(meeting.kind)]
+        return MeetingKind(meeting.kind).label
     except ValueError:
         return "Meeting"
 

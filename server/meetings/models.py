@@ -13,47 +13,51 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 from server.people.models import Agency, User
 from server.platform.checks import one_of
 from server.platform.db import Base, CreatedMixin, IdMixin, utcnow
+from server.platform.labelled import Labelled
 
 
-class MeetingKind(StrEnum):
-    TAC = "tac"
-    INITIAL_CONFERENCE = "initial_conference"
-    REVIEW_CONFERENCE = "review_conference"
-    CORE_GROUP = "core_group"
-    STRATEGY = "strategy"
-    OTHER = "other"
+class MeetingKind(Labelled):
+    """The kinds of meeting a case holds: the kind decides which statutory timescale a meeting
+    meets and whether the conference's outcome and the child's voice belong on its agenda."""
 
-
-MEETING_KIND_LABELS = {
-    MeetingKind.TAC: "Team Around the Child meeting",
-    MeetingKind.INITIAL_CONFERENCE: "Initial child protection conference",
-    MeetingKind.REVIEW_CONFERENCE: "Review child protection conference",
-    MeetingKind.CORE_GROUP: "Core group meeting",
-    MeetingKind.STRATEGY: "Strategy discussion",
-    MeetingKind.OTHER: "Other meeting",
-}
+    TAC = "tac", "Team Around the Child meeting"
+    INITIAL_CONFERENCE = "initial_conference", "Initial child protection conference"
+    REVIEW_CONFERENCE = "review_conference", "Review child protection conference"
+    CORE_GROUP = "core_group", "Core group meeting"
+    STRATEGY = "strategy", "Strategy discussion"
+    OTHER = "other", "Other meeting"
 
 
 class MeetingStatus(StrEnum):
+    """Where a meeting is in its life; the minutes and the outcome letter follow its end."""
+
     SCHEDULED = "scheduled"
     LIVE = "live"
     ENDED = "ended"
     CANCELLED = "cancelled"
 
 
-class Outcome(StrEnum):
-    AGREED = "agreed"
-    NOT_AGREED = "not_agreed"
-    DEFERRED = "deferred"
+class Outcome(Labelled):
+    """What became of a decision, in the minutes' and the room's words (the audit trail's too)."""
+
+    AGREED = "agreed", "Agreed"
+    NOT_AGREED = "not_agreed", "Not agreed"
+    DEFERRED = "deferred", "Deferred"
 
 
-class Position(StrEnum):
-    AGREE = "agree"
-    DISAGREE = "disagree"
-    ABSTAIN = "abstain"
+class Position(Labelled):
+    """An agency's position on a decision: a disagreement must give its reason (a CHECK), so that
+    dissent is on the record."""
+
+    AGREE = "agree", "Agrees"
+    DISAGREE = "disagree", "Disagrees"
+    ABSTAIN = "abstain", "Abstains"
 
 
 class Meeting(IdMixin, CreatedMixin, Base):
+    """A meeting of the case's team, from scheduling through the live room to its end. ``version``
+    rises with every change to the room, so that a change asked of an older version is refused."""
+
     __tablename__ = "meetings"
     __table_args__ = (
         one_of("kind", MeetingKind),

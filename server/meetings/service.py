@@ -29,6 +29,9 @@ ACTION_REVIEW_TITLE = "Review of actions from the last meeting"
 
 @dataclass(frozen=True, slots=True)
 class MeetingRequest:
+    """A meeting to schedule, from the page's form or the API's body alike, so that both are held
+    to the same rules (:func:`request_problems`)."""
+
     title: str
     kind: str
     scheduled_at: datetime

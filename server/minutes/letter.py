@@ -26,10 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.audit.service import record_meeting
 from server.caller import Caller
 from server.cases.milestones import case_milestones
-from server.cases.timescales import MILESTONE_WORDS
 from server.config import Settings
 from server.errors import NotFound
-from server.meetings.models import MEETING_KIND_LABELS, Meeting, MeetingStatus
+from server.meetings.models import Meeting, MeetingKind, MeetingStatus
 from server.meetings.reading import load_room
 from server.meetings.state import Room, view_for
 from server.minutes import snapshot as snap
@@ -119,7 +118,7 @@ async def _next_meetings(session: AsyncSession, meeting: Meeting) -> list[NextMe
             id=m.id,
             title=m.title,
             kind=m.kind,
-            kind_label=MEETING_KIND_LABELS.get(m.kind, "Meeting"),  # type: ignore[call-overload]
+            kind_label=MeetingKind(m.kind).label,
             scheduled_at=m.scheduled_at.isoformat(),
             location=m.location,
         )
@@ -239,7 +238,7 @@ async def _open_milestones(session: AsyncSession, settings: Settings, case_id: u
     """The case's statutory milestones still to meet, soonest first, in the letter's words."""
     found = await case_milestones(session, case_id, today_local(), settings.timescales)
     return [
-        Milestone(kind=m.kind.value, label=MILESTONE_WORDS[m.kind], due_on=m.due_on, meeting_id=m.meeting_id)
+        Milestone(kind=m.kind.value, label=m.kind.label, due_on=m.due_on, meeting_id=m.meeting_id)
         for m in sorted(found, key=lambda m: m.due_on)
         if m.is_open
     ]

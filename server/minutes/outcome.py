@@ -6,30 +6,26 @@ comes with the room (server/conference/state.py), read once with everything else
 
 from __future__ import annotations
 
-from server.conference.models import ConferenceOutcome
-from server.conference.rules import CATEGORY_LABELS
+from server.conference.models import Category, ConferenceOutcome, View
 from server.minutes.shapes import OutcomeRecord, OutcomeViewRecord
 from server.shapes import iso
 
-LABELS: dict[str, str] = {k.value: v for k, v in CATEGORY_LABELS.items()}
-VIEW_LABELS = {"plan": "A child protection plan", "no_plan": "No child protection plan"}
-
 
 def outcome_record(outcome: ConferenceOutcome) -> OutcomeRecord:
-    decided = "plan" if outcome.plan else "no_plan"
+    decided = View.PLAN if outcome.plan else View.NO_PLAN
     views = sorted(outcome.views, key=lambda v: v.agency.name.casefold())
     return OutcomeRecord(
         plan=outcome.plan,
-        plan_label=VIEW_LABELS[decided],
+        plan_label=decided.label,
         categories=list(outcome.categories),
-        category_labels=[LABELS.get(c, c) for c in outcome.categories],
+        category_labels=[Category(c).label for c in outcome.categories],
         reasons=outcome.reasons,
         recorded_at=iso(outcome.recorded_at),
         views=[
             OutcomeViewRecord(
                 agency=v.agency.name,
                 view=v.view,
-                view_label=VIEW_LABELS.get(v.view, v.view),
+                view_label=View(v.view).label,
                 reason=v.reason or None,
                 dissents=v.view != decided,
             )

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from server.actions.models import OUTCOME_AREA_LABELS, Action
+from server.actions.models import Action, OutcomeArea
 from server.conference.shapes import conference_fields
-from server.meetings.models import MEETING_KIND_LABELS, AgendaItem, Attendance, Decision, MeetingKind
-from server.meetings.outcome_words import OUTCOME_LABELS
+from server.meetings.models import AgendaItem, Attendance, Decision, MeetingKind, Outcome, Position
 from server.meetings.state import Audience, RoomView
 from server.minutes.shapes import (
     ActionRecord,
@@ -42,7 +41,6 @@ from server.timeutil import zone
 
 SNAPSHOT_VERSION = 1
 
-POSITION_LABELS = {"agree": "Agrees", "disagree": "Disagrees", "abstain": "Abstains"}
 STATUS_LABELS = {
     "open": "Open",
     "in_progress": "In progress",
@@ -83,11 +81,6 @@ def _conference(view: RoomView) -> dict[str, Any]:
     return fields
 
 
-def _label(labels: Mapping[Any, str], value: str) -> str:
-    """What people call ``value`` (a StrEnum's labels are found by its plain string), else itself."""
-    return labels.get(value, value)
-
-
 def _person(user: User) -> PersonRecord:
     return PersonRecord(id=user.id, name=user.name, agency=user.agency.name)
 
@@ -98,7 +91,7 @@ def _meeting(view: RoomView) -> MeetingRecord:
         id=meeting.id,
         title=meeting.title,
         kind=meeting.kind,
-        kind_label=_label(MEETING_KIND_LABELS, meeting.kind),
+        kind_label=MeetingKind(meeting.kind).label,
         case=CaseRecord(id=case.id, reference=case.reference, display_name=case.display_name),
         chair=_person(meeting.chair),
         location=meeting.location,
@@ -155,14 +148,14 @@ def _decision(decision: Decision) -> DecisionRecord:
         id=decision.id,
         text=decision.text,
         outcome=decision.outcome,
-        outcome_label=_label(OUTCOME_LABELS, decision.outcome),
+        outcome_label=Outcome(decision.outcome).label,
         recorded_at=iso(decision.created_at),
         positions=[
             PositionRecord(
                 agency=p.agency.name,
                 agency_id=p.agency_id,
                 position=p.position,
-                position_label=_label(POSITION_LABELS, p.position),
+                position_label=Position(p.position).label,
                 reason=p.reason or None,
             )
             for p in positions
@@ -205,10 +198,10 @@ def _action(view: RoomView, action: Action) -> ActionRecord:
         owner_id=action.owner_id,
         agency=action.agency.name,
         outcome_area=action.outcome_area,
-        outcome_area_label=_label(OUTCOME_AREA_LABELS, action.outcome_area),
+        outcome_area_label=OutcomeArea(action.outcome_area).label,
         due_date=action.due_date,
         status=action.status,
-        status_label=_label(STATUS_LABELS, action.status),
+        status_label=STATUS_LABELS.get(action.status, action.status),
         agenda_item=None if item is None else item.title,
     )
 

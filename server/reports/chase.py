@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from server.actions.chase import in_working_hours
 from server.cases.models import Case, CaseMember, CaseRole
 from server.config import Settings
-from server.meetings.models import MEETING_KIND_LABELS, Meeting
+from server.meetings.models import Meeting, MeetingKind
 from server.notify.ledger import Chased, Item, claim, tell
 from server.people.models import User
 from server.platform.db import transaction
@@ -31,7 +31,6 @@ from server.timeutil import today_local
 # No meeting's chase starts earlier than this before it (5 working days to share_on, 2 more to
 # due_on, 2 more to chase_from, with room for a run of bank holidays).
 LOOK_AHEAD = timedelta(days=31)
-KIND_WORDS = {kind.value: label for kind, label in MEETING_KIND_LABELS.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +46,7 @@ class _Due:
 
 
 def _item(due: _Due) -> Item:
-    kind = KIND_WORDS.get(due.kind, "meeting")
+    kind = MeetingKind(due.kind).label
     late = due.stage == "report_overdue"
     dates = due.dates
     title = f"Your agency's report for the {kind} on {dates.meeting_on:%a %-d %b} is {'overdue' if late else 'due'}"

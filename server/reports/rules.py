@@ -24,6 +24,8 @@ CHASE_WORKING_DAYS_BEFORE_DUE = 2
 
 @dataclass(frozen=True, slots=True)
 class ReportDates:
+    """One meeting's report dates (above), worked out in one place for the reports and the chase."""
+
     meeting_on: date
     share_on: date
     due_on: date

@@ -7,10 +7,9 @@ from typing import Any
 
 from litestar.contrib.jinja import JinjaTemplateEngine
 
-from server.actions.models import OUTCOME_AREA_LABELS
-from server.cases.timescales import MILESTONE_WORDS, STATE_WORDS
-from server.conference.rules import CATEGORY_LABELS
-from server.meetings.models import MEETING_KIND_LABELS
+from server.actions.models import Acceptance, OutcomeArea
+from server.conference.models import Category
+from server.meetings.models import MeetingKind, Outcome, Position
 from server.reports.text import light_format
 from server.timeutil import today_local, zone
 
@@ -49,11 +48,13 @@ def configure(engine: JinjaTemplateEngine) -> None:
         light_format=light_format,
     )
     globals_: dict[str, Any] = {
-        "OUTCOME_AREA_LABELS": {k.value: v for k, v in OUTCOME_AREA_LABELS.items()},
-        "MEETING_KIND_LABELS": {k.value: v for k, v in MEETING_KIND_LABELS.items()},
         "today_local": today_local,
-        "MILESTONE_WORDS": {k.value: v for k, v in MILESTONE_WORDS.items()},
-        "MILESTONE_STATE_WORDS": {k.value: v for k, v in STATE_WORDS.items()},
-        "CATEGORY_LABELS": {k.value: v for k, v in CATEGORY_LABELS.items()},
+        # The labelled enums, for the words of a stored value: {{ MeetingKind(meeting.kind).label }}
+        "Acceptance": Acceptance,
+        "Category": Category,
+        "MeetingKind": MeetingKind,
+        "Outcome": Outcome,
+        "OutcomeArea": OutcomeArea,
+        "Position": Position,
     }
     env.globals.update(globals_)

@@ -22,6 +22,8 @@ from server.meetings.models import Meeting
 
 
 class EventType(StrEnum):
+    """What an endpoint subscribes to, by the type each delivery names."""
+
     MEETING_ENDED = "meeting.ended"
     MINUTES_APPROVED = "minutes.approved"
     ACTION_CREATED = "action.created"

@@ -44,6 +44,9 @@ MAX_DESCRIPTION = 500
 
 @dataclass(frozen=True, slots=True)
 class EndpointSummary:
+    """An endpoint with its deliveries counted and its last success, for the administrator's page
+    and the API alike: a receiver that keeps refusing shows as retries piling up."""
+
     endpoint: WebhookEndpoint
     delivered: int
     waiting: int
