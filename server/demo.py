@@ -9,6 +9,7 @@ from datetime import datetime, time, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.service import Actor
+from server.caller import Caller
 from server.cases import service as cases
 from server.config import Settings
 from server.live.events import NoPublisher
@@ -88,7 +89,7 @@ async def load_demo(settings: Settings, database_url: str, redis_url: str) -> bo
         async with make_sessionmaker(engine)() as session:
             if await people.count_users(session):
                 return False
-            await _load(session)
+            await _load(session, settings)
             return True
     finally:
         await engine.dispose()
@@ -120,13 +121,13 @@ async def reset_demo(settings: Settings, database_url: str, redis_url: str) -> s
             tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
             await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         async with make_sessionmaker(engine)() as session:
-            await _load(session)
+            await _load(session, settings)
         return None
     finally:
         await engine.dispose()
 
 
-async def _load(session: AsyncSession) -> None:
+async def _load(session: AsyncSession, settings: Settings) -> None:
     agencies = {}
     for name, sector in AGENCIES:
         agencies[name] = await people.create_agency(session, SYSTEM, name, sector)
@@ -150,9 +151,10 @@ async def _load(session: AsyncSession) -> None:
         display_name="Leo J. (age 4)",
         lead_professional_id=users["health.visitor@example.org"].id,
     )
+    as_chair = Caller(session, chair, Actor(chair.id), settings, NoPublisher())
     for email, _, _, role, _ in PEOPLE:
         if email not in ("chair@example.org", "health.visitor@example.org"):
-            await cases.add_member(session, NoPublisher(), Actor(chair.id), chair, case.id, users[email].id, role)
+            await cases.add_member(as_chair, case.id, users[email].id, role)
     meeting = await meetings.schedule_meeting(
         session,
         Actor(chair.id),

@@ -83,8 +83,9 @@ async def make_team(runtime: Runtime) -> Team:
         case = await cases.create_case(
             session, Actor(chair.id), chair, reference="T-1", display_name="Child T.", lead_professional_id=lead.id
         )
-        await cases.add_member(session, NoPublisher(), SYSTEM, chair, case.id, member.id, "professional")
-        await cases.add_member(session, NoPublisher(), SYSTEM, chair, case.id, family.id, "family")
+        by_chair = Caller(session, chair, SYSTEM, runtime.settings, NoPublisher())
+        await cases.add_member(by_chair, case.id, member.id, "professional")
+        await cases.add_member(by_chair, case.id, family.id, "family")
         meeting = await meetings.schedule_meeting(
             session,
             Actor(chair.id),

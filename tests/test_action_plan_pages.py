@@ -25,6 +25,7 @@ from sqlalchemy import select
 from server.actions.models import Action
 from server.audit.models import AuditEvent
 from server.audit.service import Actor
+from server.caller import Caller
 from server.cases import service as cases
 from server.cases.models import Case
 from server.live.events import NoPublisher
@@ -96,7 +97,12 @@ async def plan(app: Litestar, runtime: Runtime, team: Team, client: httpx.AsyncC
             display_name="Child U.",
             lead_professional_id=team.lead.id,
         )
-        await cases.add_member(session, NoPublisher(), SYSTEM, team.chair, second.id, team.member.id, "professional")
+        await cases.add_member(
+            Caller(session, team.chair, SYSTEM, runtime.settings, NoPublisher()),
+            second.id,
+            team.member.id,
+            "professional",
+        )
     ids: dict[str, str] = {}
     async with runtime.sessionmaker() as session, session.begin():
         for row in ROWS:

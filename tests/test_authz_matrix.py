@@ -670,8 +670,10 @@ class Worlds:
             case = await cases.create_case(
                 s, as_chair, t.chair, reference=f"M-{tag}", display_name=f"Child {tag}", lead_professional_id=t.lead.id
             )
-            await cases.add_member(s, pub, as_chair, t.chair, case.id, t.member.id, "professional")
-            await cases.add_member(s, pub, as_chair, t.chair, case.id, t.family.id, "family")
+            await cases.add_member(
+                Caller(s, t.chair, as_chair, self.settings, pub), case.id, t.member.id, "professional"
+            )
+            await cases.add_member(Caller(s, t.chair, as_chair, self.settings, pub), case.id, t.family.id, "family")
 
             async def schedule(title: str) -> uuid.UUID:
                 request = meetings.MeetingRequest(

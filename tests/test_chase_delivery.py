@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from server.actions import service as actions
 from server.actions.models import Action, ReminderLedger
 from server.audit.service import Actor
+from server.caller import Caller
 from server.cases import service as cases
 from server.config import REPO_ROOT, Settings
 from server.live.events import NoPublisher
@@ -100,7 +101,9 @@ async def _plan(runtime: Runtime, team: Team) -> Plan:
             display_name="Child U.",
             lead_professional_id=team.outsider.id,
         )
-        await cases.add_member(session, NoPublisher(), SYSTEM, chair2, second.id, team.member.id, "professional")
+        await cases.add_member(
+            Caller(session, chair2, SYSTEM, runtime.settings, NoPublisher()), second.id, team.member.id, "professional"
+        )
 
     def action(key: str, owner: User, due: date, *, case2: bool = False, status: str = "open") -> Action:
         return Action(

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select, text
 
 from server.audit.service import Actor
+from server.caller import Caller
 from server.cases import service as cases
 from server.cases.invitations import invite_family_member
 from server.cases.models import CaseMember
@@ -59,7 +60,10 @@ async def test_a_family_account_of_another_family_is_refused(team: Team, runtime
         stranger_id, stranger_email = stranger.id, stranger.email
         with pytest.raises(Conflict, match="another family agency"):
             await cases.add_member(
-                session, NoPublisher(), Actor(team.chair.id), team.chair, team.case.id, stranger_id, "family"
+                Caller(session, team.chair, Actor(team.chair.id), runtime.settings, NoPublisher()),
+                team.case.id,
+                stranger_id,
+                "family",
             )
         with pytest.raises(Conflict, match="another family agency"):
             await invite_family_member(

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from server.actions.models import Action, ActionEvent
 from server.audit.models import AuditEvent
 from server.audit.service import Actor
+from server.caller import Caller
 from server.cases import service as cases
 from server.cases.models import Case, CaseMember
 from server.live.events import NoPublisher
@@ -157,8 +158,9 @@ async def scripted(runtime: Runtime, team: Team) -> Scene:
         other = await cases.create_case(
             s, Actor(chair.id), chair, reference=REFERENCE, display_name=CHILD, lead_professional_id=chair.id
         )
-        await cases.add_member(s, NoPublisher(), SYSTEM, chair, other.id, police.id, "professional")
-        await cases.add_member(s, NoPublisher(), SYSTEM, chair, other.id, other_family.id, "family")
+        by_chair = Caller(s, chair, SYSTEM, runtime.settings, NoPublisher())
+        await cases.add_member(by_chair, other.id, police.id, "professional")
+        await cases.add_member(by_chair, other.id, other_family.id, "family")
         await s.execute(update(CaseMember).values(added_at=at("2025-12-01T09:00:00")))
         b = Builder(s)
         case = team.case

@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 
 from server.actions.chase import add_working_days
 from server.audit.models import AuditEvent
+from server.caller import Caller
 from server.cases import service as cases
 from server.conference.models import ConferenceOutcome, OutcomeView
 from server.config import Settings
@@ -40,7 +41,10 @@ async def absent_invitee(runtime: Runtime, team: Team) -> None:
     """The outsider joins the team before the meeting and never comes: invited, not present."""
     async with runtime.sessionmaker() as session:
         await cases.add_member(
-            session, NoPublisher(), SYSTEM, team.chair, team.case.id, team.outsider.id, "professional"
+            Caller(session, team.chair, SYSTEM, runtime.settings, NoPublisher()),
+            team.case.id,
+            team.outsider.id,
+            "professional",
         )
 
 

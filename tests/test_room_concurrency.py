@@ -22,6 +22,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from server.audit.service import Actor
+from server.caller import Caller
 from server.cases import service as cases
 from server.errors import Conflict
 from server.live.events import MeetingChanged, NoPublisher
@@ -86,7 +87,10 @@ async def make_crowd(app: Litestar, runtime: Runtime, team: Team) -> AsyncIterat
                     session, SYSTEM, people.NewUser(f"p{n}@crowd.example", f"Person {n}", agency.id, None)
                 )
                 await cases.add_member(
-                    session, NoPublisher(), SYSTEM, team.chair, team.case.id, user.id, "professional"
+                    Caller(session, team.chair, SYSTEM, runtime.settings, NoPublisher()),
+                    team.case.id,
+                    user.id,
+                    "professional",
                 )
                 _, secret = await people.create_api_token(session, Actor(user.id), user, "tests")
                 users.append(user)

@@ -26,6 +26,7 @@ from sqlalchemy import inspect, select
 from server.actions.models import Action
 from server.actions.service import ActionChange, change_action
 from server.audit.service import Actor
+from server.caller import Caller
 from server.cases.service import add_member, remove_member
 from server.cases.team import update_case
 from server.conference.mapping import EntryEdit, NewEntry
@@ -329,46 +330,38 @@ async def an_action_done_elsewhere(scene: Scene) -> list[MeetingChanged]:
     return recorder.changes
 
 
-async def someone_joins_the_team(scene: Scene) -> list[MeetingChanged]:
-    """Not a room operation: the chair adds a police officer to the case's team."""
+async def elsewhere(scene: Scene, who: str, change: Callable[[Caller], Awaitable[Any]]) -> list[MeetingChanged]:
+    """A change made outside the room (a page or the API) by one of the team."""
     recorder = Recorder()
     async with scene.runtime.sessionmaker() as session:
-        team = scene.team
-        await add_member(
-            session, recorder, Actor(team.chair.id), team.chair, team.case.id, team.outsider.id, "professional"
-        )
+        user = getattr(scene.team, who)
+        await change(Caller(session, user, Actor(user.id), scene.runtime.settings, recorder))
     return recorder.changes
+
+
+async def someone_joins_the_team(scene: Scene) -> list[MeetingChanged]:
+    """The chair adds a police officer to the case's team."""
+    team = scene.team
+    return await elsewhere(scene, "chair", lambda c: add_member(c, team.case.id, team.outsider.id, "professional"))
 
 
 async def someone_leaves_the_team(scene: Scene) -> list[MeetingChanged]:
-    """Not a room operation: the chair takes the lead professional's colleague off the team."""
-    recorder = Recorder()
-    async with scene.runtime.sessionmaker() as session:
-        team = scene.team
-        await remove_member(session, recorder, Actor(team.chair.id), team.chair, team.case.id, team.member.id)
-    return recorder.changes
+    """The chair takes the school's member off the team."""
+    team = scene.team
+    return await elsewhere(scene, "chair", lambda c: remove_member(c, team.case.id, team.member.id))
 
 
 async def the_case_renamed(scene: Scene) -> list[MeetingChanged]:
-    """Not a room operation: the chair corrects the case's display name, from the case page."""
-    recorder = Recorder()
-    async with scene.runtime.sessionmaker() as session:
-        team = scene.team
-        await update_case(
-            session, scene.runtime.settings, recorder, Actor(team.chair.id), team.chair, team.case.id,
-            display_name="Child T. (age 6)",
-        )  # fmt: skip
-    return recorder.changes
+    """The chair corrects the case's display name, from the case page."""
+    team = scene.team
+    return await elsewhere(scene, "chair", lambda c: update_case(c, team.case.id, display_name="Child T. (age 6)"))
 
 
 async def a_member_renamed(scene: Scene) -> list[MeetingChanged]:
-    """Not a room operation: an administrator corrects the member's name."""
-    recorder = Recorder()
-    async with scene.runtime.sessionmaker() as session:
-        team = scene.team
-        change = PersonChange(name="Morgan Member-Price")
-        await change_person(session, recorder, Actor(team.admin.id), team.admin, team.member.id, change)
-    return recorder.changes
+    """An administrator corrects the member's name."""
+    change = PersonChange(name="Morgan Member-Price")
+    member = scene.team.member.id
+    return await elsewhere(scene, "admin", lambda c: change_person(c.db, c.publisher, c.actor, c.user, member, change))
 
 
 ELSEWHERE: dict[str, tuple[ChangeKind, Step]] = {

@@ -33,12 +33,12 @@ from server.cases.shapes import (
     timescales_json,
 )
 from server.config import Settings
-from server.live.events import Publisher
 from server.meetings import service as meetings
 from server.meetings.shapes import MeetingSummary, meeting_summary
 from server.people.models import User
 from server.platform.db import transaction
 from server.timeutil import today_local
+from server.web.caller import Caller
 
 Text200 = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
@@ -108,44 +108,19 @@ class CasesApi(Controller):
         return case_detail(visible.case, role=visible.access.role, members=await service.team(db, case_id))
 
     @patch("/{case_id:uuid}")
-    async def update_case(
-        self,
-        case_id: UUID,
-        data: CaseChange,
-        db: AsyncSession,
-        user: User,
-        actor: Actor,
-        settings: Settings,
-        publisher: Publisher,
-    ) -> CaseDetail:
+    async def update_case(self, case_id: UUID, data: CaseChange, caller: Caller) -> CaseDetail:
         """Rename the case or name another lead professional (a professional on the team); the old
         and the new lead are told. Case chair or administrator."""
         case = await team.update_case(
-            db,
-            settings,
-            publisher,
-            actor,
-            user,
-            case_id,
-            display_name=data.display_name,
-            lead_professional_id=data.lead_professional_id,
+            caller, case_id, display_name=data.display_name, lead_professional_id=data.lead_professional_id
         )
-        visible = await service.visible_case(db, user, case.id)
-        return case_detail(case, role=visible.access.role, members=await service.team(db, case.id))
+        visible = await service.visible_case(caller.db, caller.user, case.id)
+        return case_detail(case, role=visible.access.role, members=await service.team(caller.db, case.id))
 
     @patch("/{case_id:uuid}/members/{user_id:uuid}")
-    async def change_role(
-        self,
-        case_id: UUID,
-        user_id: UUID,
-        data: RoleChange,
-        db: AsyncSession,
-        user: User,
-        actor: Actor,
-        publisher: Publisher,
-    ) -> MemberOut:
+    async def change_role(self, case_id: UUID, user_id: UUID, data: RoleChange, caller: Caller) -> MemberOut:
         """Change a member's role (professional or chair); a family member stays family."""
-        return member_json(await team.change_role(db, publisher, actor, user, case_id, user_id, data.role))
+        return member_json(await team.change_role(caller, case_id, user_id, data.role))
 
     @get("/{case_id:uuid}/timescales")
     async def timescales(
@@ -159,16 +134,12 @@ class CasesApi(Controller):
         return timescales_json(found)
 
     @post("/{case_id:uuid}/members", status_code=HTTP_201_CREATED)
-    async def add_member(
-        self, case_id: UUID, data: NewMember, db: AsyncSession, user: User, actor: Actor, publisher: Publisher
-    ) -> MemberOut:
-        return member_json(await service.add_member(db, publisher, actor, user, case_id, data.user_id, data.role))
+    async def add_member(self, case_id: UUID, data: NewMember, caller: Caller) -> MemberOut:
+        return member_json(await service.add_member(caller, case_id, data.user_id, data.role))
 
     @delete("/{case_id:uuid}/members/{user_id:uuid}", status_code=200)
-    async def remove_member(
-        self, case_id: UUID, user_id: UUID, db: AsyncSession, user: User, actor: Actor, publisher: Publisher
-    ) -> MemberRemoved:
-        await service.remove_member(db, publisher, actor, user, case_id, user_id)
+    async def remove_member(self, case_id: UUID, user_id: UUID, caller: Caller) -> MemberRemoved:
+        await service.remove_member(caller, case_id, user_id)
         return MemberRemoved(removed=True, user_id=user_id)
 
     @get("/{case_id:uuid}/actions")

@@ -161,9 +161,7 @@ class CasePages(Controller):
     async def add_member(self, request: HttpRequest, case_id: UUID, caller: Caller) -> Response[Any]:
         async def add(data: Fields) -> Response[Any]:
             member_id = parse_uuid(data.get("user_id"), "user_id", "Choose a person to add.")
-            member = await service.add_member(
-                caller.db, caller.publisher, caller.actor, caller.user, case_id, member_id, data.get("role", "")
-            )
+            member = await service.add_member(caller, case_id, member_id, data.get("role", ""))
             return redirect(request, f"/cases/{case_id}", flash=f"{member.user.name} joined the team.")
 
         return await submit_form(request, add, self._case_again(request, caller, case_id))
@@ -173,11 +171,7 @@ class CasePages(Controller):
         async def change(data: Fields) -> Response[Any]:
             lead = parse_uuid(data.get("lead_professional_id"), "lead_professional_id", "Choose the lead professional.")
             await team_changes.update_case(
-                caller.db,
-                caller.settings,
-                caller.publisher,
-                caller.actor,
-                caller.user,
+                caller,
                 case_id,
                 display_name=data.get("display_name", ""),
                 lead_professional_id=lead,
@@ -189,14 +183,12 @@ class CasePages(Controller):
     @post("/cases/{case_id:uuid}/members/{user_id:uuid}/role")
     async def change_role(self, request: HttpRequest, case_id: UUID, user_id: UUID, caller: Caller) -> Response[Any]:
         role = (await form_data(request)).get("role", "")
-        changed = team_changes.change_role(
-            caller.db, caller.publisher, caller.actor, caller.user, case_id, user_id, role
-        )
+        changed = team_changes.change_role(caller, case_id, user_id, role)
         return await press_button(request, f"/cases/{case_id}", changed, _now_in_role)
 
     @post("/cases/{case_id:uuid}/members/{user_id:uuid}/remove")
     async def remove_member(self, request: HttpRequest, case_id: UUID, user_id: UUID, caller: Caller) -> Response[Any]:
-        removed = service.remove_member(caller.db, caller.publisher, caller.actor, caller.user, case_id, user_id)
+        removed = service.remove_member(caller, case_id, user_id)
         return await press_button(request, f"/cases/{case_id}", removed, "Removed from the team.")
 
     @post("/cases/{case_id:uuid}/invitations")

@@ -12,11 +12,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit.service import Actor, record
+from server.caller import Caller
 from server.cases.access import CaseAccess, access_for, may_create_case, role_fits_sector
 from server.cases.models import Case, CaseMember, CaseRole
 from server.errors import Conflict, Forbidden, Invalid, NotFound, Problems
 from server.limits import too_long
-from server.live.events import Publisher
 from server.lookup import existing
 from server.meetings.versions import bump_rooms_of_case, publish
 from server.people.models import User
@@ -199,16 +199,9 @@ def check_role_fits(role: CaseRole, sector: str) -> None:
         )
 
 
-async def add_member(
-    session: AsyncSession,
-    publisher: Publisher,
-    actor: Actor,
-    by: User,
-    case_id: uuid.UUID,
-    user_id: uuid.UUID,
-    role: str,
-) -> CaseMember:
+async def add_member(caller: Caller, case_id: uuid.UUID, user_id: uuid.UUID, role: str) -> CaseMember:
     """Put someone on the team; the case's open rooms show them at once."""
+    session, actor, by = caller.db, caller.actor, caller.user
     new_role = case_role(role)
     async with transaction(session):
         await managed_case(session, by, case_id)
@@ -227,15 +220,14 @@ async def add_member(
         except IntegrityError:
             raise already from None
         record(session, actor, "case.member.add", "user", user_id, case_id=case_id, role=new_role)
-    await publish(publisher, rooms)
+    await publish(caller.publisher, rooms)
     await session.refresh(member, ["user"])
     return member
 
 
-async def remove_member(
-    session: AsyncSession, publisher: Publisher, actor: Actor, by: User, case_id: uuid.UUID, user_id: uuid.UUID
-) -> None:
+async def remove_member(caller: Caller, case_id: uuid.UUID, user_id: uuid.UUID) -> None:
     """Take someone off the team; their open sockets on this case are closed at once."""
+    session, actor, by = caller.db, caller.actor, caller.user
     async with transaction(session):
         visible = await managed_case(session, by, case_id)
         rooms = await bump_rooms_of_case(session, case_id)
@@ -248,5 +240,5 @@ async def remove_member(
             raise Conflict("A case needs a chair: add another before removing this one.", code="last_chair")
         await session.delete(member)
         record(session, actor, "case.member.remove", "user", user_id, case_id=case_id)
-    await publish(publisher, rooms)
-    await publisher.access_changed()
+    await publish(caller.publisher, rooms)
+    await caller.publisher.access_changed()

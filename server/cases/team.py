@@ -11,13 +11,14 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.audit.service import Actor, record
+from server.audit.service import record
+from server.caller import Caller
 from server.cases.models import Case, CaseMember, CaseRole
 from server.cases.service import case_role, chair_count, check_role_fits, managed_case
 from server.config import Settings
 from server.errors import Conflict, Invalid, NotFound, Problem, Problems
 from server.limits import NAME, too_long
-from server.live.events import MeetingChanged, Publisher
+from server.live.events import MeetingChanged
 from server.meetings.versions import bump_rooms_of_case, publish
 from server.notify.notifications import Note, add
 from server.notify.outbox import Email, enqueue
@@ -26,17 +27,14 @@ from server.platform.db import transaction
 
 
 async def update_case(
-    session: AsyncSession,
-    settings: Settings,
-    publisher: Publisher,
-    actor: Actor,
-    by: User,
+    caller: Caller,
     case_id: uuid.UUID,
     *,
     display_name: str | None = None,
     lead_professional_id: uuid.UUID | None = None,
 ) -> Case:
     """Rename the case and/or name another lead professional; nothing changes on a bad field."""
+    session, actor, by = caller.db, caller.actor, caller.user
     told: set[uuid.UUID] = set()
     rooms: list[MeetingChanged] = []
     async with transaction(session):
@@ -79,12 +77,12 @@ async def update_case(
                 case_id=case.id,
                 previous=old.id if old else None,
             )
-            await _tell_leads(session, settings, case, old, lead, by)
+            await _tell_leads(session, caller.settings, case, old, lead, by)
             told = {lead.id} | ({old.id} if old else set())
     await session.refresh(case, ["lead_professional"])
-    await publish(publisher, rooms)
+    await publish(caller.publisher, rooms)
     if told:
-        await publisher.users_changed(told, "notification")
+        await caller.publisher.users_changed(told, "notification")
     return case
 
 
@@ -126,16 +124,9 @@ def _email(settings: Settings, to: User, lines: list[str], link: str, case: Case
     return Email([to.email], f"Lead professional — case {case.reference}", text)
 
 
-async def change_role(
-    session: AsyncSession,
-    publisher: Publisher,
-    actor: Actor,
-    by: User,
-    case_id: uuid.UUID,
-    user_id: uuid.UUID,
-    role: str,
-) -> CaseMember:
+async def change_role(caller: Caller, case_id: uuid.UUID, user_id: uuid.UUID, role: str) -> CaseMember:
     """A professional becomes a chair or back; a family member stays family (one family voice)."""
+    session, actor, by = caller.db, caller.actor, caller.user
     new_role = case_role(role)
     async with transaction(session):
         await managed_case(session, by, case_id)
@@ -154,6 +145,6 @@ async def change_role(
             session, actor, "case.member.role", "user", user_id, case_id=case_id, role=new_role, previous=member.role
         )
         member.role = new_role
-    await publish(publisher, rooms)
-    await publisher.access_changed()
+    await publish(caller.publisher, rooms)
+    await caller.publisher.access_changed()
     return member
