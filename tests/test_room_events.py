@@ -212,6 +212,11 @@ SCENARIOS: dict[str, tuple[Command[Any, Any], Step, bool]] = {
         lambda s: s.run("chair", ops.raise_hand, NewHand(user_id=s.team.lead.id)),
         True,
     ),
+    "raise a hand for someone in the room": (
+        ops.raise_hand,
+        lambda s: s.run("chair", ops.raise_hand, NewHand("point_of_order", user_id=s.team.member.id)),
+        True,
+    ),
     "reply to the speaker": (ops.raise_hand, lambda s: s.run("family", ops.raise_hand, NewHand("reply")), True),
     "lower a hand": (ops.lower_hand, lambda s: s.run("family", ops.lower_hand, LowerHand()), True),
     "move a hand": (ops.move_hand, lambda s: s.run("chair", ops.move_hand, MoveHand(0), s.hands["chair"]), True),

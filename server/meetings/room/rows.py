@@ -28,14 +28,22 @@ def mark_present(ctx: Ctx, person: User, row: Attendance | None) -> bool:
     if row is None:
         ctx.session.add(Attendance(meeting_id=ctx.meeting.id, user_id=person.id, agency_id=person.agency_id))
         return True
-    arrived = row.left_at is not None
+    if row.left_at is None:
+        return False  # already here: nothing written (the row may be the room before's)
     row.left_at = None
-    return arrived
+    return True
 
 
 async def teammate(ctx: Ctx, user_id: uuid.UUID) -> tuple[User, Attendance | None] | None:
     """Someone on the meeting's case team, with their attendance if they ever joined; None for
-    anyone else (one query)."""
+    anyone else. Someone in the room is found in the room before, when this process holds it
+    (exact under the lock: a change to the team raises the room's version too); else one query,
+    which gives the session's rows, to write."""
+    if ctx.before is not None:
+        member = room_user(ctx, user_id)
+        here = next((a for a in ctx.before.attendance if a.user_id == user_id and a.left_at is None), None)
+        if member is not None and here is not None:
+            return member, here
     found = (
         await ctx.session.execute(
             select(User, Attendance)
