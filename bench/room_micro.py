@@ -4,8 +4,10 @@ commands (with the read ahead, and the number of statements each sends) take, wi
 
     python -m bench.room_micro [--profile]
 
-Quicker to iterate on than the whole room benchmark; run it from another source tree with
-PYTHONPATH=/that/tree:. to compare a change (the server package is imported from PYTHONPATH).
+Quicker to iterate on than the whole room benchmark. To compare with another source tree (a
+worktree of an older commit), run that tree's copy from inside it, with this virtualenv:
+``cd /that/tree && PYTHONPATH=/that/tree /this/tree/.venv/bin/python -m bench.room_micro``
+(``python -m`` puts the current folder first on the path, ahead of PYTHONPATH).
 """
 
 from __future__ import annotations
