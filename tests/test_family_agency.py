@@ -67,7 +67,10 @@ async def test_a_family_account_of_another_family_is_refused(team: Team, runtime
             )
         with pytest.raises(Conflict, match="another family agency"):
             await invite_family_member(
-                session, settings, Actor(team.chair.id), team.chair, team.case.id, email=stranger_email, name="Kim"
+                Caller(session, team.chair, Actor(team.chair.id), settings, NoPublisher()),
+                team.case.id,
+                email=stranger_email,
+                name="Kim",
             )
     assert await family_agencies(runtime, team) == {"Smith family"}
 

@@ -27,6 +27,7 @@ from server.actions.models import Action
 from server.actions.service import ActionChange, change_action
 from server.audit.service import Actor
 from server.caller import Caller
+from server.cases.invitations import invite_family_member
 from server.cases.service import add_member, remove_member
 from server.cases.team import update_case
 from server.conference.mapping import EntryEdit, NewEntry
@@ -350,6 +351,14 @@ async def someone_joins_the_team(scene: Scene) -> list[MeetingChanged]:
     return await elsewhere(scene, "chair", lambda c: add_member(c, team.case.id, team.outsider.id, "professional"))
 
 
+async def a_carer_invited(scene: Scene) -> list[MeetingChanged]:
+    """The chair invites a second carer, who joins the team with the family role."""
+    team = scene.team
+    return await elsewhere(
+        scene, "chair", lambda c: invite_family_member(c, team.case.id, email="carer@test.example", name="Sam Smith")
+    )
+
+
 async def someone_leaves_the_team(scene: Scene) -> list[MeetingChanged]:
     """The chair takes the school's member off the team."""
     team = scene.team
@@ -372,6 +381,7 @@ async def a_member_renamed(scene: Scene) -> list[MeetingChanged]:
 ELSEWHERE: dict[str, tuple[ChangeKind, Step]] = {
     "an action done elsewhere": (ChangeKind.ACTION_UPDATED, an_action_done_elsewhere),
     "someone joins the team": (ChangeKind.TEAM, someone_joins_the_team),
+    "a carer invited": (ChangeKind.TEAM, a_carer_invited),
     "someone leaves the team": (ChangeKind.TEAM, someone_leaves_the_team),
     "the case renamed": (ChangeKind.TEAM, the_case_renamed),
     "a member renamed": (ChangeKind.TEAM, a_member_renamed),

@@ -36,7 +36,7 @@ from server.config import Settings
 from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.limits import too_long
 from server.live.events import MeetingChanged, Publisher
-from server.meetings.versions import bump_rooms_showing_action
+from server.meetings.versions import bump_rooms_showing_action, publish
 from server.notify.notifications import Note, add
 from server.notify.outbox import Email, enqueue
 from server.people.models import User
@@ -398,5 +398,4 @@ async def _after_commit(
     notified = {n.user_id for n in outcome.told}
     if notified:
         await publisher.users_changed(notified, "notification")
-    for change in rooms:
-        await publisher.meeting_changed(change)
+    await publish(publisher, rooms)

@@ -175,13 +175,11 @@ class CasesApi(Controller):
         return meeting_summary(await meetings.reload(db, meeting.id))
 
     @post("/{case_id:uuid}/invitations", status_code=HTTP_201_CREATED)
-    async def invite(
-        self, case_id: UUID, data: NewInvitation, db: AsyncSession, user: User, actor: Actor, settings: Settings
-    ) -> InvitationOut:
+    async def invite(self, case_id: UUID, data: NewInvitation, caller: Caller) -> InvitationOut:
         """Invite a parent, carer or young person: they join the team with the family role and get
         a single-use link (valid for ROUNDTABLE_INVITATION_DAYS) to set their password."""
-        invited = await invite_family_member(db, settings, actor, user, case_id, email=data.email, name=data.name)
-        await db.refresh(invited.user, ["agency"])
+        invited = await invite_family_member(caller, case_id, email=data.email, name=data.name)
+        await caller.db.refresh(invited.user, ["agency"])
         return invitation_json(invited.user, new_account=invited.new_account)
 
     @get("/{case_id:uuid}/audit")

@@ -13,11 +13,14 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.audit.service import Actor, record
+from server.audit.service import record
+from server.caller import Caller
 from server.cases.models import Case, CaseMember, CaseRole
 from server.cases.service import check_one_family_voice, family_agency_id, managed_case, role_of
 from server.config import Settings
 from server.errors import Conflict, Problems
+from server.live.events import MeetingChanged
+from server.meetings.versions import bump_rooms_of_case, publish
 from server.notify.outbox import Email, enqueue
 from server.people.models import Agency, Sector, User
 from server.people.service import new_invitation, normalise_email, person_problems
@@ -50,9 +53,11 @@ async def _family_agency(session: AsyncSession, case: Case) -> Agency:
     return agency
 
 
-async def invite_family_member(
-    session: AsyncSession, settings: Settings, actor: Actor, by: User, case_id: uuid.UUID, *, email: str, name: str
-) -> Invited:
+async def invite_family_member(caller: Caller, case_id: uuid.UUID, *, email: str, name: str) -> Invited:
+    """Invite a parent, carer or young person; one not yet on the team joins it with the family
+    role, and the case's open rooms show them at once."""
+    session, settings, actor, by = caller.db, caller.settings, caller.actor, caller.user
+    rooms: list[MeetingChanged] = []
     email, name = normalise_email(email), name.strip()
     if problems := person_problems(email, name, None):
         raise Problems(problems)
@@ -71,11 +76,13 @@ async def invite_family_member(
             )
         if await role_of(session, case_id, user.id) is None:
             await check_one_family_voice(session, case_id, user)
+            rooms = await bump_rooms_of_case(session, case_id)
             session.add(CaseMember(case_id=case_id, user_id=user.id, role=CaseRole.FAMILY, added_by_id=by.id))
         secret = new_invitation(session, settings, user.id, case_id, by.id)
         link = f"{settings.base_url}/invitations/{secret}"
         await enqueue(session, settings, _invitation_email(settings, user, by, link), case_id=case_id)
         record(session, actor, "invitation.send", "user", user.id, case_id=case_id, new_account=new_account)
+    await publish(caller.publisher, rooms)
     return Invited(user, new_account)
 
 

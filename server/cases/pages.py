@@ -195,9 +195,7 @@ class CasePages(Controller):
     async def invite(self, request: HttpRequest, case_id: UUID, caller: Caller) -> Response[Any]:
         async def send(data: Fields) -> Response[Any]:
             email, name = data.get("invite_email", ""), data.get("invite_name", "")
-            invited = await invite_family_member(
-                caller.db, caller.settings, caller.actor, caller.user, case_id, email=email, name=name
-            )
+            invited = await invite_family_member(caller, case_id, email=email, name=name)
             return redirect(request, f"/cases/{case_id}", flash=f"Invitation sent to {invited.user.name}.")
 
         again = self._case_again(request, caller, case_id)

@@ -4,10 +4,10 @@ An action is shown in the room of the meeting that agreed it and, while open, in
 every scheduled or live meeting of its case; a change to it elsewhere (accepted, done, moved) is
 a change to those rooms too. So is a change to a case's team (a member added, removed or given
 another role), to its name, or to a team member's name or agency: every scheduled or live room
-of the case shows them. Such a change
-raises those rooms' versions in its own transaction, and is published as its own kind of change
-after the commit, so that open rooms show it at once and a room's operations, which work from
-the room as last read, never act on a team that has changed."""
+of the case shows them. Such a change raises those rooms' versions in its own transaction, and
+is published as its own kind of change after the commit (:func:`publish`), so that open rooms
+show it at once and a room's operations, which work from the room as last read, never act on a
+team that has changed."""
 
 from __future__ import annotations
 
