@@ -8,6 +8,7 @@ import asyncio
 import os
 import tempfile
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -126,8 +127,10 @@ async def client(app: Litestar, runtime: Runtime) -> AsyncIterator[httpx.AsyncCl
 
 
 @pytest.fixture
-async def team(runtime: Runtime) -> Team:
-    return await make_team(runtime)
+async def team(runtime: Runtime, request: pytest.FixtureRequest) -> Team:
+    """A fresh team; under ``@pytest.mark.meeting_far_off`` its meeting is a year away."""
+    far_off = request.node.get_closest_marker("meeting_far_off") is not None
+    return await make_team(runtime, datetime.now(UTC) + timedelta(days=365) if far_off else None)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from httpx import AsyncClient
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +29,10 @@ from server.platform.runtime import Runtime
 
 PASSWORD = "correct horse battery staple"
 SYSTEM = Actor(None)
+
+ON_A_FIXED_CLOCK = pytest.mark.meeting_far_off
+"""For a module whose chase passes run on fixed days of December 2026: the team's meeting is a
+year from today, still to come and far from those days, so its reports are never chased on them."""
 
 
 @dataclass
@@ -56,7 +61,9 @@ class Team:
         }
 
 
-async def make_team(runtime: Runtime) -> Team:
+async def make_team(runtime: Runtime, meeting_at: datetime | None = None) -> Team:
+    """A case with one of each role and a TAC meeting, by default a day from now; a test on a
+    fixed clock passes ``meeting_at`` so that the meeting's own deadlines keep off its clock."""
     async with runtime.sessionmaker() as session:
         agencies = {}
         for name, sector in [
@@ -92,7 +99,10 @@ async def make_team(runtime: Runtime) -> Team:
             chair,
             case.id,
             meetings.MeetingRequest(
-                title="TAC meeting", kind="tac", scheduled_at=datetime.now(UTC) + timedelta(days=1), chair_id=chair.id
+                title="TAC meeting",
+                kind="tac",
+                scheduled_at=meeting_at or datetime.now(UTC) + timedelta(days=1),
+                chair_id=chair.id,
             ),
         )
         return Team(admin, chair, member, lead, family, outsider, case, meeting)

@@ -12,7 +12,9 @@ from server.config import Settings
 from server.live.events import NoPublisher
 from server.notify.models import Notification, OutboxMessage
 from server.platform.runtime import Runtime
-from tests.support import Team
+from tests.support import ON_A_FIXED_CLOCK, Team
+
+pytestmark = ON_A_FIXED_CLOCK
 
 
 async def _action(runtime: Runtime, team: Team, due: date) -> Action:

@@ -23,8 +23,10 @@ from server.notify.outbox import send_pending
 from server.platform.db import transaction
 from server.platform.runtime import Runtime
 from tests.smtp import running_sink
-from tests.support import Team
+from tests.support import ON_A_FIXED_CLOCK, Team
 from tests.test_minutes import call, end_a_meeting, parse, signed_in
+
+pytestmark = ON_A_FIXED_CLOCK
 
 DRAFTED = datetime(2026, 11, 20, 11, 0, tzinfo=UTC)  # Friday 20 November
 UNTIL = date(2026, 11, 27)  # five working days later

@@ -31,8 +31,10 @@ from server.timeutil import today_local
 from server.webhooks import service as webhooks
 from server.webhooks.events import ActionUpdated, Envelope, EventType, MeetingEnded
 from server.webhooks.models import WebhookAttempt, WebhookDelivery
-from tests.support import Person, Team, csrf, sign_in
+from tests.support import ON_A_FIXED_CLOCK, Person, Team, csrf, sign_in
 from tests.webhook_receiver import Receiver, browser_of, signature_matches
+
+pytestmark = ON_A_FIXED_CLOCK
 
 
 @pytest.fixture

@@ -32,8 +32,10 @@ from server.webhooks.events import (
     MinutesApproved,
     TimescaleOverdue,
 )
-from tests.support import Team, room_as
+from tests.support import ON_A_FIXED_CLOCK, Team, room_as
 from tests.webhook_receiver import Receiver, signature_matches
+
+pytestmark = ON_A_FIXED_CLOCK
 
 MARKER = "ZEBRA-MARKER-4411"
 
