@@ -299,7 +299,10 @@ class Caller:
 
 
 async def create_action(chair: Caller, team: Team, title: str) -> str:
-    """The chair's action in the (live) meeting for the member, due in two weeks; its id."""
+    """The chair's action in the meeting for the member, due in two weeks; its id. The meeting
+    is started first unless an earlier test of the module (sharing its team) started it."""
+    started = await chair.call("POST", f"/api/meetings/{team.meeting.id}/start")
+    assert started.status_code == 200 or started.json()["code"] == "already_started", started.text
     body = {
         "title": title,
         "owner_id": str(team.member.id),

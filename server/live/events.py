@@ -17,6 +17,7 @@ from server.live import presence
 from server.meetings.changes import ChangeKind
 
 if TYPE_CHECKING:
+    from server.live.feed import Rendered
     from server.meetings.state import Room
 
 log = logging.getLogger("roundtable.live")
@@ -33,6 +34,7 @@ class MeetingChanged:
     kind: ChangeKind
     also: frozenset[ChangeKind] = frozenset()  # what else this one change did (declared by its command)
     room: Room | None = field(default=None, compare=False, repr=False)
+    rendered: Rendered | None = field(default=None, compare=False, repr=False)  # what the feed will send
 
     @property
     def kinds(self) -> frozenset[ChangeKind]:
@@ -102,6 +104,11 @@ class Publisher(ABC):
     def room_now(self, meeting_id: uuid.UUID) -> Room | None:
         """The room this process's live feed of the meeting holds now, if it has one."""
         return None
+
+    def render_ahead(self, change: MeetingChanged) -> MeetingChanged:
+        """The change with what this process's sockets will be sent, rendered from the room it
+        carries, while its commit is under way (CPU only; never fails). Unchanged without one."""
+        return change
 
 
 class NoPublisher(Publisher):

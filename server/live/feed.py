@@ -19,7 +19,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from jinja2 import Environment
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -56,6 +56,24 @@ class Plan:
     parts: frozenset[Part]
     regions: frozenset[Region]
     message_type: str
+
+
+Payloads = dict[tuple[Audience, bool], str]  # by audience, and whether the socket wants JSON
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """What a change sends to the sockets that have the room before it, rendered while the
+    change commits (:meth:`MeetingFeed.render_ahead`), and what it was rendered for."""
+
+    regions: frozenset[Region]
+    message_type: str
+    connected: frozenset[uuid.UUID]
+    payloads: Payloads
+
+    def fits(self, regions: frozenset[Region], message_type: str, connected: frozenset[uuid.UUID]) -> bool:
+        """Whether it is what the feed now sends: the same regions and type, the same people here."""
+        return (self.regions, self.message_type, self.connected) == (regions, message_type, connected)
 
 
 def plan(previous: Room | None, version: int, heard: dict[int, MeetingChanged], full: bool) -> Plan:
@@ -153,8 +171,8 @@ class MeetingFeed:
             except Exception as error:  # Redis away: keep showing who was connected
                 log.warning("live: could not read presence for %s: %s", self.meeting_id, error)
         previous = self.room
-        handed = self._handed(previous)
-        room, decided = handed if handed is not None else await self._read(previous)
+        change = self._next_handed(previous)
+        room, decided = (change.room, _plan_of(change)) if change is not None else await self._read(previous)
         if room is None:  # the meeting no longer exists
             for client in self.clients | self.fresh:
                 await client.stop(4404, "No such meeting.")
@@ -168,19 +186,32 @@ class MeetingFeed:
         presence_moved = presence_due and previous is not None
         regions = decided.regions | (PRESENCE_REGIONS if presence_moved else frozenset())
         message_type = decided.message_type or ("presence" if presence_moved else "")
-        self._send(room, self.clients, regions, message_type, degraded_due)
+        ahead = None if change is None or degraded_due else change.rendered
+        self._send(room, self.clients, regions, message_type, degraded_due, ahead)
         self._send(room, fresh, ALL_REGIONS, "state", bool(self.degraded))
         self.clients |= fresh
 
-    def _handed(self, previous: Room | None) -> tuple[Room, Plan] | None:
-        """The room the next version's change brought with it (read in its transaction, in this
-        process), when that is the one version this feed is missing."""
+    def _next_handed(self, previous: Room | None) -> MeetingChanged | None:
+        """The next version's change, when it brought the room with it (read in its transaction,
+        in this process) and that is the one version this feed is missing."""
         if previous is None or self.full:
             return None
         change = self.heard.get(previous.version + 1)
-        if change is None or change.room is None:
-            return None
-        return change.room, Plan(parts_for(change.kinds), regions_for(change.kinds), change.kind)
+        return change if change is not None and change.room is not None else None
+
+    def render_ahead(self, change: MeetingChanged) -> MeetingChanged:
+        """The change with the messages the sockets that have the room now will be sent, when it
+        is the next version and brings its room: rendered while it commits, so that after the
+        commit the feed only queues them. The feed renders afresh what no longer matches (someone
+        came or went meanwhile, the banner changed); a change whose commit fails is never heard."""
+        if change.room is None or self.room is None or self.full or change.version != self.room.version + 1:
+            return change
+        decided = _plan_of(change)
+        try:
+            payloads = self._payloads(change.room, self.clients, decided.regions, decided.message_type, False, {})
+        except Exception:  # the feed renders it again after the commit, and logs what fails there
+            return change
+        return replace(change, rendered=Rendered(decided.regions, decided.message_type, self.connected, payloads))
 
     async def _read(self, previous: Room | None) -> tuple[Room | None, Plan]:
         """The room as it is now, one snapshot, re-reading only what the plan needs."""
@@ -201,23 +232,46 @@ class MeetingFeed:
         return room, decided
 
     def _send(
-        self, room: Room, clients: set[Client], regions: frozenset[Region], message_type: str, banner: bool
+        self,
+        room: Room,
+        clients: set[Client],
+        regions: frozenset[Region],
+        message_type: str,
+        banner: bool,
+        ahead: Rendered | None = None,
     ) -> None:
-        """Render once per audience that has sockets here, and queue the same bytes to each."""
+        """Render once per audience that has sockets here (or take what was rendered ahead for
+        exactly this), and queue the same bytes to each."""
         if not clients or not (regions or message_type or banner):
             return
-        now = utcnow()
+        fits = ahead is not None and ahead.fits(regions, message_type, self.connected)
+        made = dict(ahead.payloads) if ahead is not None and fits else {}
+        payloads = self._payloads(room, clients, regions, message_type, banner, made)
         shared = family_sees_all(room)
-        views: dict[Audience, RoomView] = {}
-        payloads: dict[tuple[Audience, bool], str] = {}
         for client in clients:
-            audience = Audience.PROFESSIONALS if client.audience is Audience.FAMILY and shared else client.audience
-            key = (audience, client.wants_json)
+            payload = payloads[_key(client, shared)]
+            if payload:
+                client.offer(payload)
+
+    def _payloads(
+        self,
+        room: Room,
+        clients: set[Client],
+        regions: frozenset[Region],
+        message_type: str,
+        banner: bool,
+        payloads: Payloads,
+    ) -> Payloads:
+        """``payloads`` with what is missing for ``clients`` rendered, once per audience."""
+        now, shared = utcnow(), family_sees_all(room)
+        views: dict[Audience, RoomView] = {}
+        for client in clients:
+            key = _key(client, shared)
             if key not in payloads:
+                audience = key[0]
                 view = views.get(audience) or views.setdefault(audience, view_for(room, audience, now, self.connected))
                 payloads[key] = self._payload(view, client.wants_json, regions, message_type, banner)
-            if payloads[key]:
-                client.offer(payloads[key])
+        return payloads
 
     def _payload(
         self, view: RoomView, wants_json: bool, regions: frozenset[Region], message_type: str, banner: bool
@@ -228,3 +282,15 @@ class MeetingFeed:
         if banner:
             html += self.context.templates.get_template("live/_degraded.html").render(degraded=self.degraded)
         return html
+
+
+def _plan_of(change: MeetingChanged) -> Plan:
+    """What a change handed with its room sends: the regions its kinds touch, typed as its kind."""
+    return Plan(parts_for(change.kinds), regions_for(change.kinds), change.kind)
+
+
+def _key(client: Client, family_sees_all: bool) -> tuple[Audience, bool]:
+    """Whose view a socket is sent: the family's is the professionals' when nothing in the room
+    is for professionals only (:func:`server.meetings.state.family_sees_all`)."""
+    shared = family_sees_all and client.audience is Audience.FAMILY
+    return (Audience.PROFESSIONALS if shared else client.audience), client.wants_json

@@ -97,6 +97,10 @@ class LiveHub(Publisher):
         feed = self.feeds.get(meeting_id)
         return None if feed is None else feed.room
 
+    def render_ahead(self, change: MeetingChanged) -> MeetingChanged:
+        feed = self.feeds.get(change.meeting_id)
+        return change if feed is None else feed.render_ahead(change)
+
     async def _connected(self, meeting_id: uuid.UUID) -> frozenset[uuid.UUID]:
         return await presence.connected(self.runtime.redis, meeting_id)
 

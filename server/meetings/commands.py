@@ -5,7 +5,8 @@ it makes and what its effect is. Everything else follows from the declaration, t
 every operation: :class:`RoomCaller.run` locks the meeting row and raises its version (so two
 chairs' tabs or twenty hands in one millisecond cannot corrupt the queue), checks the caller and
 the state, applies the effect, writes the audit row, reads the room ahead for this process's
-live feed (server/live/ahead.py), commits, and then publishes the change; the JSON route and the
+live feed (server/live/ahead.py), commits (the feed renders its messages while the COMMIT is on
+its way), and then publishes the change; the JSON route and the
 form route are generated from the same declaration (server/web/commands.py).
 
 Adding an operation is writing its rule and its effect under ``@command(...)``, and listing it
@@ -19,6 +20,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import partial
 from typing import Any, Generic, Literal, TypeVar, get_type_hints
 
 import msgspec
@@ -251,7 +253,7 @@ class RoomCaller:
         if body is None:
             body = command.body()
         expected_version = getattr(body, "version", None) if command.versioned else None
-        async with transaction(self.session):
+        async with transaction(self.session) as tx:
             meeting, role, present = await _lock(self.session, meeting_id, self.user.id)
             before = room_before(self.publisher, meeting)
             ctx = Ctx(self.session, meeting, self.user, role, self.actor, self.settings, target, present, before)
@@ -273,7 +275,10 @@ class RoomCaller:
             also = frozenset(ctx.also)
             written = Written(meeting, ctx.hands_after, ctx.turns_after)
             room = await read_ahead(self.session, before, written, also | {command.change})
-        await self.publisher.meeting_changed(MeetingChanged(meeting_id, version, command.change, also, room))
+            change = MeetingChanged(meeting_id, version, command.change, also, room)
+            if room is not None:  # this process's sockets: their messages are made while it commits
+                change = await tx.commit_while(partial(self.publisher.render_ahead, change))
+        await self.publisher.meeting_changed(change)
         if ctx.notified:
             await self.publisher.users_changed(ctx.notified, "notification")
         return Ran(result, version, audience_for(ctx.role, is_chair=ctx.is_chair), room)
