@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import pytest
 from litestar import Litestar
@@ -76,8 +78,18 @@ async def settled(sent: list[str], count: int) -> list[str]:
     return sent
 
 
+@dataclass
+class Scene:
+    app: Litestar
+    runtime: Runtime
+    team: Team
+    feed: MeetingFeed
+    here: Here
+    sent: dict[Audience, list[str]]  # what each socket was sent, in order
+
+
 @pytest.fixture
-async def room(app: Litestar, runtime: Runtime, team: Team) -> tuple[MeetingFeed, Here, dict[Audience, list[str]]]:
+async def scene(app: Litestar, runtime: Runtime, team: Team) -> AsyncIterator[Scene]:
     """A feed of the team's meeting holding its room, with a chair's and the family's socket,
     each of which has had the whole room."""
     async with runtime.sessionmaker() as session, transaction(session):  # every agency's report is in
@@ -93,7 +105,7 @@ async def room(app: Litestar, runtime: Runtime, team: Team) -> tuple[MeetingFeed
     await feed.step()
     for messages in sent.values():
         await settled(messages, 1)
-    yield feed, here, sent
+    yield Scene(app, runtime, team, feed, here, sent)
     for client in feed.clients:
         await client.stop()
 
@@ -106,17 +118,21 @@ def rendered_after(
     return SERVER_NOW.sub("", region_html(app.template_engine.engine, view, regions))  # type: ignore[union-attr]
 
 
-async def test_a_change_sends_what_was_rendered_while_it_committed(
-    app: Litestar, runtime: Runtime, team: Team, room: tuple[MeetingFeed, Here, dict[Audience, list[str]]]
-) -> None:
-    feed, _, sent = room
-    publisher = ThisProcess(feed)
+async def an_item_added(scene: Scene) -> MeetingChanged:
+    """The chair adds an agenda item in this process: the one change its feed heard."""
+    runtime, team, publisher = scene.runtime, scene.team, ThisProcess(scene.feed)
     async with runtime.sessionmaker() as session:
         await room_as(runtime, session, team.chair, publisher).run(ops.add_item, team.meeting.id, NewItem("School"))
     (change,) = publisher.changes
+    return change
+
+
+async def test_a_change_sends_what_was_rendered_while_it_committed(scene: Scene) -> None:
+    app, feed, sent = scene.app, scene.feed, scene.sent
+    change = await an_item_added(scene)
     assert change.rendered is not None
     assert change.room is not None
-    assert change.rendered.regions == regions_for(change.kinds)
+    assert change.rendered.outgoing.regions == regions_for(change.kinds)
     # The family sees everything on this agenda, so one render serves them and the professionals.
     assert set(change.rendered.payloads) == {(Audience.CHAIR, False), (Audience.PROFESSIONALS, False)}
     await feed.step()
@@ -127,35 +143,28 @@ async def test_a_change_sends_what_was_rendered_while_it_committed(
     assert "School" in family[1]
     # Exactly what rendering the committed room after the commit gives.
     assert feed.room is change.room
-    regions = change.rendered.regions
+    regions = change.rendered.outgoing.regions
     assert SERVER_NOW.sub("", chair[1]) == rendered_after(app, change.room, Audience.CHAIR, regions, frozenset())
     everyone = rendered_after(app, change.room, Audience.PROFESSIONALS, regions, frozenset())
     assert SERVER_NOW.sub("", family[1]) == everyone
 
 
-async def test_someone_arriving_meanwhile_gets_the_room_rendered_afresh(
-    app: Litestar, runtime: Runtime, team: Team, room: tuple[MeetingFeed, Here, dict[Audience, list[str]]]
-) -> None:
-    feed, here, sent = room
-    publisher = ThisProcess(feed)
-    async with runtime.sessionmaker() as session:
-        await room_as(runtime, session, team.chair, publisher).run(ops.add_item, team.meeting.id, NewItem("School"))
-    (change,) = publisher.changes
+async def test_someone_arriving_meanwhile_gets_the_room_rendered_afresh(scene: Scene) -> None:
+    app, feed, here, sent = scene.app, scene.feed, scene.here, scene.sent
+    change = await an_item_added(scene)
     assert change.rendered is not None
-    here.people = frozenset({team.family.id})  # the family's first socket opened before the feed sent
+    here.people = frozenset({scene.team.family.id})  # the family's first socket opened before the feed sent
     feed.presence_changed()
     await feed.step()
     chair = (await settled(sent[Audience.CHAIR], 2))[1]
     assert change.room is not None
     assert 'id="region-people-title"' in chair
-    regions = change.rendered.regions | PRESENCE_REGIONS
+    regions = change.rendered.outgoing.regions | PRESENCE_REGIONS
     assert SERVER_NOW.sub("", chair) == rendered_after(app, change.room, Audience.CHAIR, regions, here.people)
 
 
-async def test_a_change_that_commits_nothing_sends_nothing(
-    runtime: Runtime, team: Team, room: tuple[MeetingFeed, Here, dict[Audience, list[str]]]
-) -> None:
-    feed, _, sent = room
+async def test_a_change_that_commits_nothing_sends_nothing(scene: Scene) -> None:
+    runtime, team, feed, sent = scene.runtime, scene.team, scene.feed, scene.sent
     publisher = ThisProcess(feed)
     async with runtime.sessionmaker() as session:
         chair = room_as(runtime, session, team.chair, publisher)

@@ -37,7 +37,7 @@ from server.conference.outcome import NewOutcome, ViewBody
 from server.conference.scaling import MyScore, NewScale
 from server.conference.voice import ChildVoiceBody
 from server.live.events import MeetingChanged
-from server.live.regions import REGION_ORDER, REGIONS, Region
+from server.live.regions import CHAIR_ALIKE, REGION_ORDER, REGIONS, Region
 from server.live.render import json_message, region_html
 from server.meetings import room as ops
 from server.meetings.changes import WRITES, ChangeKind
@@ -389,12 +389,16 @@ ELSEWHERE: dict[str, tuple[ChangeKind, Step]] = {
 
 
 def render(app: Litestar, room: Room) -> dict[tuple[Audience, Region], str]:
+    """Every region for every audience; the regions declared alike for the chair and the
+    professionals (rendered once for both) must be so in every scene."""
     env = app.template_engine.engine  # type: ignore[union-attr]
     pages = {}
     for audience in Audience:
         view = view_for(room, audience, NOW)
         for region in REGION_ORDER:
             pages[(audience, region)] = STAMPS.sub("", region_html(env, view, [region]))
+    for region in CHAIR_ALIKE:
+        assert pages[(Audience.CHAIR, region)] == pages[(Audience.PROFESSIONALS, region)], f"{region} differs"
     return pages
 
 

@@ -62,18 +62,27 @@ Payloads = dict[tuple[Audience, bool], str]  # by audience, and whether the sock
 
 
 @dataclass(frozen=True, slots=True)
-class Rendered:
-    """What a change sends to the sockets that have the room before it, rendered while the
-    change commits (:meth:`MeetingFeed.render_ahead`), and what it was rendered for."""
+class Outgoing:
+    """What one step sends: these regions (to browsers), the message's type (to API clients),
+    and whether the degraded-connection banner goes with them."""
 
     regions: frozenset[Region]
     message_type: str
+    banner: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return not (self.regions or self.message_type or self.banner)
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """What a change sends to the sockets that have the room before it, rendered while the
+    change commits (:meth:`MeetingFeed.render_ahead`), with the people connected then."""
+
+    outgoing: Outgoing
     connected: frozenset[uuid.UUID]
     payloads: Payloads
-
-    def fits(self, regions: frozenset[Region], message_type: str, connected: frozenset[uuid.UUID]) -> bool:
-        """Whether it is what the feed now sends: the same regions and type, the same people here."""
-        return (self.regions, self.message_type, self.connected) == (regions, message_type, connected)
 
 
 def plan(previous: Room | None, version: int, heard: dict[int, MeetingChanged], full: bool) -> Plan:
@@ -186,9 +195,9 @@ class MeetingFeed:
         presence_moved = presence_due and previous is not None
         regions = decided.regions | (PRESENCE_REGIONS if presence_moved else frozenset())
         message_type = decided.message_type or ("presence" if presence_moved else "")
-        ahead = None if change is None or degraded_due else change.rendered
-        self._send(room, self.clients, regions, message_type, degraded_due, ahead)
-        self._send(room, fresh, ALL_REGIONS, "state", bool(self.degraded))
+        ahead = None if change is None else change.rendered
+        self._send(room, self.clients, Outgoing(regions, message_type, degraded_due), ahead)
+        self._send(room, fresh, Outgoing(ALL_REGIONS, "state", self.degraded))
         self.clients |= fresh
 
     def _next_handed(self, previous: Room | None) -> MeetingChanged | None:
@@ -207,11 +216,12 @@ class MeetingFeed:
         if change.room is None or self.room is None or self.full or change.version != self.room.version + 1:
             return change
         decided = _plan_of(change)
+        outgoing = Outgoing(decided.regions, decided.message_type)
         try:
-            payloads = self._payloads(change.room, self.clients, decided.regions, decided.message_type, False, {})
+            payloads = self._payloads(change.room, self.clients, outgoing, {})
         except Exception:  # the feed renders it again after the commit, and logs what fails there
             return change
-        return replace(change, rendered=Rendered(decided.regions, decided.message_type, self.connected, payloads))
+        return replace(change, rendered=Rendered(outgoing, self.connected, payloads))
 
     async def _read(self, previous: Room | None) -> tuple[Room | None, Plan]:
         """The room as it is now, one snapshot, re-reading only what the plan needs."""
@@ -231,55 +241,38 @@ class MeetingFeed:
             await session.commit()
         return room, decided
 
-    def _send(
-        self,
-        room: Room,
-        clients: set[Client],
-        regions: frozenset[Region],
-        message_type: str,
-        banner: bool,
-        ahead: Rendered | None = None,
-    ) -> None:
+    def _send(self, room: Room, clients: set[Client], outgoing: Outgoing, ahead: Rendered | None = None) -> None:
         """Render once per audience that has sockets here (or take what was rendered ahead for
-        exactly this), and queue the same bytes to each."""
-        if not clients or not (regions or message_type or banner):
+        exactly this, with the same people connected), and queue the same bytes to each."""
+        if not clients or outgoing.empty:
             return
-        fits = ahead is not None and ahead.fits(regions, message_type, self.connected)
-        made = dict(ahead.payloads) if ahead is not None and fits else {}
-        payloads = self._payloads(room, clients, regions, message_type, banner, made)
+        fits = ahead is not None and (ahead.outgoing, ahead.connected) == (outgoing, self.connected)
+        payloads = self._payloads(room, clients, outgoing, dict(ahead.payloads) if ahead and fits else {})
         shared = family_sees_all(room)
         for client in clients:
             payload = payloads[_key(client, shared)]
             if payload:
                 client.offer(payload)
 
-    def _payloads(
-        self,
-        room: Room,
-        clients: set[Client],
-        regions: frozenset[Region],
-        message_type: str,
-        banner: bool,
-        payloads: Payloads,
-    ) -> Payloads:
+    def _payloads(self, room: Room, clients: set[Client], outgoing: Outgoing, payloads: Payloads) -> Payloads:
         """``payloads`` with what is missing for ``clients`` rendered, once per audience."""
         now, shared = utcnow(), family_sees_all(room)
         views: dict[Audience, RoomView] = {}
+        alike: dict[Region, str] = {}  # the regions the chair and the professionals share
         for client in clients:
             key = _key(client, shared)
             if key not in payloads:
                 audience = key[0]
                 view = views.get(audience) or views.setdefault(audience, view_for(room, audience, now, self.connected))
-                payloads[key] = self._payload(view, client.wants_json, regions, message_type, banner)
+                payloads[key] = self._payload(view, client.wants_json, outgoing, alike)
         return payloads
 
-    def _payload(
-        self, view: RoomView, wants_json: bool, regions: frozenset[Region], message_type: str, banner: bool
-    ) -> str:
+    def _payload(self, view: RoomView, wants_json: bool, outgoing: Outgoing, alike: dict[Region, str]) -> str:
         if wants_json:
-            return json_message(view, message_type) if message_type else ""
-        html = region_html(self.context.templates, view, regions)
-        if banner:
+            return json_message(view, outgoing.message_type) if outgoing.message_type else ""
+        professional = view.audience is not Audience.FAMILY
+        html = region_html(self.context.templates, view, outgoing.regions, alike=alike if professional else None)
+        if outgoing.banner:
             html += self.context.templates.get_template("live/_degraded.html").render(degraded=self.degraded)
         return html
 

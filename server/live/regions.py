@@ -64,6 +64,10 @@ def template_of(region: Region) -> str:
     return f"{folder}/{region.value}.html"
 
 
+CHAIR_ALIKE = frozenset({R.UNHEARD, R.BALANCE, R.CHILD_VOICE, R.MAPPING})
+"""Regions with no chair's controls: the chair is sent the very bytes every professional is, so
+they are rendered once for both (tests/test_room_events.py checks it in every scene)."""
+
 PRESENCE_REGIONS = frozenset({R.PEOPLE, R.QUEUE})  # who is connected; whom the chair may raise a hand for
 
 

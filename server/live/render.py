@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import msgspec
 from jinja2 import Environment
 
-from server.live.regions import REGION_ORDER, Region, template_of
+from server.live.regions import CHAIR_ALIKE, REGION_ORDER, Region, template_of
 from server.meetings.shapes import StateMessage, meeting_state
 from server.meetings.state import RoomView
 
@@ -16,18 +16,31 @@ _encode = msgspec.json.Encoder().encode
 MACROS = "live/_macros.html"
 
 
-def region_html(env: Environment, view: RoomView, regions: Iterable[Region], *, csrf_token: str = "") -> str:
+def region_html(
+    env: Environment,
+    view: RoomView,
+    regions: Iterable[Region],
+    *,
+    csrf_token: str = "",
+    alike: dict[Region, str] | None = None,
+) -> str:
     """The fragments for ``regions``, in a fixed order, each carrying hx-swap-oob. The room's
     macros are made once for all of them: imported with context, as each region does when it is
-    rendered inside a page, Jinja would build them again for every region."""
+    rendered inside a page, Jinja would build them again for every region. ``alike`` holds the
+    :data:`CHAIR_ALIKE` regions already rendered for the chair or a professional of the same
+    room, and takes those rendered here."""
     wanted = set(regions)
     context = {"view": view, "csrf_token": csrf_token}
     macros = env.get_template(MACROS).make_module(context)
-    return "".join(
-        env.get_template(template_of(region)).render(context, room_macros=macros)
-        for region in REGION_ORDER
-        if region in wanted
-    )
+
+    def fragment(region: Region) -> str:
+        if alike is None or region not in CHAIR_ALIKE:
+            return env.get_template(template_of(region)).render(context, room_macros=macros)
+        if region not in alike:
+            alike[region] = env.get_template(template_of(region)).render(context, room_macros=macros)
+        return alike[region]
+
+    return "".join(fragment(region) for region in REGION_ORDER if region in wanted)
 
 
 def json_message(view: RoomView, message_type: str) -> str:

@@ -6,8 +6,8 @@ every operation: :class:`RoomCaller.run` locks the meeting row and raises its ve
 chairs' tabs or twenty hands in one millisecond cannot corrupt the queue), checks the caller and
 the state, applies the effect, writes the audit row, reads the room ahead for this process's
 live feed (server/live/ahead.py), commits (the feed renders its messages while the COMMIT is on
-its way), and then publishes the change; the JSON route and the
-form route are generated from the same declaration (server/web/commands.py).
+its way), and then publishes the change; the JSON route and the form route are generated from
+the same declaration (server/web/commands.py).
 
 Adding an operation is writing its rule and its effect under ``@command(...)``, and listing it
 in ``server.meetings.room.COMMANDS``.
@@ -24,8 +24,9 @@ from functools import partial
 from typing import Any, Generic, Literal, TypeVar, get_type_hints
 
 import msgspec
-from sqlalchemy import select, update
+from sqlalchemy import BindParameter, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Executable
 
 from server.audit.service import Actor, record
 from server.cases.models import CaseMember
@@ -284,10 +285,11 @@ class RoomCaller:
         return Ran(result, version, audience_for(ctx.role, is_chair=ctx.is_chair), room)
 
 
-async def _lock(session: AsyncSession, meeting_id: uuid.UUID, user_id: uuid.UUID) -> tuple[Meeting, str, bool]:
-    """The meeting row, locked until the commit with its version raised, the caller's role on its
-    case and whether they are in the room: one statement. A refused operation rolls the raise
-    back with everything else; a caller not on the case's team finds no meeting."""
+def _lock_statement() -> Executable:
+    """UPDATE the meeting's version, RETURNING the row, the caller's role on its case and
+    whether they are in the room. Built once: building it is a third of a millisecond, more
+    than PostgreSQL takes to run it."""
+    user_id: BindParameter[uuid.UUID] = bindparam("user_id")
     role = (
         select(CaseMember.role)
         .where(CaseMember.case_id == Meeting.case_id, CaseMember.user_id == user_id)
@@ -298,15 +300,23 @@ async def _lock(session: AsyncSession, meeting_id: uuid.UUID, user_id: uuid.UUID
         .where(Attendance.meeting_id == Meeting.id, Attendance.user_id == user_id, Attendance.left_at.is_(None))
         .exists()
     )
-    found = (
-        await session.execute(
-            update(Meeting)
-            .where(Meeting.id == meeting_id, role.is_not(None))
-            .values(version=Meeting.version + 1)
-            .returning(Meeting, role, present),
-            execution_options={"populate_existing": True, "synchronize_session": False},
-        )
-    ).first()
+    return (
+        update(Meeting)
+        .where(Meeting.id == bindparam("meeting_id"), role.is_not(None))
+        .values(version=Meeting.version + 1)
+        .returning(Meeting, role, present)
+        .execution_options(populate_existing=True, synchronize_session=False)
+    )
+
+
+LOCK = _lock_statement()
+
+
+async def _lock(session: AsyncSession, meeting_id: uuid.UUID, user_id: uuid.UUID) -> tuple[Meeting, str, bool]:
+    """The meeting row, locked until the commit with its version raised, the caller's role on its
+    case and whether they are in the room: one statement. A refused operation rolls the raise
+    back with everything else; a caller not on the case's team finds no meeting."""
+    found = (await session.execute(LOCK, {"meeting_id": meeting_id, "user_id": user_id})).first()
     if found is None:
         raise NotFound("No such meeting.")
     meeting, found_role, here = found

@@ -19,6 +19,7 @@ from server.minutes.letter import letter_filename, letter_for
 from server.minutes.letter_pdf import build_letter_pdf
 from server.minutes.pdf import build_pdf
 from server.minutes.service import minutes_for, pdf_filename
+from server.timeutil import duration
 from server.web.caller import Caller
 from server.web.form_posts import Fields, ShowAgain, press_button, submit_form
 from server.web.forms import form_message, form_page
@@ -29,7 +30,7 @@ FORMATTERS: dict[str, Any] = {
     "when": snap.local_datetime,
     "at": snap.local_time,
     "day": snap.long_date,
-    "duration": snap.duration,
+    "duration": duration,
 }
 
 

@@ -16,7 +16,8 @@ from typing import Any
 from fpdf import FPDF, FontFace, XPos, YPos
 
 from server.conference.minutes_pdf import conference_section
-from server.minutes.snapshot import duration, local_datetime, local_time, long_date
+from server.minutes.snapshot import local_datetime, local_time, long_date
+from server.timeutil import duration
 
 # fontTools logs every glyph it keeps at INFO, dozens of lines per PDF; only its warnings matter.
 logging.getLogger("fontTools.subset").setLevel(logging.WARNING)

@@ -224,20 +224,6 @@ def long_date(iso: str | None) -> str:
     return "" if not iso else date.fromisoformat(iso).strftime("%a %-d %b %Y")
 
 
-def duration(seconds: float | int) -> str:
-    """Speaking time as people say it: 'under 1 s', '45 s', '3 min 05 s', '1 h 02 min'."""
-    if 0 < seconds < 0.5:
-        return "under 1 s"
-    whole = round(seconds)
-    if whole < 60:
-        return f"{whole} s"
-    minutes, secs = divmod(whole, 60)
-    if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
-
-
 def owned_by(snapshot: dict[str, Any], user_id: uuid.UUID) -> Sequence[dict[str, Any]]:
     """The actions in these minutes that this person owns (for their own e-mail)."""
     return [a for a in snapshot["actions"] if a.get("owner_id") == str(user_id)]

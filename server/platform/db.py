@@ -143,8 +143,8 @@ class Transaction:
         so a failed commit raises as ever and the answer is dropped."""
         self.committed = True
         committing = asyncio.ensure_future(self.session.commit())
-        await asyncio.sleep(0)  # the commit's task writes COMMIT and waits for the answer
         try:
+            await asyncio.sleep(0)  # the commit's task writes COMMIT and waits for the answer
             done = work()
         finally:
             await committing

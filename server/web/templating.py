@@ -11,7 +11,7 @@ from server.actions.models import Acceptance, OutcomeArea
 from server.conference.models import Category
 from server.meetings.models import MeetingKind, Outcome, Position
 from server.reports.text import light_format
-from server.timeutil import today_local, zone
+from server.timeutil import clock, duration, today_local, zone
 
 
 def local_datetime(value: datetime | None) -> str:
@@ -46,6 +46,8 @@ def configure(engine: JinjaTemplateEngine) -> None:
         iso_local=iso_local,
         label=label,
         light_format=light_format,
+        duration=duration,
+        clock=clock,
     )
     globals_: dict[str, Any] = {
         "today_local": today_local,
