@@ -182,6 +182,7 @@ async def test_the_work_done_while_committing_is_dropped_when_the_commit_fails(r
     """A deferred constraint is checked at the COMMIT itself: the commit fails after the work
     ran, the error reaches the caller, and nothing of the transaction is kept."""
     async with runtime.sessionmaker() as session:
+        await session.execute(text("DROP TABLE IF EXISTS commit_probe"))  # left by a run that died
         await session.execute(text("CREATE TABLE commit_probe (n int UNIQUE DEFERRABLE INITIALLY DEFERRED)"))
         await session.commit()
         try:
