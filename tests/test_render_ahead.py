@@ -26,7 +26,6 @@ from server.meetings.room.agenda import NewItem
 from server.meetings.state import Audience, Room, view_for
 from server.platform.db import transaction, utcnow
 from server.platform.runtime import Runtime
-from server.reports.models import Report
 from tests.support import Team, room_as
 
 SERVER_NOW = re.compile(r' data-server-now="[^"]*"')  # the moment it was rendered, for the clocks
@@ -92,9 +91,6 @@ class Scene:
 async def scene(app: Litestar, runtime: Runtime, team: Team) -> AsyncIterator[Scene]:
     """A feed of the team's meeting holding its room, with a chair's and the family's socket,
     each of which has had the whole room."""
-    async with runtime.sessionmaker() as session, transaction(session):  # every agency's report is in
-        for agency in {team.lead.agency_id, team.member.agency_id}:
-            session.add(Report(meeting_id=team.meeting.id, agency_id=agency, author_id=team.lead.id, text="In"))
     here = Here()
     feed = MeetingFeed(team.meeting.id, FeedContext(runtime.sessionmaker, app.template_engine.engine, here))  # type: ignore[union-attr]
     sent: dict[Audience, list[str]] = {Audience.CHAIR: [], Audience.FAMILY: []}

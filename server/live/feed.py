@@ -84,6 +84,10 @@ class Rendered:
     connected: frozenset[uuid.UUID]
     payloads: Payloads
 
+    def fits(self, outgoing: Outgoing, connected: frozenset[uuid.UUID]) -> bool:
+        """Whether it is what the feed sends now: the same message, the same people connected."""
+        return (self.outgoing, self.connected) == (outgoing, connected)
+
 
 def plan(previous: Room | None, version: int, heard: dict[int, MeetingChanged], full: bool) -> Plan:
     """Pure: the parts to read and the regions to send for a room found at ``version``."""
@@ -217,8 +221,9 @@ class MeetingFeed:
             return change
         decided = _plan_of(change)
         outgoing = Outgoing(decided.regions, decided.message_type)
+        shared = family_sees_all(change.room)
         try:
-            payloads = self._payloads(change.room, self.clients, outgoing, {})
+            payloads = self._render(change.room, {_key(c, shared) for c in self.clients}, outgoing)
         except Exception:  # the feed renders it again after the commit, and logs what fails there
             return change
         return replace(change, rendered=Rendered(outgoing, self.connected, payloads))
@@ -246,32 +251,30 @@ class MeetingFeed:
         exactly this, with the same people connected), and queue the same bytes to each."""
         if not clients or outgoing.empty:
             return
-        fits = ahead is not None and (ahead.outgoing, ahead.connected) == (outgoing, self.connected)
-        payloads = self._payloads(room, clients, outgoing, dict(ahead.payloads) if ahead and fits else {})
         shared = family_sees_all(room)
-        for client in clients:
-            payload = payloads[_key(client, shared)]
-            if payload:
-                client.offer(payload)
+        keys = {client: _key(client, shared) for client in clients}
+        made = ahead.payloads if ahead is not None and ahead.fits(outgoing, self.connected) else {}
+        payloads = made | self._render(room, set(keys.values()) - made.keys(), outgoing)
+        for client, key in keys.items():
+            if payloads[key]:
+                client.offer(payloads[key])
 
-    def _payloads(self, room: Room, clients: set[Client], outgoing: Outgoing, payloads: Payloads) -> Payloads:
-        """``payloads`` with what is missing for ``clients`` rendered, once per audience."""
-        now, shared = utcnow(), family_sees_all(room)
+    def _render(self, room: Room, keys: set[tuple[Audience, bool]], outgoing: Outgoing) -> Payloads:
+        """One payload per (audience, wants JSON) in ``keys``, each audience's view derived once
+        and the regions alike for the chair and the professionals rendered once for both."""
+        now = utcnow()
         views: dict[Audience, RoomView] = {}
-        alike: dict[Region, str] = {}  # the regions the chair and the professionals share
-        for client in clients:
-            key = _key(client, shared)
-            if key not in payloads:
-                audience = key[0]
-                view = views.get(audience) or views.setdefault(audience, view_for(room, audience, now, self.connected))
-                payloads[key] = self._payload(view, client.wants_json, outgoing, alike)
+        alike: dict[Region, str] = {}
+        payloads: Payloads = {}
+        for audience, wants_json in keys:
+            view = views.get(audience) or views.setdefault(audience, view_for(room, audience, now, self.connected))
+            payloads[(audience, wants_json)] = self._payload(view, wants_json, outgoing, alike)
         return payloads
 
     def _payload(self, view: RoomView, wants_json: bool, outgoing: Outgoing, alike: dict[Region, str]) -> str:
         if wants_json:
             return json_message(view, outgoing.message_type) if outgoing.message_type else ""
-        professional = view.audience is not Audience.FAMILY
-        html = region_html(self.context.templates, view, outgoing.regions, alike=alike if professional else None)
+        html = region_html(self.context.templates, view, outgoing.regions, alike=alike)
         if outgoing.banner:
             html += self.context.templates.get_template("live/_degraded.html").render(degraded=self.degraded)
         return html

@@ -10,7 +10,7 @@ from jinja2 import Environment
 
 from server.live.regions import CHAIR_ALIKE, REGION_ORDER, Region, template_of
 from server.meetings.shapes import StateMessage, meeting_state
-from server.meetings.state import RoomView
+from server.meetings.state import Audience, RoomView
 
 _encode = msgspec.json.Encoder().encode
 MACROS = "live/_macros.html"
@@ -28,10 +28,12 @@ def region_html(
     macros are made once for all of them: imported with context, as each region does when it is
     rendered inside a page, Jinja would build them again for every region. ``alike`` holds the
     :data:`CHAIR_ALIKE` regions already rendered for the chair or a professional of the same
-    room, and takes those rendered here."""
+    room at the same moment, and takes those rendered here for either (never the family's)."""
     wanted = set(regions)
     context = {"view": view, "csrf_token": csrf_token}
     macros = env.get_template(MACROS).make_module(context)
+    if view.audience is Audience.FAMILY:
+        alike = None
 
     def fragment(region: Region) -> str:
         if alike is None or region not in CHAIR_ALIKE:

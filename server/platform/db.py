@@ -130,18 +130,17 @@ T = TypeVar("T")
 
 
 class Transaction:
-    """The transaction :func:`transaction` opened, for a change that commits before its end."""
+    """The transaction :func:`transaction` opened, for a change that commits before its end
+    (the block's end then commits nothing more)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self.committed = False
 
     async def commit_while(self, work: Callable[[], T]) -> T:
         """Commit now, doing ``work`` while the COMMIT is on its way to the database and back
         (most of a millisecond, the WAL flush). ``work`` is CPU only, touches nothing of the
         session's and must not fail; its answer is only worth anything if the commit succeeds,
         so a failed commit raises as ever and the answer is dropped."""
-        self.committed = True
         committing = asyncio.ensure_future(self.session.commit())
         try:
             await asyncio.sleep(0)  # the commit's task writes COMMIT and waits for the answer
@@ -157,12 +156,5 @@ async def transaction(session: AsyncSession) -> AsyncIterator[Transaction]:
     transaction implicitly; it is closed first, so every change starts clean and commits whole."""
     if session.in_transaction():
         await session.commit()
-    handle = Transaction(session)
-    await session.begin()
-    try:
-        yield handle
-    except BaseException:
-        await session.rollback()
-        raise
-    if not handle.committed:
-        await session.commit()
+    async with session.begin():
+        yield Transaction(session)
