@@ -51,8 +51,8 @@ class ThisProcess(NoPublisher):
     def room_now(self, meeting_id: uuid.UUID) -> Room | None:
         return self.feed.room
 
-    def render_ahead(self, change: MeetingChanged) -> MeetingChanged:
-        return self.feed.render_ahead(change)
+    async def render_ahead(self, change: MeetingChanged) -> MeetingChanged:
+        return await self.feed.render_ahead(change)
 
     async def meeting_changed(self, change: MeetingChanged) -> None:
         self.changes.append(change)
@@ -187,7 +187,11 @@ async def test_the_work_done_while_committing_is_dropped_when_the_commit_fails(r
             async def a_change_that_fails_at_its_commit() -> None:
                 async with transaction(session) as tx:
                     await session.execute(text("INSERT INTO commit_probe VALUES (1), (1)"))
-                    await tx.commit_while(lambda: ran.append("rendered"))
+
+                    async def render() -> None:
+                        ran.append("rendered")
+
+                    await tx.commit_while(render)
 
             with pytest.raises(IntegrityError):
                 await a_change_that_fails_at_its_commit()
@@ -195,7 +199,11 @@ async def test_the_work_done_while_committing_is_dropped_when_the_commit_fails(r
             assert await session.scalar(select(func.count()).select_from(text("commit_probe"))) == 0
             async with transaction(session) as tx:
                 await session.execute(text("INSERT INTO commit_probe VALUES (2)"))
-                assert await tx.commit_while(lambda: "answer") == "answer"
+
+                async def answer() -> str:
+                    return "answer"
+
+                assert await tx.commit_while(answer) == "answer"
             async with runtime.sessionmaker() as other:
                 assert await other.scalar(text("SELECT count(*) FROM commit_probe")) == 1
         finally:

@@ -11,7 +11,9 @@ is the room at exactly that version. Other processes, and a feed that is behind,
 
 from __future__ import annotations
 
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from server.live.events import Publisher
 from server.meetings.changes import ChangeKind, parts_for
@@ -28,16 +30,40 @@ def room_before(publisher: Publisher, meeting: Meeting) -> Room | None:
     return previous if previous is not None and previous.version == meeting.version - 1 else None
 
 
+_CHANGE = "change_session"
+
+
+class _Reader(Session):
+    """The read ahead's session: before its first statement, it flushes the change's own session
+    (named in its ``info``), and not before, so that a change whose room needs no reading (a raised
+    hand) leaves its audit row to the commit, which flushes it while the messages are rendered."""
+
+
+@event.listens_for(_Reader, "do_orm_execute")
+def _flush_the_change_first(execution: ORMExecuteState) -> None:
+    change: Session | None = execution.session.info.pop(_CHANGE, None)
+    if change is not None:
+        change.flush()
+
+
 async def read_ahead(
     session: AsyncSession, previous: Room | None, written: Written, kinds: frozenset[ChangeKind]
 ) -> Room | None:
-    """The room at the version of ``written.meeting``, the row the change locked and wrote
-    (flushed here, not yet committed), from the room before it (:func:`room_before`); None
-    without one. A session of its own on the same connection reads what the change does not
-    hold already, and the row is copied, so that the caller's session never shares its objects
-    with the feed."""
+    """The room at the version of ``written.meeting``, the row the change locked and wrote, from
+    the room before it (:func:`room_before`); None without one. A session of its own on the same
+    connection reads what the change does not hold already (after flushing what the change wrote),
+    and the row is copied, so that the caller's session never shares its objects with the feed."""
     if previous is None:
         return None
-    await session.flush()
-    async with AsyncSession(bind=await session.connection(), expire_on_commit=False) as reader:
+    reader = AsyncSession(
+        bind=await session.connection(),
+        expire_on_commit=False,
+        sync_session_class=_Reader,
+        info={_CHANGE: session.sync_session},
+    )
+    try:
         return await read_room(reader, written.meeting.id, parts_for(kinds), previous, written)
+    finally:
+        # Closed directly, not by ``async with``, whose exit runs the close in a task of its own (two
+        # turns of the event loop on every change's path); it owns no connection to give back.
+        await reader.close()

@@ -1,7 +1,7 @@
 """One open meeting socket, with a bounded queue of messages and a writer of its own.
 
-Fan-out only ever queues: a participant whose laptop went to sleep, or whose network stalled,
-fills their own queue and nobody else waits for them. Past :data:`MAX_QUEUED_BYTES` the socket
+Fan-out never waits: a participant whose laptop went to sleep, or whose network stalled, fills
+their own queue and nobody else waits for them. Past :data:`MAX_QUEUED_BYTES` the socket
 is closed with 1013 (try again later): the browser reconnects by itself and gets the whole room,
 and the server's memory stays flat however long the stall lasts.
 
@@ -9,7 +9,12 @@ Thousands of these sit idle most of the time, so each is kept small: a plain lis
 (rarely more than one message long) and a future made only while the writer waits, instead of a
 deque and an event that allocate their blocks up front, and the writer holds no message once it
 is sent (the same bytes go to every socket of an audience; one kept per socket is a room's
-worth of HTML for every meeting)."""
+worth of HTML for every meeting).
+
+A socket whose writer is idle is sent to at once, in the feed's own step, instead of waking the
+writer: a send that the socket takes without waiting finishes in that one step (almost always),
+which saves a task switch and a timer per socket on every change's path. A send that has to wait
+(the socket's buffer is full) is handed, as it stands, to the writer to finish (:class:`Started`)."""
 
 from __future__ import annotations
 
@@ -17,8 +22,10 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
 
 from server.meetings.state import Audience
 
@@ -28,13 +35,13 @@ MAX_QUEUED_BYTES = 1 << 20  # about twenty whole rooms
 SEND_TIMEOUT = 10.0
 OVERFLOW_CODE = 1013  # "try again later": the browser's websocket extension reconnects on it
 
-Send = Callable[[str], Awaitable[None]]
+Send = Callable[[str], Coroutine[Any, Any, None]]
 Close = Callable[[int, str], Awaitable[None]]
 
 
 @dataclass(eq=False, slots=True)
 class Client:
-    """One open socket. ``offer`` never waits; the writer task sends in order."""
+    """One open socket. ``offer`` never waits; messages go out in the order offered."""
 
     meeting_id: uuid.UUID
     case_id: uuid.UUID
@@ -47,7 +54,8 @@ class Client:
     on_gone: Callable[[Client], Awaitable[None]] | None = None
     _queue: list[str] = field(default_factory=list)
     _queued: int = 0
-    _waiting: asyncio.Future[None] | None = None
+    _waiting: asyncio.Future[None] | None = None  # the idle writer waits on it
+    _started: Started | None = None  # a send begun in offer() that has to wait: the writer's to finish
     _writer: asyncio.Task[None] | None = None
     closed: bool = False
 
@@ -62,30 +70,55 @@ class Client:
             log.info("live: closing a socket %d bytes behind", self._queued)
             self._drop(OVERFLOW_CODE, "Too far behind; reconnect for the whole room.")
             return
+        idle = self._waiting is not None and not self._waiting.done()
+        if idle and not self._queue and self._started is None:
+            self._send_now(payload)
+            return
         self._queue.append(payload)
         self._queued += len(payload)
-        if self._waiting is not None and not self._waiting.done():
-            self._waiting.set_result(None)
+        if idle:
+            self._wake_writer()
+
+    def _send_now(self, payload: str) -> None:
+        """Run the send's first step here; if it has to wait, the writer finishes it."""
+        try:
+            self._started = Started.begin(self.send(payload))
+        except Exception:
+            self._drop(1011, "Could not deliver an update.")
+            return
+        if self._started is not None:
+            self._wake_writer()
+
+    def _wake_writer(self) -> None:
+        assert self._waiting is not None
+        self._waiting.set_result(None)
 
     async def _write(self) -> None:
         while True:
-            while not self._queue:
+            while not self._queue and self._started is None:
                 self._waiting = asyncio.get_running_loop().create_future()
                 await self._waiting
                 self._waiting = None
-            if not await self._send_first():
+            if not await self._send_next():
                 self._drop(1011, "Could not deliver an update.")
                 return
 
-    async def _send_first(self) -> bool:
-        """Send the oldest message; False for a dead or stuck socket (the browser reconnects)."""
-        payload = self._queue.pop(0)
-        self._queued -= len(payload)
+    async def _send_next(self) -> bool:
+        """Finish the send begun in :meth:`offer`, or send the oldest message; False for a dead
+        or stuck socket (the browser reconnects)."""
+        if self._started is not None:
+            sending: Awaitable[None] = self._started
+        else:
+            payload = self._queue.pop(0)
+            self._queued -= len(payload)
+            sending = self.send(payload)
         try:
             async with asyncio.timeout(SEND_TIMEOUT):
-                await self.send(payload)
+                await sending
         except Exception:
             return False
+        finally:
+            self._started = None
         return True
 
     def _drop(self, code: int, reason: str) -> None:
@@ -113,3 +146,37 @@ class Client:
         if code is not None:
             with contextlib.suppress(Exception):
                 await self.close(code, reason)
+
+
+class Started:
+    """A coroutine begun by hand (its first step run outside any task) that is waiting on
+    something: awaiting this finishes it under the awaiting task, exactly as if that task had
+    begun it (what Python 3.12's eager tasks do, for one send, without a task of its own)."""
+
+    __slots__ = ("coroutine", "waiting_on")
+
+    def __init__(self, coroutine: Coroutine[Any, Any, None], waiting_on: Any) -> None:
+        self.coroutine = coroutine
+        self.waiting_on = waiting_on  # what its last step yielded: a future, or None for "again soon"
+
+    @classmethod
+    def begin(cls, coroutine: Coroutine[Any, Any, None]) -> Started | None:
+        """Run the first step; None if that finished it, else what is left. Raises what it raises."""
+        try:
+            waiting_on = coroutine.send(None)
+        except StopIteration:
+            return None
+        return cls(coroutine, waiting_on)
+
+    def __await__(self) -> Generator[Any, None, None]:
+        while True:
+            try:
+                yield self.waiting_on  # the task waits on it, as the coroutine asked, then resumes us
+            except BaseException as error:  # cancelled, or a timeout, while it waits: it is the coroutine's
+                step: Callable[[], Any] = partial(self.coroutine.throw, error)
+            else:
+                step = partial(self.coroutine.send, None)
+            try:
+                self.waiting_on = step()
+            except StopIteration:
+                return

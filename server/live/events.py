@@ -105,9 +105,10 @@ class Publisher(ABC):
         """The room this process's live feed of the meeting holds now, if it has one."""
         return None
 
-    def render_ahead(self, change: MeetingChanged) -> MeetingChanged:
+    async def render_ahead(self, change: MeetingChanged) -> MeetingChanged:
         """The change with what this process's sockets will be sent, rendered from the room it
-        carries, while its commit is under way (CPU only; never fails). Unchanged without one."""
+        carries, while its commit is under way (CPU, with a turn of the event loop between
+        pieces; never fails). Unchanged without one."""
         return change
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, replace
 
 from jinja2 import Environment
@@ -212,21 +212,27 @@ class MeetingFeed:
         change = self.heard.get(previous.version + 1)
         return change if change is not None and change.room is not None else None
 
-    def render_ahead(self, change: MeetingChanged) -> MeetingChanged:
+    async def render_ahead(self, change: MeetingChanged) -> MeetingChanged:
         """The change with the messages the sockets that have the room now will be sent, when it
         is the next version and brings its room: rendered while it commits, so that after the
-        commit the feed only queues them. The feed renders afresh what no longer matches (someone
-        came or went meanwhile, the banner changed); a change whose commit fails is never heard."""
+        commit the feed only queues them. The event loop gets a turn after each payload, so that
+        the commit moves on as its answers come. The feed renders afresh what no longer matches
+        (someone came or went meanwhile, the banner changed); a change whose commit fails is never
+        heard."""
         if change.room is None or self.room is None or self.full or change.version != self.room.version + 1:
             return change
         decided = _plan_of(change)
         outgoing = Outgoing(decided.regions, decided.message_type)
-        shared = family_sees_all(change.room)
+        connected, shared = self.connected, family_sees_all(change.room)
+        keys = {_key(c, shared) for c in self.clients}
+        payloads: Payloads = {}
         try:
-            payloads = self._render(change.room, {_key(c, shared) for c in self.clients}, outgoing)
+            for key, payload in self._rendering(change.room, keys, outgoing, connected):
+                payloads[key] = payload
+                await _let_the_commit_move()
         except Exception:  # the feed renders it again after the commit, and logs what fails there
             return change
-        return replace(change, rendered=Rendered(outgoing, self.connected, payloads))
+        return replace(change, rendered=Rendered(outgoing, connected, payloads))
 
     async def _read(self, previous: Room | None) -> tuple[Room | None, Plan]:
         """The room as it is now, one snapshot, re-reading only what the plan needs."""
@@ -260,16 +266,19 @@ class MeetingFeed:
                 client.offer(payloads[key])
 
     def _render(self, room: Room, keys: set[tuple[Audience, bool]], outgoing: Outgoing) -> Payloads:
+        return dict(self._rendering(room, keys, outgoing, self.connected))
+
+    def _rendering(
+        self, room: Room, keys: set[tuple[Audience, bool]], outgoing: Outgoing, connected: frozenset[uuid.UUID]
+    ) -> Iterator[tuple[tuple[Audience, bool], str]]:
         """One payload per (audience, wants JSON) in ``keys``, each audience's view derived once
         and the regions alike for the chair and the professionals rendered once for both."""
         now = utcnow()
         views: dict[Audience, RoomView] = {}
         alike: dict[Region, str] = {}
-        payloads: Payloads = {}
         for audience, wants_json in keys:
-            view = views.get(audience) or views.setdefault(audience, view_for(room, audience, now, self.connected))
-            payloads[(audience, wants_json)] = self._payload(view, wants_json, outgoing, alike)
-        return payloads
+            view = views.get(audience) or views.setdefault(audience, view_for(room, audience, now, connected))
+            yield (audience, wants_json), self._payload(view, wants_json, outgoing, alike)
 
     def _payload(self, view: RoomView, wants_json: bool, outgoing: Outgoing, alike: dict[Region, str]) -> str:
         if wants_json:
@@ -278,6 +287,14 @@ class MeetingFeed:
         if outgoing.banner:
             html += self.context.templates.get_template("live/_degraded.html").render(degraded=self.degraded)
         return html
+
+
+async def _let_the_commit_move() -> None:
+    """Two turns of the event loop: in the first the database's answer is read off its socket,
+    in the second the commit's task acts on it (sends its next statement, or finishes) before
+    the rendering goes on; with one, the rendering would always come first."""
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
 
 
 def _plan_of(change: MeetingChanged) -> Plan:

@@ -79,6 +79,7 @@ class LiveHub(Publisher):
         feed = self.feeds.get(change.meeting_id)
         if feed is not None:
             feed.hear(change)  # this process's sockets need not wait for the round trip
+            await asyncio.sleep(0)  # and the feed sends what it was handed before Redis is told
         await self._publish(change.encode(), meeting_channel(change.meeting_id))
 
     async def access_changed(self) -> None:
@@ -97,9 +98,9 @@ class LiveHub(Publisher):
         feed = self.feeds.get(meeting_id)
         return None if feed is None else feed.room
 
-    def render_ahead(self, change: MeetingChanged) -> MeetingChanged:
+    async def render_ahead(self, change: MeetingChanged) -> MeetingChanged:
         feed = self.feeds.get(change.meeting_id)
-        return change if feed is None else feed.render_ahead(change)
+        return change if feed is None else await feed.render_ahead(change)
 
     async def _connected(self, meeting_id: uuid.UUID) -> frozenset[uuid.UUID]:
         return await presence.connected(self.runtime.redis, meeting_id)

@@ -17,7 +17,6 @@ from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import ARRAY, Uuid, any_, bindparam, inspect, not_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
 
 from server.actions.models import OPEN_STATUSES, Action
 from server.cases.models import Case, CaseMember
@@ -28,6 +27,7 @@ from server.meetings.changes import ALL_PARTS, Part
 from server.meetings.models import AgendaItem, Attendance, Decision, Hand, Meeting, Turn
 from server.meetings.state import Room, queue_turns_of
 from server.people.models import Agency
+from server.platform.db import detached_row
 from server.reports.models import Report
 
 RowT = TypeVar("RowT")
@@ -203,9 +203,7 @@ def copy_row(row: RowT, **changes: Any) -> RowT | None:
     unknown = state.expired_attributes | {key for key in deferred if key not in loaded}
     if not unknown.isdisjoint(key for key in columns if key not in changes):
         return None
-    copy = type(row)(**{key: loaded.get(key) for key in columns} | changes)
-    make_transient_to_detached(copy)
-    return copy
+    return detached_row(type(row), {key: loaded.get(key) for key in columns} | changes)
 
 
 @cache

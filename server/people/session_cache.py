@@ -25,10 +25,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import inspect
-from sqlalchemy.orm import make_transient_to_detached
 
 from server.people.models import Agency, User
 from server.people.tokens import digest
+from server.platform.db import detached_row
 
 MAX_ENTRIES = 50_000
 
@@ -63,12 +63,7 @@ def _values(obj: Any) -> dict[str, Any]:
 
 
 def _copy(user_values: dict[str, Any], agency_values: dict[str, Any]) -> User:
-    agency = Agency(**agency_values)
-    make_transient_to_detached(agency)
-    user = User(**user_values)
-    user.agency = agency
-    make_transient_to_detached(user)
-    return user
+    return detached_row(User, user_values | {"agency": detached_row(Agency, agency_values)})
 
 
 class SessionCache:

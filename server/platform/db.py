@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, MetaData, func
 from sqlalchemy.exc import DBAPIError
@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, make_transient_to_detached, mapped_column
 
 from server.platform.liveness import check_connections
 
@@ -127,6 +127,18 @@ def import_all_models() -> None:
 
 
 T = TypeVar("T")
+RowT = TypeVar("RowT")
+
+
+def detached_row(model: type[RowT], values: Mapping[str, Any]) -> RowT:
+    """A row of ``model`` holding ``values`` as loaded, in no session: as if it had been read and
+    its session closed. Built without the model's constructor, whose attribute events are most
+    of the cost of copying a row (a copy is made on every change's path); columns left out are
+    unloaded, as they would be after such a read. ``values`` may name relationships too."""
+    row: RowT = model.__mapper__.class_manager.new_instance()  # type: ignore[attr-defined]
+    row.__dict__.update(values)
+    make_transient_to_detached(row)
+    return row
 
 
 class Transaction:
@@ -136,15 +148,17 @@ class Transaction:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def commit_while(self, work: Callable[[], T]) -> T:
-        """Commit now, doing ``work`` while the COMMIT is on its way to the database and back
-        (most of a millisecond, the WAL flush). ``work`` is CPU only, touches nothing of the
-        session's and must not fail; its answer is only worth anything if the commit succeeds,
-        so a failed commit raises as ever and the answer is dropped."""
+    async def commit_while(self, work: Callable[[], Awaitable[T]]) -> T:
+        """Commit now, doing ``work`` while the statements still to flush and the COMMIT are on
+        their way to the database and back (most of a millisecond each; the COMMIT waits for the
+        WAL flush). ``work`` touches nothing of the session's and must not fail; it should give the
+        event loop a turn between its pieces, so that the commit's next statement goes out as soon
+        as the last one is answered. Its answer is only worth anything if the commit succeeds, so a
+        failed commit raises as ever and the answer is dropped."""
         committing = asyncio.ensure_future(self.session.commit())
         try:
-            await asyncio.sleep(0)  # the commit's task writes COMMIT and waits for the answer
-            done = work()
+            await asyncio.sleep(0)  # the commit's task sends its first statement and waits for the answer
+            done = await work()
         finally:
             await committing
         return done

@@ -17,7 +17,7 @@ from server.live.events import NoPublisher, Publisher
 from server.meetings.commands import RoomCaller
 from server.people.models import User
 from server.platform.runtime import Runtime
-from server.web.caller import provide_caller
+from server.web.caller import Caller
 from server.web.security import Auth, client_ip
 from server.web.types import HttpRequest
 
@@ -64,9 +64,23 @@ def provide_publisher(request: HttpRequest) -> Publisher:
     return request.app.state.get("live") or NoPublisher()
 
 
-def provide_room(db: AsyncSession, publisher: Publisher, actor: Actor, user: User, settings: Settings) -> RoomCaller:
+# The caller and the room are built from the request and the session alone, not from the other
+# dependencies: Litestar resolves two or more dependencies of one level in a task group, tasks
+# and turns of the event loop on every request's path for values that cost nothing to work out.
+
+
+def provide_caller(request: HttpRequest, db: AsyncSession) -> Caller:
+    """Who is asking; signing in is required the same way as for ``user``."""
+    return Caller(
+        db, provide_user(request), provide_actor(request), provide_settings(request), provide_publisher(request)
+    )
+
+
+def provide_room(request: HttpRequest, db: AsyncSession) -> RoomCaller:
     """The room's operations, bound to this caller."""
-    return RoomCaller(db, publisher, actor, user, settings)
+    return RoomCaller(
+        db, provide_publisher(request), provide_actor(request), provide_user(request), provide_settings(request)
+    )
 
 
 DEPENDENCIES = {

@@ -111,22 +111,22 @@ class AuthMiddleware:
 
     async def _identify(self, scope: Scope) -> tuple[Any, Auth | None]:
         runtime = runtime_of(scope)
-        async with runtime.sessionmaker() as session:
-            token = bearer_token(scope)
-            if token is not None:
+        token = bearer_token(scope)
+        if token is not None:
+            async with runtime.sessionmaker() as session:
                 user = await people.user_for_api_token(session, token)
-                return (user, Auth("token")) if user else (None, None)
-            cookie = cookies(scope).get(SESSION_COOKIE)
-            if cookie:
-                cached = runtime.session_cache.get(cookie)
-                if cached is not None:
-                    if cached.stale:
-                        runtime.in_background(_look_up_again(runtime, cookie))
-                    return cached.user, Auth("session", cached.session_id)
-                found = await _look_up(runtime, session, cookie)
-                if found:
-                    return found.user, Auth("session", found.session_id)
-        return None, None
+            return (user, Auth("token")) if user else (None, None)
+        cookie = cookies(scope).get(SESSION_COOKIE)
+        if not cookie:
+            return None, None
+        cached = runtime.session_cache.get(cookie)
+        if cached is not None:  # no database session: even closing an unused one takes turns of the loop
+            if cached.stale:
+                runtime.in_background(_look_up_again(runtime, cookie))
+            return cached.user, Auth("session", cached.session_id)
+        async with runtime.sessionmaker() as session:
+            found = await _look_up(runtime, session, cookie)
+        return (found.user, Auth("session", found.session_id)) if found else (None, None)
 
 
 async def _look_up(runtime: Runtime, session: AsyncSession, cookie: str) -> SignedIn | None:
