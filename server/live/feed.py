@@ -215,7 +215,7 @@ class MeetingFeed:
     async def render_ahead(self, change: MeetingChanged) -> MeetingChanged:
         """The change with the messages the sockets that have the room now will be sent, when it
         is the next version and brings its room: rendered while it commits, so that after the
-        commit the feed only queues them. The event loop gets a turn after each payload, so that
+        commit the feed only queues them. The event loop gets a turn between payloads, so that
         the commit moves on as its answers come. The feed renders afresh what no longer matches
         (someone came or went meanwhile, the banner changed); a change whose commit fails is never
         heard."""
@@ -229,7 +229,8 @@ class MeetingFeed:
         try:
             for key, payload in self._rendering(change.room, keys, outgoing, connected):
                 payloads[key] = payload
-                await _let_the_commit_move()
+                if len(payloads) < len(keys):
+                    await _let_the_commit_move()
         except Exception:  # the feed renders it again after the commit, and logs what fails there
             return change
         return replace(change, rendered=Rendered(outgoing, connected, payloads))
