@@ -22,12 +22,12 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 from server.meetings.state import Audience
+from server.platform.tasks import Started
 
 log = logging.getLogger("roundtable.live")
 
@@ -106,9 +106,9 @@ class Client:
     async def _send_next(self) -> bool:
         """Finish the send begun in :meth:`offer`, or send the oldest message; False for a dead
         or stuck socket (the browser reconnects)."""
-        if self._started is not None:
-            sending: Awaitable[None] = self._started
-        else:
+        sending: Awaitable[None] | None
+        sending, self._started = self._started, None
+        if sending is None:
             payload = self._queue.pop(0)
             self._queued -= len(payload)
             sending = self.send(payload)
@@ -117,8 +117,6 @@ class Client:
                 await sending
         except Exception:
             return False
-        finally:
-            self._started = None
         return True
 
     def _drop(self, code: int, reason: str) -> None:
@@ -146,37 +144,3 @@ class Client:
         if code is not None:
             with contextlib.suppress(Exception):
                 await self.close(code, reason)
-
-
-class Started:
-    """A coroutine begun by hand (its first step run outside any task) that is waiting on
-    something: awaiting this finishes it under the awaiting task, exactly as if that task had
-    begun it (what Python 3.12's eager tasks do, for one send, without a task of its own)."""
-
-    __slots__ = ("coroutine", "waiting_on")
-
-    def __init__(self, coroutine: Coroutine[Any, Any, None], waiting_on: Any) -> None:
-        self.coroutine = coroutine
-        self.waiting_on = waiting_on  # what its last step yielded: a future, or None for "again soon"
-
-    @classmethod
-    def begin(cls, coroutine: Coroutine[Any, Any, None]) -> Started | None:
-        """Run the first step; None if that finished it, else what is left. Raises what it raises."""
-        try:
-            waiting_on = coroutine.send(None)
-        except StopIteration:
-            return None
-        return cls(coroutine, waiting_on)
-
-    def __await__(self) -> Generator[Any, None, None]:
-        while True:
-            try:
-                yield self.waiting_on  # the task waits on it, as the coroutine asked, then resumes us
-            except BaseException as error:  # cancelled, or a timeout, while it waits: it is the coroutine's
-                step: Callable[[], Any] = partial(self.coroutine.throw, error)
-            else:
-                step = partial(self.coroutine.send, None)
-            try:
-                self.waiting_on = step()
-            except StopIteration:
-                return

@@ -78,9 +78,8 @@ def provide_caller(request: HttpRequest, db: AsyncSession) -> Caller:
 
 def provide_room(request: HttpRequest, db: AsyncSession) -> RoomCaller:
     """The room's operations, bound to this caller."""
-    return RoomCaller(
-        db, provide_publisher(request), provide_actor(request), provide_user(request), provide_settings(request)
-    )
+    caller = provide_caller(request, db)
+    return RoomCaller(db, caller.publisher, caller.actor, caller.user, caller.settings)
 
 
 DEPENDENCIES = {
