@@ -9,6 +9,12 @@ live feed (server/live/ahead.py), commits (the feed renders its messages while t
 its way), and then publishes the change; the JSON route and the form route are generated from
 the same declaration (server/web/commands.py).
 
+An effect states what it writes as rows (new ones :func:`~server.platform.rows.filled`, changes
+on :func:`~server.platform.rows.stand_in` rows) rather than sending statements: they go to the
+database with the commit, while the messages render, instead of one round trip at a time before
+it. A unique index that the commit finds broken refuses the change in the words its command
+declares (``unique``), as a check before the write would have.
+
 Adding an operation is writing its rule and its effect under ``@command(...)``, and listing it
 in ``server.meetings.room.COMMANDS``.
 """
@@ -24,7 +30,9 @@ from functools import partial
 from typing import Any, Generic, Literal, TypeVar, get_type_hints
 
 import msgspec
-from sqlalchemy import BindParameter, bindparam, select, update
+from sqlalchemy import BindParameter, Table, bindparam, select, update
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 
@@ -39,7 +47,8 @@ from server.meetings.models import Attendance, Hand, Meeting, MeetingStatus, Tur
 from server.meetings.reading import Written
 from server.meetings.state import Audience, Room, audience_for
 from server.people.models import User
-from server.platform.db import transaction
+from server.platform.db import Transaction, transaction
+from server.platform.rows import session_row
 
 BodyT = TypeVar("BodyT")
 ResultT = TypeVar("ResultT")
@@ -142,6 +151,15 @@ class Command(Generic[BodyT, ResultT]):
     also: frozenset[ChangeKind] = frozenset()  # other kinds of change a run may make as well
     refusal: str | None = None  # the words when ``who`` refuses, where the general ones would not do
     messages: Mapping[str, str] = field(default_factory=dict)  # a form field's words when it is wrong
+    # A unique index the effect's rows may break: the refusal's words and code. The rows are
+    # written with the commit (or before a read), so the database says so then.
+    unique: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+
+    def refusal_for(self, error: IntegrityError) -> Conflict | None:
+        """The refusal an index this operation declares gives, if ``error`` is that index's."""
+        broken = str(error.orig)
+        found = next((refusal for index, refusal in self.unique.items() if index in broken), None)
+        return None if found is None else Conflict(found[0], code=found[1])
 
     @property
     def target(self) -> str | None:
@@ -172,6 +190,7 @@ def command(
     also: frozenset[ChangeKind] = frozenset(),
     refusal: str | None = None,
     messages: Mapping[str, str] | None = None,
+    unique: Mapping[str, tuple[str, str]] | None = None,
 ) -> Callable[[Effect[BodyT, ResultT]], Command[BodyT, ResultT]]:
     """Declare the decorated effect as a room operation. Its name is the effect's, its summary
     the effect's docstring, and its body the type of the effect's second parameter."""
@@ -199,6 +218,7 @@ def command(
             also=also,
             refusal=refusal,
             messages=messages or {},
+            unique=unique or {},
         )
 
     return declare
@@ -254,58 +274,75 @@ class RoomCaller:
         if body is None:
             body = command.body()
         expected_version = getattr(body, "version", None) if command.versioned else None
-        async with transaction(self.session) as tx:
-            meeting, role, present = await _lock(self.session, meeting_id, self.user.id)
-            before = room_before(self.publisher, meeting)
-            ctx = Ctx(self.session, meeting, self.user, role, self.actor, self.settings, target, present, before)
-            await _admit(ctx, command, expected_version)
-            result = await command.effect(ctx, body)
-            object_type, object_id = ctx.subject or ("meeting", meeting.id)
-            record(
-                self.session,
-                self.actor,
-                ctx.verb or command.audit,
-                object_type,
-                object_id,
-                case_id=meeting.case_id,
-                meeting_id=meeting.id,
-                **ctx.detail,
-            )
-            version = meeting.version
-            assert ctx.also <= command.also, f"{command.name} made undeclared changes {ctx.also - command.also}"
-            also = frozenset(ctx.also)
-            written = Written(meeting, ctx.hands_after, ctx.turns_after)
-            room = await read_ahead(self.session, before, written, also | {command.change})
-            change = MeetingChanged(meeting_id, version, command.change, also, room)
-            if room is not None:  # this process's sockets: their messages are made while it commits
-                change = await tx.commit_while(partial(self.publisher.render_ahead, change))
+        try:
+            async with transaction(self.session) as tx:
+                meeting, role, present = await _lock(self.session, meeting_id, self.user.id)
+                before = room_before(self.publisher, meeting)
+                ctx = Ctx(self.session, meeting, self.user, role, self.actor, self.settings, target, present, before)
+                await _admit(ctx, command, expected_version)
+                result = await command.effect(ctx, body)
+                change = await self._commit(tx, command, ctx)
+        except IntegrityError as error:
+            refusal = command.refusal_for(error)
+            if refusal is None:
+                raise
+            raise refusal from None
         await self.publisher.meeting_changed(change)
         if ctx.notified:
             await self.publisher.users_changed(ctx.notified, "notification")
-        return Ran(result, version, audience_for(ctx.role, is_chair=ctx.is_chair), room)
+        return Ran(result, change.version, audience_for(ctx.role, is_chair=ctx.is_chair), change.room)
+
+    async def _commit(self, tx: Transaction, command: Command[Any, Any], ctx: Ctx) -> MeetingChanged:
+        """Audit the change and commit it, with this process's messages rendered meanwhile from the
+        room read ahead; the change, to publish."""
+        meeting = ctx.meeting
+        object_type, object_id = ctx.subject or ("meeting", meeting.id)
+        record(
+            self.session,
+            self.actor,
+            ctx.verb or command.audit,
+            object_type,
+            object_id,
+            case_id=meeting.case_id,
+            meeting_id=meeting.id,
+            **ctx.detail,
+        )
+        assert ctx.also <= command.also, f"{command.name} made undeclared changes {ctx.also - command.also}"
+        also = frozenset(ctx.also)
+        written = Written(meeting, ctx.hands_after, ctx.turns_after)
+        room = await read_ahead(self.session, ctx.before, written, also | {command.change})
+        change = MeetingChanged(meeting.id, meeting.version, command.change, also, room)
+        if room is None:
+            return change  # committed as the transaction's block ends
+        # this process's sockets: their messages are made while it commits
+        return await tx.commit_while(partial(self.publisher.render_ahead, change))
+
+
+MEETINGS: Table = Meeting.__table__  # type: ignore[assignment]  # declared, so a Table
+MEETING_COLUMNS = tuple((attr.key, attr.columns[0]) for attr in sa_inspect(Meeting).column_attrs)
 
 
 def _lock_statement() -> Executable:
     """UPDATE the meeting's version, RETURNING the row, the caller's role on its case and
-    whether they are in the room. Built once: building it is a third of a millisecond, more
-    than PostgreSQL takes to run it."""
+    whether they are in the room. Built once (building it is a third of a millisecond, more than
+    PostgreSQL takes to run it), on the table rather than the model: the ORM's handling of an
+    UPDATE and of the rows it returns would be most of the statement's cost in this process."""
     user_id: BindParameter[uuid.UUID] = bindparam("user_id")
     role = (
         select(CaseMember.role)
-        .where(CaseMember.case_id == Meeting.case_id, CaseMember.user_id == user_id)
+        .where(CaseMember.case_id == MEETINGS.c.case_id, CaseMember.user_id == user_id)
         .scalar_subquery()
     )
     present = (
         select(Attendance.user_id)
-        .where(Attendance.meeting_id == Meeting.id, Attendance.user_id == user_id, Attendance.left_at.is_(None))
+        .where(Attendance.meeting_id == MEETINGS.c.id, Attendance.user_id == user_id, Attendance.left_at.is_(None))
         .exists()
     )
     return (
-        update(Meeting)
-        .where(Meeting.id == bindparam("meeting_id"), role.is_not(None))
-        .values(version=Meeting.version + 1)
-        .returning(Meeting, role, present)
-        .execution_options(populate_existing=True, synchronize_session=False)
+        update(MEETINGS)
+        .where(MEETINGS.c.id == bindparam("meeting_id"), role.is_not(None))
+        .values(version=MEETINGS.c.version + 1)
+        .returning(*(column for _, column in MEETING_COLUMNS), role, present)
     )
 
 
@@ -319,7 +356,8 @@ async def _lock(session: AsyncSession, meeting_id: uuid.UUID, user_id: uuid.UUID
     found = (await session.execute(LOCK, {"meeting_id": meeting_id, "user_id": user_id})).first()
     if found is None:
         raise NotFound("No such meeting.")
-    meeting, found_role, here = found
+    *columns, found_role, here = found
+    meeting = session_row(session, Meeting, dict(zip((key for key, _ in MEETING_COLUMNS), columns, strict=True)))
     return meeting, found_role, bool(here)
 
 

@@ -27,7 +27,7 @@ from server.meetings.changes import ALL_PARTS, Part
 from server.meetings.models import AgendaItem, Attendance, Decision, Hand, Meeting, Turn
 from server.meetings.state import Room, queue_turns_of
 from server.people.models import Agency
-from server.platform.db import detached_row
+from server.platform.rows import detached_row, filled_on_insert
 from server.reports.models import Report
 
 RowT = TypeVar("RowT")
@@ -196,11 +196,13 @@ def _row_as_written(
 def copy_row(row: RowT, **changes: Any) -> RowT | None:
     """A detached copy of an ORM row's columns (with ``changes``), belonging to no session, so a
     room can hold what a change wrote without sharing the change's objects; None if a column's
-    value is not known here (expired: one the database sets, say). A column a new row never set
-    was inserted as NULL. Relationships are the caller's to set."""
+    value is not known here (expired, or one a new row's INSERT fills that it was not given). A
+    column a new row never set is NULL. Relationships are the caller's to set."""
     state = inspect(row)
     loaded, (columns, deferred) = state.dict, _columns(type(row))  # type: ignore[arg-type]  # hashable
     unknown = state.expired_attributes | {key for key in deferred if key not in loaded}
+    if state.key is None:  # a new row not written yet: what its INSERT fills is not known
+        unknown |= {key for key in filled_on_insert(type(row)) if key not in loaded}
     if not unknown.isdisjoint(key for key in columns if key not in changes):
         return None
     return detached_row(type(row), {key: loaded.get(key) for key in columns} | changes)

@@ -28,7 +28,7 @@ from sqlalchemy import inspect
 
 from server.people.models import Agency, User
 from server.people.tokens import digest
-from server.platform.db import detached_row
+from server.platform.rows import detached_row
 
 MAX_ENTRIES = 50_000
 

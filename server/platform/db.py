@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import DateTime, MetaData, func
 from sqlalchemy.exc import DBAPIError
@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, make_transient_to_detached, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from server.platform.liveness import check_connections
 
@@ -127,18 +127,6 @@ def import_all_models() -> None:
 
 
 T = TypeVar("T")
-RowT = TypeVar("RowT")
-
-
-def detached_row(model: type[RowT], values: Mapping[str, Any]) -> RowT:
-    """A row of ``model`` holding ``values`` as loaded, in no session: as if it had been read and
-    its session closed. Built without the model's constructor, whose attribute events are most
-    of the cost of copying a row (a copy is made on every change's path); columns left out are
-    unloaded, as they would be after such a read. ``values`` may name relationships too."""
-    row: RowT = model.__mapper__.class_manager.new_instance()  # type: ignore[attr-defined]
-    row.__dict__.update(values)
-    make_transient_to_detached(row)
-    return row
 
 
 class Transaction:

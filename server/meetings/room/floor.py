@@ -6,8 +6,7 @@ import uuid
 from typing import Annotated
 
 import msgspec
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 
 from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.meetings import queue
@@ -18,6 +17,7 @@ from server.meetings.reading import queue_rows
 from server.meetings.room.rows import close_turn, end_turn, lower_hands, mark_present, room_copy, room_user, teammate
 from server.meetings.state import counts_as_voice, order_hands, rule_hand
 from server.platform.db import utcnow
+from server.platform.rows import filled, stand_in
 from server.shapes import Timestamp, iso
 
 HAND_KINDS = "kind must be contribution, reply or point_of_order."
@@ -79,6 +79,7 @@ def _hand_raised(hand: Hand) -> HandRaised:
     answer=_hand_raised, status_code=201, refusal="Join the meeting before raising your hand.",
     also=frozenset({ChangeKind.ATTENDANCE}),  # the chair raising a hand for someone brings them in
     messages={"user_id": "Choose whose hand to raise."},
+    unique={WAITING_HAND_INDEX: ("That hand is already up.", "hand_already_up")},  # one waiting hand of a kind each
 )  # fmt: skip
 async def raise_hand(ctx: Ctx, body: NewHand) -> Hand:
     """Raise a hand (kind contribution, reply or point_of_order); the chair may raise one, with
@@ -102,22 +103,18 @@ async def raise_hand(ctx: Ctx, body: NewHand) -> Hand:
         if current.user_id == person.id:
             raise Conflict("You have the floor; you cannot reply to yourself.", code="reply_to_self")
         reply_to = current.id
-    hand = Hand(
-        meeting_id=ctx.meeting.id,
-        user_id=person.id,
-        agency_id=person.agency_id,
-        kind=kind,
-        raised_by_id=ctx.user.id,
-        reply_to_turn_id=reply_to,
-        raised_at=utcnow(),
+    hand = filled(
+        Hand(
+            meeting_id=ctx.meeting.id,
+            user_id=person.id,
+            agency_id=person.agency_id,
+            kind=kind,
+            raised_by_id=ctx.user.id,
+            reply_to_turn_id=reply_to,
+            raised_at=utcnow(),
+        )
     )
-    ctx.session.add(hand)
-    try:
-        await ctx.session.flush()
-    except IntegrityError as error:  # one waiting hand of a kind per person: the index says so
-        if WAITING_HAND_INDEX not in str(error.orig):
-            raise
-        raise Conflict("That hand is already up.", code="hand_already_up") from None
+    ctx.session.add(hand)  # written with the commit; the index refuses a second waiting hand
     if ctx.before is not None:
         raised = room_copy(hand, room_user(ctx, person.id))
         ctx.hands_after = None if raised is None else [*ctx.before.hands, raised]
@@ -213,26 +210,28 @@ async def floor_next(ctx: Ctx, _: FloorNext) -> FloorPassed:
     order = order_hands(hands, rules, ctx.meeting.open_item_id, now)
     ended = next((t for t in turns if t.ended_at is None), None)
     if ended is not None:  # before the next turn's insert: one open turn per meeting
-        await close_turn(ctx, ended, now)
+        close_turn(ctx, ended, now)
     if not order:
         if ended is None:
             raise Conflict("Nobody is waiting to speak.", code="nobody_waiting")
         ctx.about("turn", ended.id, verb="floor.end")
         return FloorPassed(speaker_id=None)
     head = order[0]  # the session's row or the room before's: written by its id
-    await ctx.session.execute(update(Hand).where(Hand.id == head.id).values(state="taken", resolved_at=now))
-    turn = Turn(
-        meeting_id=ctx.meeting.id,
-        user_id=head.user_id,
-        agency_id=head.agency_id,
-        hand_id=head.id,
-        agenda_item_id=ctx.meeting.open_item_id,
-        kind=head.kind,
-        started_at=now,
-        limit_seconds=ctx.meeting.turn_limit_seconds,
+    taken = stand_in(ctx.session, Hand, head.id)
+    taken.state, taken.resolved_at = "taken", now
+    turn = filled(
+        Turn(
+            meeting_id=ctx.meeting.id,
+            user_id=head.user_id,
+            agency_id=head.agency_id,
+            hand_id=head.id,
+            agenda_item_id=ctx.meeting.open_item_id,
+            kind=head.kind,
+            started_at=now,
+            limit_seconds=ctx.meeting.turn_limit_seconds,
+        )
     )
-    ctx.session.add(turn)
-    await ctx.session.flush()
+    ctx.session.add(turn)  # the flush ends the last turn first: one open turn per meeting
     if ctx.before is not None:
         started = room_copy(turn, head.user)
         so_far = ctx.turns_after if ended is not None else ctx.before.turns

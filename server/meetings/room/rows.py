@@ -14,6 +14,7 @@ from server.meetings.models import Attendance, Hand, Turn
 from server.meetings.reading import copy_row
 from server.people.models import User
 from server.platform.db import utcnow
+from server.platform.rows import stand_in
 
 VoiceT = TypeVar("VoiceT", Hand, Turn)
 
@@ -67,14 +68,15 @@ async def end_turn(ctx: Ctx, now: datetime) -> Turn | None:
     """End the turn under way, if there is one, and answer it."""
     current = await current_turn(ctx)
     if current is not None:
-        await close_turn(ctx, current, now)
+        close_turn(ctx, current, now)
     return current
 
 
-async def close_turn(ctx: Ctx, turn: Turn, now: datetime) -> None:
-    """End ``turn`` (the session's row or the room before's: it is written by its id, never
-    changed in place); with the room before, the turns as they now stand go to the read ahead."""
-    await ctx.session.execute(update(Turn).where(Turn.id == turn.id).values(ended_at=now))
+def close_turn(ctx: Ctx, turn: Turn, now: datetime) -> None:
+    """End ``turn`` (the session's row or the room before's, which is never changed in place: the
+    change's flush writes it by its id); with the room before, the turns as they now stand go to
+    the read ahead."""
+    stand_in(ctx.session, Turn, turn.id).ended_at = now
     if ctx.before is not None:
         ended = room_copy(turn, turn.user, ended_at=now)
         ctx.turns_after = None if ended is None else [ended if t.id == turn.id else t for t in ctx.before.turns]
