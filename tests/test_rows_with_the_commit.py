@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from server.errors import Conflict
@@ -21,6 +21,9 @@ from server.meetings.room.floor import NewHand
 from server.platform.rows import filled, session_row, stand_in
 from server.platform.runtime import Runtime
 from tests.support import Recorder, Team, room_as
+
+WRITES = ("INSERT INTO hands", "UPDATE hands", "INSERT INTO turns", "UPDATE turns")
+COMMIT_BEGINS, COMMITTED = "-- the commit begins", "-- committed"
 
 
 def columns(row: Any) -> dict[str, Any]:
@@ -51,9 +54,8 @@ async def test_a_filled_new_row_is_copied_as_its_insert_will_write_it(runtime: R
         assert columns(copy) == columns(read)
 
 
-async def test_filling_keeps_what_the_row_was_given(team: Team) -> None:
-    hand = new_hand(team)
-    hand.state = "taken"
+def test_filling_keeps_what_the_row_was_given() -> None:
+    hand = Hand(meeting_id=uuid.uuid4(), user_id=uuid.uuid4(), agency_id=uuid.uuid4(), kind="reply", state="taken")
     assert filled(hand).state == "taken"
 
 
@@ -129,3 +131,53 @@ async def test_a_second_waiting_hand_is_refused_at_the_commit(runtime: Runtime, 
         room = await load_room(session, meeting)
     assert [h.user_id for h in room.hands] == [team.member.id]
     assert room.meeting.version == publisher.changes[0].version, "the refused change's version rose and fell back"
+
+
+@pytest.mark.parametrize("held", [True, False], ids=["room held", "no room held"])
+async def test_the_floors_writes_go_with_the_commit(runtime: Runtime, team: Team, held: bool) -> None:
+    """A raised hand and two next speakers (the second ends the first's turn and starts one, in one
+    flush: its UPDATE before its INSERT, as the one-open-turn index needs). Their rows reach the
+    database only once the commit has begun; with the room held, nothing but the lock goes before."""
+    meeting = team.meeting.id
+    async with runtime.sessionmaker() as session:
+        await room_as(runtime, session, team.chair).run(ops.start, meeting)
+        for person in (team.member, team.lead):
+            await room_as(runtime, session, person).run(ops.join, meeting)
+        await room_as(runtime, session, team.member).run(ops.raise_hand, meeting, NewHand())
+        room = await load_room(session, meeting) if held else None
+    publisher = Holding(room)
+    sent: list[str] = []
+
+    def statement(_conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
+        sent.append(sql)
+
+    event.listen(runtime.engine.sync_engine, "before_cursor_execute", statement)
+    try:
+        async with runtime.sessionmaker() as session:
+            event.listen(session.sync_session, "before_commit", lambda _: sent.append(COMMIT_BEGINS))
+            event.listen(session.sync_session, "after_commit", lambda _: sent.append(COMMITTED))
+            await room_as(runtime, session, team.lead, publisher).run(ops.raise_hand, meeting, NewHand())
+            chair = room_as(runtime, session, team.chair, publisher)
+            for _ in range(2):
+                await chair.run(ops.floor_next, meeting)
+    finally:
+        event.remove(runtime.engine.sync_engine, "before_cursor_execute", statement)
+    before_commits: list[list[str]] = []  # each change's statements until its commit begins
+    current: list[str] | None = []
+    for sql in sent:
+        if sql == COMMIT_BEGINS:
+            assert current is not None
+            before_commits.append(current)
+            current = None
+        elif sql == COMMITTED:
+            current = []
+        elif current is not None:
+            current.append(sql)
+    assert len(before_commits) == 3, "three changes, each committed once"
+    for statements in before_commits:
+        assert not [sql for sql in statements if sql.startswith(WRITES)], statements
+        if held:
+            assert [sql.split()[:2] for sql in statements] == [["UPDATE", "meetings"]], "only the lock"
+    async with runtime.sessionmaker() as session:
+        turns = (await session.scalars(select(Turn).where(Turn.meeting_id == meeting).order_by(Turn.started_at))).all()
+    assert [(t.user_id, t.ended_at is None) for t in turns] == [(team.member.id, False), (team.lead.id, True)]

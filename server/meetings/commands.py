@@ -26,11 +26,11 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import partial
-from typing import Any, Generic, Literal, TypeVar, get_type_hints
+from functools import cache, partial
+from typing import Any, Generic, Literal, NamedTuple, TypeVar, get_type_hints
 
 import msgspec
-from sqlalchemy import BindParameter, Table, bindparam, select, update
+from sqlalchemy import BindParameter, ColumnElement, Table, bindparam, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,7 +47,7 @@ from server.meetings.models import Attendance, Hand, Meeting, MeetingStatus, Tur
 from server.meetings.reading import Written
 from server.meetings.state import Audience, Room, audience_for
 from server.people.models import User
-from server.platform.db import Transaction, transaction
+from server.platform.db import Transaction, broken_unique, transaction
 from server.platform.rows import session_row
 
 BodyT = TypeVar("BodyT")
@@ -120,6 +120,13 @@ class Ctx:
         self.also.add(kind)
 
 
+class Refusal(NamedTuple):
+    """A 409's words and code."""
+
+    words: str
+    code: str
+
+
 Effect = Callable[[Ctx, BodyT], Awaitable[ResultT]]
 Method = Literal["POST", "PUT", "PATCH", "DELETE"]
 
@@ -151,15 +158,14 @@ class Command(Generic[BodyT, ResultT]):
     also: frozenset[ChangeKind] = frozenset()  # other kinds of change a run may make as well
     refusal: str | None = None  # the words when ``who`` refuses, where the general ones would not do
     messages: Mapping[str, str] = field(default_factory=dict)  # a form field's words when it is wrong
-    # A unique index the effect's rows may break: the refusal's words and code. The rows are
-    # written with the commit (or before a read), so the database says so then.
-    unique: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    # A unique index the effect's rows may break, and the refusal it means. The rows are written
+    # with the commit (or before the read ahead, if it reads), so the database says so then.
+    unique: Mapping[str, Refusal] = field(default_factory=dict)
 
     def refusal_for(self, error: IntegrityError) -> Conflict | None:
         """The refusal an index this operation declares gives, if ``error`` is that index's."""
-        broken = str(error.orig)
-        found = next((refusal for index, refusal in self.unique.items() if index in broken), None)
-        return None if found is None else Conflict(found[0], code=found[1])
+        found = self.unique.get(broken_unique(error) or "")
+        return None if found is None else Conflict(found.words, code=found.code)
 
     @property
     def target(self) -> str | None:
@@ -190,7 +196,7 @@ def command(
     also: frozenset[ChangeKind] = frozenset(),
     refusal: str | None = None,
     messages: Mapping[str, str] | None = None,
-    unique: Mapping[str, tuple[str, str]] | None = None,
+    unique: Mapping[str, Refusal] | None = None,
 ) -> Callable[[Effect[BodyT, ResultT]], Command[BodyT, ResultT]]:
     """Declare the decorated effect as a room operation. Its name is the effect's, its summary
     the effect's docstring, and its body the type of the effect's second parameter."""
@@ -319,9 +325,15 @@ class RoomCaller:
 
 
 MEETINGS: Table = Meeting.__table__  # type: ignore[assignment]  # declared, so a Table
-MEETING_COLUMNS = tuple((attr.key, attr.columns[0]) for attr in sa_inspect(Meeting).column_attrs)
 
 
+@cache
+def _meeting_columns() -> tuple[tuple[str, ColumnElement[Any]], ...]:
+    """The meeting's attributes and their columns (asked for once the mappers are configured)."""
+    return tuple((attr.key, attr.columns[0]) for attr in sa_inspect(Meeting).column_attrs)
+
+
+@cache
 def _lock_statement() -> Executable:
     """UPDATE the meeting's version, RETURNING the row, the caller's role on its case and
     whether they are in the room. Built once (building it is a third of a millisecond, more than
@@ -342,22 +354,19 @@ def _lock_statement() -> Executable:
         update(MEETINGS)
         .where(MEETINGS.c.id == bindparam("meeting_id"), role.is_not(None))
         .values(version=MEETINGS.c.version + 1)
-        .returning(*(column for _, column in MEETING_COLUMNS), role, present)
+        .returning(*(column for _, column in _meeting_columns()), role, present)
     )
-
-
-LOCK = _lock_statement()
 
 
 async def _lock(session: AsyncSession, meeting_id: uuid.UUID, user_id: uuid.UUID) -> tuple[Meeting, str, bool]:
     """The meeting row, locked until the commit with its version raised, the caller's role on its
     case and whether they are in the room: one statement. A refused operation rolls the raise
     back with everything else; a caller not on the case's team finds no meeting."""
-    found = (await session.execute(LOCK, {"meeting_id": meeting_id, "user_id": user_id})).first()
+    found = (await session.execute(_lock_statement(), {"meeting_id": meeting_id, "user_id": user_id})).first()
     if found is None:
         raise NotFound("No such meeting.")
     *columns, found_role, here = found
-    meeting = session_row(session, Meeting, dict(zip((key for key, _ in MEETING_COLUMNS), columns, strict=True)))
+    meeting = session_row(session, Meeting, dict(zip((key for key, _ in _meeting_columns()), columns, strict=True)))
     return meeting, found_role, bool(here)
 
 

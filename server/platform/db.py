@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from sqlalchemy import DateTime, MetaData, func
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -127,6 +127,16 @@ def import_all_models() -> None:
 
 
 T = TypeVar("T")
+
+
+def broken_unique(error: IntegrityError) -> str | None:
+    """The unique index or constraint a statement broke, if that is what ``error`` is (PostgreSQL's
+    unique_violation, as asyncpg reports it beneath SQLAlchemy's wrapper)."""
+    cause = getattr(error.orig, "__cause__", None)
+    if getattr(cause, "sqlstate", None) != "23505":
+        return None
+    name = getattr(cause, "constraint_name", None)
+    return name if isinstance(name, str) else None
 
 
 class Transaction:

@@ -34,11 +34,16 @@ def detached_row(model: type[RowT], values: Mapping[str, Any]) -> RowT:
 
 def filled(row: RowT) -> RowT:
     """A new ``row`` with the defaults its INSERT would give it in Python (its id among them) set
-    now, so that it can be copied and answered with before the INSERT goes with the commit."""
+    now, so that it can be copied and answered with before the INSERT goes with the commit. Only
+    defaults that are a value or a function of nothing (every model's here) are filled; one that
+    reads its statement's context is left to the flush, and the copy refused until then."""
     state: Any = inspect(row)
     for key, default in _defaults(type(row))[0]:  # type: ignore[arg-type]  # a class is hashable
         if key not in state.dict:
-            setattr(row, key, default.arg if default.is_scalar else default.arg(None))
+            try:
+                setattr(row, key, default.arg if default.is_scalar else default.arg(None))
+            except (AttributeError, TypeError):  # it wanted the INSERT's context
+                continue
     return row
 
 
@@ -49,34 +54,53 @@ def filled_on_insert(model: type[Any]) -> frozenset[str]:
 
 
 def stand_in(session: AsyncSession, model: type[RowT], row_id: uuid.UUID) -> RowT:
-    """The session's row ``row_id`` of ``model``, or else one holding only its key: an effect sets
-    what changes on it, and the flush that goes with the commit writes just that, without the
-    row being read first (the room before already has it) and without the room before's own
-    row, which belongs to the live feed, ever being touched."""
-    sync = session.sync_session
-    found: RowT | None = sync.identity_map.get(inspect(model).identity_key_from_primary_key((row_id,)))
-    if found is not None:
-        return found
-    row = detached_row(model, {"id": row_id})
-    sync.add(row)
-    return row
+    """The session's row ``row_id`` of ``model`` (keyed by one column), or else one holding only
+    its key: an effect sets what changes on it, and the flush that goes with the commit writes
+    just that, without the row being read first (the room before already has it) and without the
+    room before's own row, which belongs to the live feed, ever being touched. A row that is gone
+    fails the flush (``StaleDataError``) rather than changing nothing."""
+    found = _held(session, model, row_id)
+    key = _key_of(model)  # type: ignore[arg-type]  # a class is hashable
+    return found if found is not None else _added(session, model, {key: row_id})
 
 
 def session_row(session: AsyncSession, model: type[RowT], values: Mapping[str, Any]) -> RowT:
     """The session's row for ``values``, every column of a row that a Core statement has just
-    returned: the one the session holds, refreshed as a query with populate_existing would, or a
-    new one in the session: what an ORM statement returning the model would give, at a fraction
-    of the ORM's cost, on every change's path."""
-    sync = session.sync_session
-    mapper: Any = inspect(model)
-    found: RowT | None = sync.identity_map.get(mapper.identity_key_from_primary_key((values["id"],)))
+    returned: as a query with populate_existing would give it (the row the session holds with its
+    columns refreshed and its relationships to load again, or a new one in the session), at a
+    fraction of the ORM's cost, on every change's path."""
+    key = _key_of(model)  # type: ignore[arg-type]  # a class is hashable
+    found = _held(session, model, values[key])
     if found is None:
-        row = detached_row(model, values)
-        sync.add(row)
-        return row
+        return _added(session, model, values)
     for key, value in values.items():
         set_committed_value(found, key, value)
+    state: Any = inspect(found)
+    loaded = [rel.key for rel in state.mapper.relationships if rel.key in state.dict]
+    if loaded:
+        session.sync_session.expire(found, loaded)
     return found
+
+
+def _held(session: AsyncSession, model: type[RowT], row_id: Any) -> RowT | None:
+    mapper: Any = inspect(model)
+    found: RowT | None = session.sync_session.identity_map.get(mapper.identity_key_from_primary_key((row_id,)))
+    return found
+
+
+def _added(session: AsyncSession, model: type[RowT], values: Mapping[str, Any]) -> RowT:
+    row = detached_row(model, values)
+    session.sync_session.add(row)
+    return row
+
+
+@cache
+def _key_of(model: type[Any]) -> str:
+    """The attribute of ``model``'s primary key, which these helpers take to be one column."""
+    mapper: Any = inspect(model)
+    (column,) = mapper.primary_key
+    key: str = mapper.get_property_by_column(column).key
+    return key
 
 
 @cache

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.meetings import queue
 from server.meetings.changes import ChangeKind
-from server.meetings.commands import LIVE, Ctx, NoBody, Who, command, current_turn
+from server.meetings.commands import LIVE, Ctx, NoBody, Refusal, Who, command, current_turn
 from server.meetings.models import WAITING_HAND_INDEX, Attendance, Hand, Turn
 from server.meetings.reading import queue_rows
 from server.meetings.room.rows import close_turn, end_turn, lower_hands, mark_present, room_copy, room_user, teammate
@@ -79,7 +79,7 @@ def _hand_raised(hand: Hand) -> HandRaised:
     answer=_hand_raised, status_code=201, refusal="Join the meeting before raising your hand.",
     also=frozenset({ChangeKind.ATTENDANCE}),  # the chair raising a hand for someone brings them in
     messages={"user_id": "Choose whose hand to raise."},
-    unique={WAITING_HAND_INDEX: ("That hand is already up.", "hand_already_up")},  # one waiting hand of a kind each
+    unique={WAITING_HAND_INDEX: Refusal("That hand is already up.", "hand_already_up")},  # one waiting per kind
 )  # fmt: skip
 async def raise_hand(ctx: Ctx, body: NewHand) -> Hand:
     """Raise a hand (kind contribution, reply or point_of_order); the chair may raise one, with
@@ -114,7 +114,7 @@ async def raise_hand(ctx: Ctx, body: NewHand) -> Hand:
             raised_at=utcnow(),
         )
     )
-    ctx.session.add(hand)  # written with the commit; the index refuses a second waiting hand
+    ctx.session.add(hand)  # written with the commit (or before the read ahead reads); the index refuses a twin
     if ctx.before is not None:
         raised = room_copy(hand, room_user(ctx, person.id))
         ctx.hands_after = None if raised is None else [*ctx.before.hands, raised]
@@ -209,7 +209,7 @@ async def floor_next(ctx: Ctx, _: FloorNext) -> FloorPassed:
     hands, turns, rules = await queue_rows(ctx.session, ctx.meeting.id, ctx.before)
     order = order_hands(hands, rules, ctx.meeting.open_item_id, now)
     ended = next((t for t in turns if t.ended_at is None), None)
-    if ended is not None:  # before the next turn's insert: one open turn per meeting
+    if ended is not None:
         close_turn(ctx, ended, now)
     if not order:
         if ended is None:
@@ -231,7 +231,9 @@ async def floor_next(ctx: Ctx, _: FloorNext) -> FloorPassed:
             limit_seconds=ctx.meeting.turn_limit_seconds,
         )
     )
-    ctx.session.add(turn)  # the flush ends the last turn first: one open turn per meeting
+    # One open turn per meeting: the flush sends a table's UPDATEs before its INSERTs, so the
+    # last turn ends first (tests/test_rows_with_the_commit.py runs two next speakers in a row).
+    ctx.session.add(turn)
     if ctx.before is not None:
         started = room_copy(turn, head.user)
         so_far = ctx.turns_after if ended is not None else ctx.before.turns
