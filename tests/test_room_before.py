@@ -11,9 +11,10 @@ from sqlalchemy import inspect, select
 
 from server.meetings import room as ops
 from server.meetings.models import Hand, Turn
-from server.meetings.reading import copy_row, load_room
+from server.meetings.reading import load_room
 from server.meetings.room.agenda import NewItem
 from server.meetings.room.floor import NewHand
+from server.platform.rows import copy_row
 from server.platform.runtime import Runtime
 from server.reports.models import Report
 from tests.support import Recorder, Team, room_as

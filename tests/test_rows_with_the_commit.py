@@ -16,9 +16,9 @@ from server.errors import Conflict
 from server.live.events import MeetingChanged
 from server.meetings import room as ops
 from server.meetings.models import Hand, Meeting, Turn
-from server.meetings.reading import copy_row, load_room
+from server.meetings.reading import load_room
 from server.meetings.room.floor import NewHand
-from server.platform.rows import filled, session_row, stand_in
+from server.platform.rows import copy_row, filled, session_row, stand_in
 from server.platform.runtime import Runtime
 from tests.support import Recorder, Team, room_as
 

@@ -108,7 +108,7 @@ class Publisher(ABC):
     async def render_ahead(self, change: MeetingChanged) -> MeetingChanged:
         """The change with what this process's sockets will be sent, rendered from the room it
         carries, while its commit is under way (CPU, with a turn of the event loop between
-        pieces; never fails). Unchanged without one."""
+        payloads; never fails). Unchanged without one."""
         return change
 
 

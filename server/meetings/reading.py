@@ -12,10 +12,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import ARRAY, Uuid, any_, bindparam, inspect, not_, select
+from sqlalchemy import ARRAY, Uuid, any_, bindparam, not_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.actions.models import OPEN_STATUSES, Action
@@ -27,7 +26,7 @@ from server.meetings.changes import ALL_PARTS, Part
 from server.meetings.models import AgendaItem, Attendance, Decision, Hand, Meeting, Turn
 from server.meetings.state import Room, queue_turns_of
 from server.people.models import Agency
-from server.platform.rows import detached_row, filled_on_insert
+from server.platform.rows import copy_row
 from server.reports.models import Report
 
 RowT = TypeVar("RowT")
@@ -191,28 +190,6 @@ def _row_as_written(
         return None
     copy.chair, copy.minute_taker = before.chair, before.minute_taker
     return copy, previous.case
-
-
-def copy_row(row: RowT, **changes: Any) -> RowT | None:
-    """A detached copy of an ORM row's columns (with ``changes``), belonging to no session, so a
-    room can hold what a change wrote without sharing the change's objects; None if a column's
-    value is not known here (expired, or one a new row's INSERT fills that it was not given). A
-    column a new row never set is NULL. Relationships are the caller's to set."""
-    state = inspect(row)
-    loaded, (columns, deferred) = state.dict, _columns(type(row))  # type: ignore[arg-type]  # hashable
-    unknown = state.expired_attributes | {key for key in deferred if key not in loaded}
-    if state.key is None:  # a new row not written yet: what its INSERT fills is not known
-        unknown |= {key for key in filled_on_insert(type(row)) if key not in loaded}
-    if not unknown.isdisjoint(key for key in columns if key not in changes):
-        return None
-    return detached_row(type(row), {key: loaded.get(key) for key in columns} | changes)
-
-
-@cache
-def _columns(model: type[Any]) -> tuple[tuple[str, ...], frozenset[str]]:
-    """The model's column attributes, and those of them loaded only when asked for."""
-    mapper: Any = inspect(model)
-    return tuple(a.key for a in mapper.column_attrs), frozenset(a.key for a in mapper.column_attrs if a.deferred)
 
 
 async def _agencies(

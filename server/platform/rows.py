@@ -1,5 +1,6 @@
-"""ORM rows made without a query: copies that belong to no session, new rows complete before
-their INSERT, and stand-ins that let a change's UPDATEs go with its commit.
+"""ORM rows made without a query: copies that belong to no session (of a row, or of values just
+returned), new rows complete before their INSERT, and stand-ins that let a change's UPDATEs go
+with its commit.
 
 An effect that states what it writes as rows, instead of sending each statement as it goes,
 leaves them to the flush: with the commit, while this process renders what the change shows,
@@ -11,9 +12,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import inspect
+from sqlalchemy import ColumnElement, inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -32,25 +33,40 @@ def detached_row(model: type[RowT], values: Mapping[str, Any]) -> RowT:
     return row
 
 
+def copy_row(row: RowT, **changes: Any) -> RowT | None:
+    """A detached copy of an ORM row's columns (with ``changes``), belonging to no session, so a
+    room can hold what a change wrote without sharing the change's objects; None if a column's
+    value is not known here (expired, or one a new row's INSERT fills that it was not given). A
+    column a new row never set is NULL. Relationships are the caller's to set."""
+    state: Any = inspect(row)
+    loaded, shape = state.dict, _shape(type(row))  # type: ignore[arg-type]  # a class is hashable
+    unknown = state.expired_attributes | {key for key in shape.deferred if key not in loaded}
+    if state.key is None:  # a new row not written yet: what its INSERT fills is not known
+        unknown |= {key for key in shape.defaulted if key not in loaded}
+    if not unknown.isdisjoint(key for key in shape.keys if key not in changes):
+        return None
+    return detached_row(type(row), {key: loaded.get(key) for key in shape.keys} | changes)
+
+
+def columns_of(model: type[Any]) -> tuple[tuple[str, ColumnElement[Any]], ...]:
+    """``model``'s column attributes and their columns, in the mapper's order: what a Core
+    statement returns for :func:`session_row`."""
+    return _shape(model).columns  # type: ignore[arg-type]  # a class is hashable
+
+
 def filled(row: RowT) -> RowT:
     """A new ``row`` with the defaults its INSERT would give it in Python (its id among them) set
     now, so that it can be copied and answered with before the INSERT goes with the commit. Only
     defaults that are a value or a function of nothing (every model's here) are filled; one that
     reads its statement's context is left to the flush, and the copy refused until then."""
     state: Any = inspect(row)
-    for key, default in _defaults(type(row))[0]:  # type: ignore[arg-type]  # a class is hashable
+    for key, default in _shape(type(row)).python_defaults:  # type: ignore[arg-type]  # a class is hashable
         if key not in state.dict:
             try:
                 setattr(row, key, default.arg if default.is_scalar else default.arg(None))
             except (AttributeError, TypeError):  # it wanted the INSERT's context
                 continue
     return row
-
-
-def filled_on_insert(model: type[Any]) -> frozenset[str]:
-    """The columns of ``model`` that its INSERT fills when a new row leaves them out (in Python
-    or in the database): not known in such a row before :func:`filled` or the flush."""
-    return _defaults(model)[1]  # type: ignore[arg-type]  # a class is hashable
 
 
 def stand_in(session: AsyncSession, model: type[RowT], row_id: uuid.UUID) -> RowT:
@@ -60,8 +76,7 @@ def stand_in(session: AsyncSession, model: type[RowT], row_id: uuid.UUID) -> Row
     room before's own row, which belongs to the live feed, ever being touched. A row that is gone
     fails the flush (``StaleDataError``) rather than changing nothing."""
     found = _held(session, model, row_id)
-    key = _key_of(model)  # type: ignore[arg-type]  # a class is hashable
-    return found if found is not None else _added(session, model, {key: row_id})
+    return found if found is not None else _added(session, model, {_key_of(model): row_id})
 
 
 def session_row(session: AsyncSession, model: type[RowT], values: Mapping[str, Any]) -> RowT:
@@ -69,17 +84,23 @@ def session_row(session: AsyncSession, model: type[RowT], values: Mapping[str, A
     returned: as a query with populate_existing would give it (the row the session holds with its
     columns refreshed and its relationships to load again, or a new one in the session), at a
     fraction of the ORM's cost, on every change's path."""
-    key = _key_of(model)  # type: ignore[arg-type]  # a class is hashable
-    found = _held(session, model, values[key])
+    found = _held(session, model, values[_key_of(model)])
     if found is None:
         return _added(session, model, values)
-    for key, value in values.items():
-        set_committed_value(found, key, value)
+    for name, value in values.items():
+        set_committed_value(found, name, value)
     state: Any = inspect(found)
     loaded = [rel.key for rel in state.mapper.relationships if rel.key in state.dict]
     if loaded:
         session.sync_session.expire(found, loaded)
     return found
+
+
+def _key_of(model: type[Any]) -> str:
+    key = _shape(model).key  # type: ignore[arg-type]  # a class is hashable
+    if key is None:
+        raise TypeError(f"{model.__name__} is keyed by several columns; these helpers take one")
+    return key
 
 
 def _held(session: AsyncSession, model: type[RowT], row_id: Any) -> RowT | None:
@@ -94,26 +115,34 @@ def _added(session: AsyncSession, model: type[RowT], values: Mapping[str, Any]) 
     return row
 
 
+class _Shape(NamedTuple):
+    """What these helpers need to know of a model's columns, worked out once per model."""
+
+    columns: tuple[tuple[str, ColumnElement[Any]], ...]  # each column attribute and its column
+    keys: tuple[str, ...]  # the column attributes
+    deferred: frozenset[str]  # loaded only when asked for
+    python_defaults: tuple[tuple[str, Any], ...]  # a value, or a function of nothing, in Python
+    defaulted: frozenset[str]  # filled by the INSERT when left out (in Python or the database)
+    key: str | None  # the primary key's attribute; None for a key of several columns
+
+
 @cache
-def _key_of(model: type[Any]) -> str:
-    """The attribute of ``model``'s primary key, which these helpers take to be one column."""
+def _shape(model: type[Any]) -> _Shape:
     mapper: Any = inspect(model)
-    (column,) = mapper.primary_key
-    key: str = mapper.get_property_by_column(column).key
-    return key
-
-
-@cache
-def _defaults(model: type[Any]) -> tuple[tuple[tuple[str, Any], ...], frozenset[str]]:
-    """``model``'s column defaults made in Python (a value, or a function of nothing), and every
-    column that has a default of either kind."""
-    in_python: list[tuple[str, Any]] = []
-    defaulted: set[str] = set()
-    for attr in inspect(model).column_attrs:
+    attrs = list(mapper.column_attrs)
+    python_defaults, defaulted = [], set()
+    for attr in attrs:
         column = attr.columns[0]
-        default = column.default
-        if default is not None and (default.is_scalar or default.is_callable):
-            in_python.append((attr.key, default))
-        if default is not None or column.server_default is not None:
+        if column.default is not None and (column.default.is_scalar or column.default.is_callable):
+            python_defaults.append((attr.key, column.default))
+        if column.default is not None or column.server_default is not None:
             defaulted.add(attr.key)
-    return tuple(in_python), frozenset(defaulted)
+    primary = mapper.primary_key
+    return _Shape(
+        columns=tuple((attr.key, attr.columns[0]) for attr in attrs),
+        keys=tuple(attr.key for attr in attrs),
+        deferred=frozenset(attr.key for attr in attrs if attr.deferred),
+        python_defaults=tuple(python_defaults),
+        defaulted=frozenset(defaulted),
+        key=mapper.get_property_by_column(primary[0]).key if len(primary) == 1 else None,
+    )

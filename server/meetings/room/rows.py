@@ -11,10 +11,9 @@ from sqlalchemy import select, update
 from server.cases.models import CaseMember
 from server.meetings.commands import Ctx, current_turn
 from server.meetings.models import Attendance, Hand, Turn
-from server.meetings.reading import copy_row
 from server.people.models import User
 from server.platform.db import utcnow
-from server.platform.rows import stand_in
+from server.platform.rows import copy_row, stand_in
 
 VoiceT = TypeVar("VoiceT", Hand, Turn)
 
